@@ -1,0 +1,1 @@
+"""Transports: each turns platform updates into :class:`bot.messages.Incoming` and sends replies."""

@@ -1,0 +1,244 @@
+"""Telegram through python-telegram-bot 22: updates become :class:`Incoming`, replies become messages.
+
+Long polling by default (``run``); ``base_url`` comes from settings so a local Bot API server or the
+project's fake (bot/testing/fake_telegram.py) can stand in for api.telegram.org.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text
+from bot.models import utcnow
+from handlers.router import Dispatcher, menu_for
+
+# PTB 22 gives RetryAfter.retry_after as a timedelta with this (and warns without it).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+log = logging.getLogger(__name__)
+NAME = "telegram"
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in reply.buttons]
+    )
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        *,
+        request: BaseRequest | None = None,
+        get_updates_request: BaseRequest | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if settings.telegram_token is None:
+            raise ValueError("QTBOT_TELEGRAM_TOKEN is not set")
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.clock = clock
+        root = settings.telegram_base_url
+        builder = (
+            ApplicationBuilder()
+            .token(settings.telegram_token.get_secret_value())
+            .base_url(f"{root}/bot{{token}}")
+            .base_file_url(f"{root}/file/bot{{token}}")
+            .post_init(self._register_commands)
+        )
+        if request is not None:
+            builder = builder.request(request)
+        if get_updates_request is not None:
+            builder = builder.get_updates_request(get_updates_request)
+        self.application: Application = builder.build()
+        self.application.add_handler(CallbackQueryHandler(self._on_callback))
+        self.application.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, self._on_message)
+        )
+        self.application.add_error_handler(self._on_error)
+        self._username: str | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self, *, poll_timeout: int = 30) -> None:
+        await self.application.initialize()
+        self._username = self.application.bot.username
+        if self.application.post_init:
+            await self.application.post_init(self.application)
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(
+            poll_interval=0, timeout=poll_timeout, allowed_updates=["message", "callback_query"]
+        )
+
+    async def stop(self) -> None:
+        if self.application.updater and self.application.updater.running:
+            await self.application.updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    def info(self) -> ChannelInfo:
+        username = self._username
+
+        def deep_link(code: str) -> str | None:
+            return f"https://t.me/{username}?start={code}" if username else None
+
+        return ChannelInfo(name=NAME, buttons=True, deep_link=deep_link)
+
+    async def _register_commands(self, application: Application) -> None:
+        """The command menu: officers' commands for everyone, the admin menu for configured admins."""
+        bot = application.bot
+        try:
+            await bot.set_my_commands(
+                [BotCommand(vi, desc) for vi, _en, desc in menu_for("officer")], scope=BotCommandScopeDefault()
+            )
+            for admin_id in self.settings.admin_telegram_ids:
+                try:
+                    await bot.set_my_commands(
+                        [BotCommand(vi, desc) for vi, _en, desc in menu_for("admin")],
+                        scope=BotCommandScopeChat(admin_id),
+                    )
+                except BadRequest as exc:  # the admin has not opened a chat with the bot yet
+                    log.info("admin menu not set for %s: %s", admin_id, exc.message)
+        except TelegramError as exc:
+            log.warning("could not register the command menu: %s", exc)
+
+    # --- incoming ------------------------------------------------------------------------------------
+
+    def _incoming(self, update: Update) -> Incoming | None:
+        message = update.effective_message
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None or user is None:
+            return None
+        callback = update.callback_query
+        text = None if callback else (message.text or message.caption if message else None)
+        chat_type = "private" if chat.type == "private" else "group"
+        addressed = chat_type == "private" or bool(callback) or self._addressed(message)
+        attachment = None
+        if message is not None and message.document is not None and callback is None:
+            document = message.document
+
+            async def fetch(file_id: str = document.file_id) -> bytes:
+                telegram_file = await self.application.bot.get_file(file_id)
+                return bytes(await telegram_file.download_as_bytearray())
+
+            attachment = Attachment(document.file_name or "tep", document.mime_type, document.file_size, fetch)
+        return Incoming(
+            channel=NAME,
+            chat_id=str(chat.id),
+            chat_type=chat_type,
+            sender_id=str(user.id),
+            sender_name=user.full_name,
+            received_at=self.clock(),
+            text=text,
+            callback_data=callback.data if callback else None,
+            attachment=attachment,
+            chat_title=chat.title,
+            addressed=addressed,
+        )
+
+    def _addressed(self, message: Message | None) -> bool:
+        if message is None:
+            return False
+        text = message.text or message.caption or ""
+        if text.startswith("/"):
+            return True
+        if self._username and f"@{self._username}".lower() in text.lower():
+            return True
+        replied = message.reply_to_message
+        return bool(replied and replied.from_user and replied.from_user.id == self.application.bot.id)
+
+    async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = self._incoming(update)
+        if incoming is None:
+            return
+        replies = await self.dispatcher.handle(incoming, self.info())
+        for reply in replies:
+            await self.send(incoming.chat_id, reply)
+
+    async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        incoming = self._incoming(update)
+        if query is None or incoming is None:
+            return
+        replies = await self.dispatcher.handle(incoming, self.info())
+        notice = next((r.notice for r in replies if r.notice), None)
+        try:
+            await query.answer(notice[:200] if notice else None)
+        except BadRequest as exc:  # too old: the user pressed long ago
+            log.info("callback answer failed: %s", exc.message)
+        for reply in replies:
+            if reply.edit and isinstance(query.message, Message) and len(reply.text) <= 4096:
+                try:
+                    await query.message.edit_text(reply.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+                    continue
+                except BadRequest as exc:
+                    if "not modified" in exc.message:
+                        continue
+                    log.info("edit failed, sending instead: %s", exc.message)
+            await self.send(incoming.chat_id, reply)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling an update", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, Forbidden):
+            with contextlib.suppress(TelegramError):
+                await context.bot.send_message(update.effective_chat.id, "Xin lỗi, bot gặp lỗi. Thử lại sau nhé.")
+
+    # --- outgoing ------------------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Send a reply, split at 4096 characters, buttons on the last part. A flood-control answer
+        (429) is waited out once; anything else is raised to the caller."""
+        bot = self.application.bot
+        parts = split_text(reply.text)
+        for index, part in enumerate(parts):
+            markup = keyboard(reply) if index == len(parts) - 1 else None
+            await self._with_retry(
+                lambda p=part, m=markup: bot.send_message(chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m)
+            )
+        if reply.document is not None:
+            document = reply.document
+            await self._with_retry(
+                lambda: bot.send_document(
+                    chat_id, document.content, filename=document.filename, caption=document.caption
+                )
+            )
+
+    @staticmethod
+    async def _with_retry(call: Callable[[], object]) -> object:
+        try:
+            return await call()  # type: ignore[misc]
+        except RetryAfter as exc:
+            await asyncio.sleep(retry_seconds(exc))
+            return await call()  # type: ignore[misc]

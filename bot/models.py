@@ -1,0 +1,545 @@
+"""The data model (SQLAlchemy 2). Every timestamp is stored in UTC; dates are calendar dates in the
+cluster's time zone (a duty day, a due date)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in Python, naive UTC in the database (same on SQLite and PostgreSQL)."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Points(TypeDecorator[Decimal]):
+    """Emulation points with two decimals, stored exactly as an integer count of hundredths."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | float | int | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+# --- Organisation -----------------------------------------------------------------------------------
+
+
+class Unit(Base):
+    """A military unit or an administrative area's command: Bộ CHQS tỉnh, Ban CHQS huyện, a trung
+    đoàn, or a commune (xã / phường / thị trấn) under its district."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))  # province_command / district_command / regiment / commune
+    area_type: Mapped[str | None] = mapped_column(String(20))  # huyen, thi_xa, thanh_pho, xa, phuong, thi_tran
+    gso_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    duty_handover: Mapped[time | None] = mapped_column(Time)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], lazy="raise")
+
+
+class Cluster(Base):
+    """One emulation cluster for one year (cụm thi đua số 2 năm 2022)."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int | None]
+    year: Mapped[int]
+    theme: Mapped[str | None] = mapped_column(Text)
+    superior_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    # [[minimum total, grade], ...] from the highest grade down; the cluster's own rubric.
+    grade_thresholds: Mapped[list[Any]] = mapped_column(default=list)
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ClusterMember(Base):
+    __tablename__ = "cluster_members"
+    __table_args__ = (UniqueConstraint("cluster_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(20), default="member")  # head / deputy / member
+    decision_ref: Mapped[str | None] = mapped_column(String(200))
+    sort: Mapped[int] = mapped_column(default=0)
+
+
+class Member(Base):
+    """A person: an officer who uses the bot, someone named on a roster, or both."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    rank: Mapped[str | None] = mapped_column(String(40))
+    position: Mapped[str | None] = mapped_column(String(120))
+    position_short: Mapped[str | None] = mapped_column(String(40))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(30))
+    role: Mapped[str | None] = mapped_column(String(20))  # admin / officer / None (named only)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChatLink(Base):
+    """A chat the bot talks to: a person's private chat or a group, on one channel."""
+
+    __tablename__ = "chat_links"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    chat_type: Mapped[str] = mapped_column(String(10))  # private / group
+    title: Mapped[str | None] = mapped_column(String(200))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deactivated_reason: Mapped[str | None] = mapped_column(String(200))
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("chat_link_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_link_id: Mapped[int] = mapped_column(ForeignKey("chat_links.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    role: Mapped[str] = mapped_column(String(20), default="officer")
+    expires_at: Mapped[datetime | None]
+    max_uses: Mapped[int] = mapped_column(default=1)
+    uses: Mapped[int] = mapped_column(default=0)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- Schedule: conferences, meetings, drill milestones -------------------------------------------------
+
+event_units = Table(
+    "event_units",
+    Base.metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id"), primary_key=True),
+)
+
+event_directives = Table(
+    "event_directives",
+    Base.metadata,
+    Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("directive_id", ForeignKey("directives.id"), primary_key=True),
+)
+
+
+class Event(Base):
+    """Anything on the calendar: a conference (hội nghị), a meeting, an inspection or one milestone of
+    a drill plan. ``all_day`` events have no clock time; ``session`` keeps "sáng/chiều/tối"."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_status_starts", "status", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # conference / meeting / drill / inspection / other
+    subkind: Mapped[str | None] = mapped_column(String(30))  # so_ket_6t, tong_ket...; drill step
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    session: Mapped[str | None] = mapped_column(String(10))  # sang / chieu / toi
+    location: Mapped[str | None] = mapped_column(String(300))
+    host_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    drill_plan_id: Mapped[int | None] = mapped_column(ForeignKey("drill_plans.id"), index=True)
+    cluster_wide: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="planned")  # planned / cancelled / done
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    units: Mapped[list[Unit]] = relationship(secondary=event_units, lazy="selectin")
+    directives: Mapped[list[Directive]] = relationship(secondary=event_directives, lazy="selectin")
+
+
+class Directive(Base):
+    """A directive or campaign referred to in conferences (Chỉ thị 87-CT/QUTW...)."""
+
+    __tablename__ = "directives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # chi_thi / cuoc_van_dong / phong_trao
+    number: Mapped[str | None] = mapped_column(String(20), index=True)
+    code: Mapped[str | None] = mapped_column(String(40))
+    issuer: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(Text)
+    needs_verification: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ReadinessPeriod(Base):
+    """A period of reinforced combat-readiness duty (tăng cường trực: Tết, 30/4, 2/9...)."""
+
+    __tablename__ = "readiness_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    level: Mapped[str] = mapped_column(String(20), default="tang_cuong")
+    directive_ref: Mapped[str | None] = mapped_column(String(200))
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- Duty ----------------------------------------------------------------------------------------------
+
+
+class DutyShift(Base):
+    """One role on one duty day (ngày đêm): e.g. trực chỉ huy 07h30 22/6 → 07h30 23/6."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (
+        Index("ix_duty_shifts_unit_date", "unit_id", "duty_date"),
+        Index("ix_duty_shifts_starts", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    duty_date: Mapped[date] = mapped_column(Date)
+    role: Mapped[str] = mapped_column(String(30))  # truc_chi_huy / truc_ban / truc_chien / ...
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    person_label: Mapped[str | None] = mapped_column(String(120))  # a team ("Tổ 1") or a name as typed
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reinforced: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="planned")  # planned / cancelled
+    version: Mapped[int] = mapped_column(default=1)
+
+    member: Mapped[Member | None] = relationship(lazy="raise")
+
+
+# --- Drills --------------------------------------------------------------------------------------------
+
+
+class DrillPlan(Base):
+    """A district's drill programme for a year (area empty: shared milestones) or one commune drill
+    inside it (``parent_id`` points to the programme). Milestones are :class:`Event` rows."""
+
+    __tablename__ = "drill_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    organising_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    area_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("drill_plans.id"))
+    year: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(30), default="dtcdpt_xa")
+    title: Mapped[str] = mapped_column(String(300))
+    result: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+
+
+# --- Focus tasks ---------------------------------------------------------------------------------------
+
+
+class Task(Base):
+    """A focus task (nhiệm vụ trọng tâm) of the cluster for a period, assigned to units."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id"))
+    code: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(400))
+    period: Mapped[str | None] = mapped_column(String(20))  # "2022-H2", "2022-Q3", "2022"
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    cluster_wide: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The conference that decided it ("nhiệm vụ trọng tâm 6 tháng cuối năm" from the sơ kết).
+    source_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open / cancelled
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assignments: Mapped[list[TaskAssignment]] = relationship(
+        back_populates="task", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class TaskAssignment(Base):
+    __tablename__ = "task_assignments"
+    __table_args__ = (UniqueConstraint("task_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="not_started")  # not_started/in_progress/done
+    progress: Mapped[int] = mapped_column(default=0)
+    report: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None]
+    updated_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+    task: Mapped[Task] = relationship(back_populates="assignments", lazy="raise")
+
+
+# --- Reviews and results -------------------------------------------------------------------------------
+
+
+class ReviewPeriod(Base):
+    """A scoring period of a cluster: a quarter, a half year or the year."""
+
+    __tablename__ = "review_periods"
+    __table_args__ = (UniqueConstraint("cluster_id", "year", "kind", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"))
+    year: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(10))  # quarter / half / year
+    number: Mapped[int] = mapped_column(default=0)  # 1-4 for quarters, 1-2 for halves, 0 for a year
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    inspection_from: Mapped[date | None] = mapped_column(Date)
+    inspection_to: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft / published
+    published_at: Mapped[datetime | None]
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Criterion(Base):
+    """One line of the cluster's scoring rubric (biểu điểm); ``kind='adjustment'`` is the ± line."""
+
+    __tablename__ = "criteria"
+    __table_args__ = (UniqueConstraint("cluster_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"))
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    max_points: Mapped[Decimal] = mapped_column(Points)
+    min_points: Mapped[Decimal] = mapped_column(Points, default=Decimal(0))
+    kind: Mapped[str] = mapped_column(String(20), default="normal")  # normal / adjustment
+    sort: Mapped[int] = mapped_column(default=0)
+
+
+class Score(Base):
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("period_id", "unit_id", "criterion_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("review_periods.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"))
+    points: Mapped[Decimal] = mapped_column(Points)
+    remark: Mapped[str | None] = mapped_column(Text)
+    entered_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReviewResult(Base):
+    """A unit's total, rank and grade for a period, computed from its scores."""
+
+    __tablename__ = "review_results"
+    __table_args__ = (UniqueConstraint("period_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("review_periods.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    total: Mapped[Decimal] = mapped_column(Points)
+    rank: Mapped[int]
+    grade: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(100))
+    remarks: Mapped[str | None] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- News ----------------------------------------------------------------------------------------------
+
+
+class NewsSource(Base):
+    __tablename__ = "news_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_fetched_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class NewsItem(Base):
+    __tablename__ = "news_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("news_sources.id"))
+    guid: Mapped[str] = mapped_column(String(500), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    link: Mapped[str | None] = mapped_column(String(1000))
+    summary: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+
+
+# --- Delivery, dialogs, audit, jobs --------------------------------------------------------------------
+
+
+class OutboxMessage(Base):
+    """A message to push. ``dedupe_key`` makes planning idempotent across runs and replicas."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    chat_link_id: Mapped[int | None] = mapped_column(ForeignKey("chat_links.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)
+    entity_type: Mapped[str | None] = mapped_column(String(30))
+    entity_id: Mapped[int | None]
+    entity_version: Mapped[int | None]
+    due_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    # pending / claimed / sent / failed / missed / cancelled
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DialogState(Base):
+    """Where a guided multi-step command stands, per chat and user, so it survives restarts."""
+
+    __tablename__ = "dialog_states"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    expires_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    actor_label: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    entity_type: Mapped[str | None] = mapped_column(String(30))
+    entity_id: Mapped[int | None]
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class JobRun(Base):
+    """One run of a periodic job for one period; the unique key lets only one replica do it."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    detail: Mapped[str | None] = mapped_column(String(500))

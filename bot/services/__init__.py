@@ -1,0 +1,1 @@
+"""Domain services: the bot's logic over the database. No chat library is imported here."""

@@ -1,0 +1,92 @@
+"""Commune-level defensive combat drills (diễn tập chiến đấu phòng thủ) and their milestones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import DrillPlan, Event, Unit
+
+# Steps of a drill, in order (DOMAIN.md §3).
+DRILL_STEPS = {
+    "quyet_dinh": "QĐ thành lập BCĐ",
+    "ke_hoach": "Kế hoạch",
+    "khao_sat": "Khảo sát",
+    "tap_huan": "Tập huấn khung",
+    "van_kien": "Soạn văn kiện",
+    "kiem_tra_duyet": "Kiểm tra, duyệt",
+    "thuc_hanh": "Thực hành (3 giai đoạn)",
+    "rut_kinh_nghiem": "Rút kinh nghiệm",
+    "tong_ket": "Tổng kết",
+}
+
+
+def step_order(step: str | None) -> int:
+    steps = list(DRILL_STEPS)
+    return steps.index(step) if step in steps else len(steps)
+
+
+@dataclass(frozen=True)
+class DrillView:
+    plan: DrillPlan
+    area: Unit | None
+    milestones: list[Event]
+
+
+async def _milestones(session: AsyncSession, plan_ids: list[int]) -> dict[int, list[Event]]:
+    events = await session.scalars(
+        select(Event)
+        .where(Event.drill_plan_id.in_(plan_ids), Event.status != "cancelled")
+        .order_by(Event.starts_at, Event.id)
+    )
+    grouped: dict[int, list[Event]] = {pid: [] for pid in plan_ids}
+    for event in events:
+        grouped[event.drill_plan_id].append(event)  # type: ignore[index]
+    return grouped
+
+
+async def _views(session: AsyncSession, plans: list[DrillPlan]) -> list[DrillView]:
+    if not plans:
+        return []
+    milestones = await _milestones(session, [p.id for p in plans])
+    area_ids = [p.area_unit_id for p in plans if p.area_unit_id]
+    areas = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_(area_ids)))}
+    return [DrillView(p, areas.get(p.area_unit_id), milestones[p.id]) for p in plans]
+
+
+async def drills_of_area(session: AsyncSession, area: Unit) -> list[DrillView]:
+    plans = await session.scalars(
+        select(DrillPlan)
+        .where(DrillPlan.area_unit_id == area.id, DrillPlan.status != "cancelled")
+        .order_by(DrillPlan.year.desc())
+    )
+    return await _views(session, list(plans))
+
+
+async def programme(session: AsyncSession, organiser_id: int, year: int) -> tuple[DrillView | None, list[DrillView]]:
+    """A district's drill programme for a year: the shared plan and the commune drills."""
+    plans = list(
+        await session.scalars(
+            select(DrillPlan)
+            .where(
+                DrillPlan.organising_unit_id == organiser_id,
+                DrillPlan.year == year,
+                DrillPlan.status != "cancelled",
+            )
+            .order_by(DrillPlan.id)
+        )
+    )
+    views = await _views(session, plans)
+    shared = next((v for v in views if v.plan.area_unit_id is None), None)
+    drills = [v for v in views if v.plan.area_unit_id is not None]
+    drills.sort(key=lambda v: v.milestones[0].starts_at if v.milestones else v.plan.id)
+    return shared, drills
+
+
+async def years_with_drills(session: AsyncSession, organiser_ids: list[int] | None = None) -> list[int]:
+    query = select(DrillPlan.year).distinct()
+    if organiser_ids is not None:
+        query = query.where(or_(DrillPlan.organising_unit_id.in_(organiser_ids)))
+    return sorted(await session.scalars(query))

@@ -1,0 +1,173 @@
+"""Who is speaking (admin / officer / guest), invites and joining, chat links."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import UserError
+from bot.models import ChatLink, Invite, Member, Unit
+
+ROLE_ORDER = {"guest": 0, "officer": 1, "admin": 2}
+ROLE_NAMES = {"guest": "khách", "officer": "cán bộ", "admin": "quản trị"}
+
+
+@dataclass
+class Viewer:
+    """The sender of a message, as the bot sees them."""
+
+    role: str  # admin / officer / guest
+    channel: str
+    sender_id: str
+    sender_name: str
+    member: Member | None = None
+    unit: Unit | None = None
+    chat_link: ChatLink | None = None  # the chat this message came from, when known
+
+    def at_least(self, role: str) -> bool:
+        return ROLE_ORDER[self.role] >= ROLE_ORDER[role]
+
+    @property
+    def label(self) -> str:
+        """How audit entries name this person."""
+        name = self.member.full_name if self.member else self.sender_name
+        return f"{name} ({self.channel}:{self.sender_id})"
+
+
+async def find_chat(session: AsyncSession, channel: str, chat_id: str) -> ChatLink | None:
+    return await session.scalar(select(ChatLink).where(ChatLink.channel == channel, ChatLink.chat_id == chat_id))
+
+
+async def resolve_viewer(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    sender_id: str,
+    sender_name: str,
+    config_admin: bool,
+) -> Viewer:
+    """The sender's role comes from their own private chat link (where they joined) or from the
+    settings (bootstrap admins). In a group linked to a unit, that unit is the default one."""
+    own = (
+        await find_chat(session, channel, sender_id)
+        if sender_id == chat_id
+        else await session.scalar(
+            select(ChatLink).where(
+                ChatLink.channel == channel, ChatLink.chat_id == sender_id, ChatLink.chat_type == "private"
+            )
+        )
+    )
+    chat = own if sender_id == chat_id else await find_chat(session, channel, chat_id)
+    member = await session.get(Member, own.member_id) if own and own.member_id else None
+    if member is not None and not member.active:
+        member = None
+    role = "guest"
+    if member is not None and member.role in ("officer", "admin"):
+        role = member.role
+    if config_admin:
+        role = "admin"
+    unit_id = member.unit_id if member and member.unit_id else (chat.unit_id if chat else None)
+    unit = await session.get(Unit, unit_id) if unit_id else None
+    if chat is not None and chat.unit_id and chat.chat_type == "group":
+        # In a unit's group, "đơn vị tôi" means the group's unit.
+        unit = await session.get(Unit, chat.unit_id)
+    return Viewer(role, channel, sender_id, sender_name, member, unit, chat)
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    unit: Unit,
+    role: str = "officer",
+    created_by: Member | None,
+    now: datetime,
+    valid_for: timedelta = timedelta(days=7),
+    max_uses: int = 1,
+) -> Invite:
+    if role not in ("officer", "admin"):
+        raise UserError("Vai trò mời phải là 'officer' (cán bộ) hoặc 'admin' (quản trị).")
+    if not 1 <= max_uses <= 500:
+        raise UserError("Số lần dùng mã mời phải từ 1 đến 500.")
+    invite = Invite(
+        code=secrets.token_urlsafe(9).replace("-", "x").replace("_", "y"),
+        unit_id=unit.id,
+        role=role,
+        expires_at=now + valid_for,
+        max_uses=max_uses,
+        created_by_member_id=created_by.id if created_by else None,
+        created_at=now,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def join_with_invite(
+    session: AsyncSession,
+    *,
+    code: str,
+    channel: str,
+    chat_id: str,
+    sender_name: str,
+    now: datetime,
+) -> tuple[Member, Unit]:
+    """Make the sender of a private chat an officer (or admin) of the invite's unit."""
+    invite = await session.scalar(select(Invite).where(Invite.code == code.strip()))
+    if invite is None or invite.revoked:
+        raise UserError("Mã mời không đúng hoặc đã bị thu hồi. Hãy xin cán bộ quản trị cụm một mã mới.")
+    if invite.expires_at is not None and invite.expires_at < now:
+        raise UserError("Mã mời đã hết hạn. Hãy xin cán bộ quản trị cụm một mã mới.")
+    # Count the use atomically, so two people racing for the last use cannot both get in.
+    used = await session.execute(
+        update(Invite).where(Invite.id == invite.id, Invite.uses < Invite.max_uses).values(uses=Invite.uses + 1)
+    )
+    if used.rowcount != 1:
+        raise UserError("Mã mời đã được dùng hết số lần cho phép. Hãy xin một mã mới.")
+    unit = await session.get(Unit, invite.unit_id)
+    assert unit is not None
+    link = await find_chat(session, channel, chat_id)
+    member = await session.get(Member, link.member_id) if link and link.member_id else None
+    if member is None:
+        member = Member(full_name=sender_name or "Chưa rõ tên", created_at=now)
+        session.add(member)
+    member.unit_id = unit.id
+    member.active = True
+    # An invite never lowers a role: an admin who joins a unit stays admin.
+    if member.role != "admin":
+        member.role = invite.role
+    await session.flush()
+    if link is None:
+        link = ChatLink(channel=channel, chat_id=chat_id, chat_type="private", created_at=now)
+        session.add(link)
+    link.member_id = member.id
+    link.unit_id = unit.id
+    link.active = True
+    link.deactivated_reason = None
+    await session.flush()
+    return member, unit
+
+
+async def ensure_local_identity(
+    session: AsyncSession, *, channel: str, chat_id: str, role: str, unit: Unit | None, name: str
+) -> ChatLink:
+    """A trusted local user (the console): their chat link and member, created on first use."""
+    link = await find_chat(session, channel, chat_id)
+    if link is None:
+        member = Member(full_name=name, role=None if role == "guest" else role, unit_id=unit.id if unit else None)
+        session.add(member)
+        await session.flush()
+        link = ChatLink(
+            channel=channel,
+            chat_id=chat_id,
+            chat_type="private",
+            member_id=member.id,
+            unit_id=unit.id if unit else None,
+        )
+        session.add(link)
+        await session.flush()
+    return link

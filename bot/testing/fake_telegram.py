@@ -1,0 +1,2490 @@
+"""A fake Telegram Bot API for end-to-end tests and benchmarks.
+
+:class:`FakeTelegram` imitates the parts of the Bot API the bot uses, with Telegram's validation
+rules and error wording (``Bad Request: chat not found``, ``message is too long``, HTML entity
+parsing errors, ``BUTTON_DATA_INVALID``, 429 flood control with ``retry_after`` ...), so the real
+python-telegram-bot (PTB) ``Application`` can run against it unchanged. One core serves two modes.
+
+In-process (no sockets), plug :meth:`FakeTelegram.transport` into PTB::
+
+    fake = FakeTelegram(token="123456:TEST-TOKEN", bot_username="qtbot_test_bot")
+    app = (
+        ApplicationBuilder()
+        .token(fake.token)
+        .base_url("http://fake.api/bot{token}")
+        .base_file_url("http://fake.api/file/bot{token}")
+        .request(HTTPXRequest(httpx_kwargs={"transport": fake.transport()}))
+        .get_updates_request(HTTPXRequest(httpx_kwargs={"transport": fake.transport()}))
+        .build()
+    )
+
+Over HTTP on 127.0.0.1 (uvicorn runs as a task in the current event loop; another OS process
+may use the URL too)::
+
+    async with fake.serve(port=0) as root:  # e.g. "http://127.0.0.1:43123"
+        ...  # bot uses base_url=f"{root}/bot", base_file_url=f"{root}/file/bot"
+
+Simulating users and reading what the bot sent::
+
+    fake.user_sends("/start", user_id=111)
+    reply = await fake.wait_for_message(111)  # SentMessage record: .text, .reply_markup ...
+    fake.user_presses(reply, "menu:1", user_id=111)
+    fake.user_sends_document("a.xlsx", b"...", "application/vnd.ms-excel", user_id=111)
+
+Error injection: :meth:`FakeTelegram.fail_next`, :meth:`FakeTelegram.block_chat`; optional flood
+limits: ``FakeTelegram(limits=FloodLimits(...))``. Counters live in ``fake.stats``; every
+message the bot sent is in ``fake.sent``. Call :meth:`FakeTelegram.aclose` (or use
+``async with FakeTelegram(...) as fake``) to stop the webhook worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import re
+import socket
+import struct
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+
+__all__ = [
+    "ApiCall",
+    "CallbackAnswer",
+    "FakeStats",
+    "FakeTelegram",
+    "FloodLimits",
+    "FormattedText",
+    "SentMessage",
+    "StoredFile",
+    "TelegramAPIError",
+    "UploadedFile",
+    "WebhookDelivery",
+    "parse_formatted_text",
+    "parse_html",
+    "parse_markdown",
+    "parse_markdown_v2",
+    "parse_request_body",
+    "utf16_len",
+]
+
+JSON = dict[str, Any]
+
+MAX_MESSAGE_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_INLINE_BUTTONS = 100
+MAX_CALLBACK_ANSWER_LENGTH = 200
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+
+#: send-like methods subject to flood limits.
+FLOOD_METHODS = frozenset(
+    {
+        "sendMessage", "sendDocument", "sendPhoto", "sendAudio", "sendVideo", "sendVoice",
+        "sendAnimation", "sendSticker", "sendLocation", "sendContact", "sendPoll",
+        "sendMediaGroup", "copyMessage", "forwardMessage",
+    }
+)  # fmt: skip
+
+CHAT_ACTIONS = frozenset(
+    {
+        "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+        "upload_document", "choose_sticker", "find_location", "record_video_note",
+        "upload_video_note",
+    }
+)  # fmt: skip
+
+#: update types delivered when ``allowed_updates`` is not set (Telegram's default).
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message", "edited_message", "channel_post", "edited_channel_post", "inline_query",
+        "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query",
+        "poll", "poll_answer", "my_chat_member", "chat_join_request", "business_connection",
+        "business_message", "edited_business_message", "deleted_business_messages",
+        "purchased_paid_media",
+    }
+)  # fmt: skip
+
+INLINE_BUTTON_ACTIONS = (
+    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
+    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
+    "callback_game", "pay",
+)  # fmt: skip
+
+_GROUP_TYPES = frozenset({"group", "supergroup"})
+_COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
+_BOT_COMMAND_ENTITY_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+class TelegramAPIError(Exception):
+    """An error answer of the Bot API: HTTP status = ``error_code``."""
+
+    def __init__(
+        self,
+        error_code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
+        self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
+
+    def payload(self) -> JSON:
+        """The JSON body Telegram answers with."""
+        body: JSON = {"ok": False, "error_code": self.error_code, "description": self.description}
+        parameters: JSON = {}
+        if self.retry_after is not None:
+            parameters["retry_after"] = self.retry_after
+        if self.migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
+        if parameters:
+            body["parameters"] = parameters
+        return body
+
+
+def _bad_request(text: str) -> TelegramAPIError:
+    return TelegramAPIError(400, f"Bad Request: {text}")
+
+
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Request Entity Too Large",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Text and entities
+# --------------------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units, the unit Telegram counts in."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _u16(char: str) -> int:
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+@dataclass
+class FormattedText:
+    """Plain text plus Telegram message entities (offsets/lengths in UTF-16 code units)."""
+
+    text: str
+    entities: list[JSON] = field(default_factory=list)
+
+
+def _entity_error(message: str) -> TelegramAPIError:
+    return _bad_request(f"can't parse entities: {message}")
+
+
+def _byte_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-8"))
+
+
+_HTML_TAGS = frozenset(
+    {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler", "tg-emoji",
+     "span", "pre", "code", "blockquote"}
+)  # fmt: skip
+_HTML_SIMPLE_ENTITIES = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
+    "tg-spoiler": "spoiler", "span": "spoiler",
+}  # fmt: skip
+_HTML_ENTITY_RE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9A-Fa-f]{1,8})|(lt|gt|amp|quot));")
+_HTML_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def _decode_html_entity(text: str, index: int) -> tuple[str, int] | None:
+    """Decode an HTML entity at ``text[index] == '&'`` the way Telegram does (4 names + numeric)."""
+    match = _HTML_ENTITY_RE.match(text, index)
+    if match is None:
+        return None
+    if match.group(3):
+        return _HTML_NAMED[match.group(3)], match.end()
+    code = int(match.group(1)) if match.group(1) else int(match.group(2), 16)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return None
+    return chr(code), match.end()
+
+
+def parse_html(text: str, *, strict_ampersand: bool = True) -> FormattedText:
+    """Parse Telegram-flavoured HTML into plain text + entities (mirrors tdlib's ``parse_html``).
+
+    Raises :class:`TelegramAPIError` (400 ``can't parse entities: ...``) on unsupported or
+    unbalanced tags and on a ``<`` that does not start a tag. With ``strict_ampersand`` an ``&``
+    that is not a known entity is an error too (real Telegram keeps it literally).
+    """
+    out: list[str] = []
+    u16 = 0
+    entities: list[JSON] = []
+    # each open tag: [name, argument, utf16 offset, attributes]
+    stack: list[list[Any]] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        char = text[i]
+        if char == "&":
+            decoded = _decode_html_entity(text, i)
+            if decoded is not None:
+                out.append(decoded[0])
+                u16 += _u16(decoded[0])
+                i = decoded[1]
+                continue
+            if strict_ampersand:
+                raise _entity_error(f'Unescaped "&" at byte offset {_byte_offset(text, i)}; use "&amp;" instead')
+        if char != "<":
+            out.append(char)
+            u16 += _u16(char)
+            i += 1
+            continue
+        begin = i
+        i += 1
+        if i < n and text[i] == "/":
+            if not stack:
+                raise _entity_error(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
+            j = i + 1
+            while j < n and not text[j].isspace() and text[j] != ">":
+                j += 1
+            end_name = text[i + 1 : j]
+            while j < n and text[j].isspace():
+                j += 1
+            if j >= n or text[j] != ">":
+                raise _entity_error(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
+            name, argument, start, attrs = stack.pop()
+            if end_name and end_name.lower() != name:
+                raise _entity_error(
+                    f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
+                    f'expected "</{name}>", found "</{end_name}>"'
+                )
+            i = j + 1
+            if name == "code" and argument and stack and stack[-1][0] == "pre" and stack[-1][2] == start:
+                stack[-1][1] = argument  # <pre><code class="language-x"> -> pre with language
+                continue
+            if u16 <= start:
+                continue
+            entity: JSON = {"offset": start, "length": u16 - start}
+            if name in _HTML_SIMPLE_ENTITIES:
+                entity["type"] = _HTML_SIMPLE_ENTITIES[name]
+            elif name == "a":
+                url = argument if argument is not None else "".join(out)[-(u16 - start) :]
+                if not url:
+                    continue
+                entity["type"] = "text_link"
+                entity["url"] = url
+            elif name == "code":
+                entity["type"] = "code"
+            elif name == "pre":
+                entity["type"] = "pre"
+                if argument:
+                    entity["language"] = argument
+            elif name == "blockquote":
+                entity["type"] = "expandable_blockquote" if "expandable" in attrs else "blockquote"
+            elif name == "tg-emoji":
+                if not argument:
+                    continue
+                entity["type"] = "custom_emoji"
+                entity["custom_emoji_id"] = argument
+            entities.append(entity)
+            continue
+        # start tag
+        j = i
+        while j < n and not text[j].isspace() and text[j] != ">":
+            j += 1
+        if j >= n:
+            raise _entity_error(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+        name = text[i:j].lower()
+        if name not in _HTML_TAGS:
+            raise _entity_error(f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, begin)}')
+        argument: str | None = None
+        attrs: set[str] = set()
+        while j < n and text[j] != ">":
+            while j < n and text[j].isspace():
+                j += 1
+            if j < n and text[j] == ">":
+                break
+            attr_begin = j
+            while j < n and not text[j].isspace() and text[j] not in "=>":
+                j += 1
+            attr_name = text[attr_begin:j].lower()
+            if not attr_name:
+                raise _entity_error(
+                    f'Empty attribute name in the tag "{name}" at byte offset {_byte_offset(text, begin)}'
+                )
+            while j < n and text[j].isspace():
+                j += 1
+            if j < n and (text[j] == ">" or text[j].isspace()):
+                attrs.add(attr_name)  # boolean attribute, e.g. <blockquote expandable>
+                continue
+            if j >= n or text[j] != "=":
+                raise _entity_error(
+                    f'Expected equal sign in declaration of an attribute of the tag "{name}" '
+                    f"at byte offset {_byte_offset(text, begin)}"
+                )
+            j += 1
+            while j < n and text[j].isspace():
+                j += 1
+            if j >= n:
+                raise _entity_error(f'Unclosed start tag "{name}" at byte offset {_byte_offset(text, begin)}')
+            value_chars: list[str] = []
+            if text[j] not in "'\"":
+                token_begin = j
+                while j < n and (text[j].isalnum() or text[j] in ".-"):
+                    j += 1
+                value = text[token_begin:j].lower()
+                if j >= n or (not text[j].isspace() and text[j] != ">"):
+                    offset = _byte_offset(text, token_begin)
+                    raise _entity_error(f"Unexpected end of name token at byte offset {offset}")
+            else:
+                quote = text[j]
+                j += 1
+                while j < n and text[j] != quote:
+                    if text[j] == "&":
+                        decoded = _decode_html_entity(text, j)
+                        if decoded is not None:
+                            value_chars.append(decoded[0])
+                            j = decoded[1]
+                            continue
+                    value_chars.append(text[j])
+                    j += 1
+                if j < n:
+                    j += 1
+                value = "".join(value_chars)
+            if j >= n:
+                raise _entity_error(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+            attrs.add(attr_name)
+            if name == "a" and attr_name == "href":
+                argument = value
+            elif name == "code" and attr_name == "class" and value.startswith("language-"):
+                argument = value[len("language-") :]
+            elif name == "span" and attr_name == "class" and value.startswith("tg-"):
+                argument = value[len("tg-") :]
+            elif name == "tg-emoji" and attr_name == "emoji-id":
+                argument = value
+        if name == "span" and argument != "spoiler":
+            raise _entity_error(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
+        stack.append([name, argument, u16, attrs])
+        i = j + 1
+    if stack:
+        raise _entity_error(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return FormattedText("".join(out), entities)
+
+
+_MDV2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
+_MDV2_TYPE_NAMES = {
+    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
+    "spoiler": "Spoiler", "code": "Code", "pre": "Pre", "text_link": "TextUrl",
+    "custom_emoji": "CustomEmoji",
+}  # fmt: skip
+
+
+def parse_markdown_v2(text: str) -> FormattedText:
+    """Parse MarkdownV2 (approximation of tdlib's ``parse_markdown_v2``, incl. its error texts)."""
+    out: list[str] = []
+    u16 = 0
+    entities: list[JSON] = []
+    stack: list[list[Any]] = []  # [type, argument, utf16 offset, char index]
+    quote_start: int | None = None
+    n = len(text)
+
+    def at(k: int) -> str:
+        return text[k] if k < n else ""
+
+    def emit(char: str) -> None:
+        nonlocal u16
+        out.append(char)
+        u16 += _u16(char)
+
+    i = 0
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
+            emit(text[i + 1])
+            i += 2
+            continue
+        in_code = bool(stack) and stack[-1][0] in ("code", "pre")
+        if char == ">" and not in_code and (i == 0 or text[i - 1] == "\n"):
+            if quote_start is None:
+                quote_start = u16
+            i += 1
+            continue
+        if char == "\n" and quote_start is not None and at(i + 1) != ">" and not in_code:
+            if u16 > quote_start:
+                entities.append({"type": "blockquote", "offset": quote_start, "length": u16 - quote_start})
+            quote_start = None
+        if char != "`" if in_code else char not in _MDV2_RESERVED:
+            emit(char)
+            i += 1
+            continue
+        top = stack[-1][0] if stack else None
+        is_end = (
+            (top == "bold" and char == "*")
+            or (top == "italic" and char == "_" and at(i + 1) != "_")
+            or (top == "code" and char == "`")
+            or (top == "pre" and char == "`" and at(i + 1) == "`" and at(i + 2) == "`")
+            or (top in ("text_link", "custom_emoji") and char == "]")
+            or (top == "underline" and char == "_" and at(i + 1) == "_")
+            or (top == "strikethrough" and char == "~")
+            or (top == "spoiler" and char == "|" and at(i + 1) == "|")
+        )
+        if not is_end:
+            begin = i
+            argument: str | None = None
+            if char == "_":
+                kind = "italic"
+                if at(i + 1) == "_":
+                    kind = "underline"
+                    i += 1
+            elif char == "*":
+                kind = "bold"
+            elif char == "~":
+                kind = "strikethrough"
+            elif char == "|" and at(i + 1) == "|":
+                kind = "spoiler"
+                i += 1
+            elif char == "[":
+                kind = "text_link"
+            elif char == "!" and at(i + 1) == "[":
+                kind = "custom_emoji"
+                i += 1
+            elif char == "`":
+                if at(i + 1) == "`" and at(i + 2) == "`":
+                    kind = "pre"
+                    i += 3
+                    lang_end = i
+                    while lang_end < n and not text[lang_end].isspace() and text[lang_end] != "`":
+                        lang_end += 1
+                    if i != lang_end and lang_end < n and text[lang_end] != "`":
+                        argument = text[i:lang_end]
+                        i = lang_end
+                    if at(i) in ("\n", "\r") and at(i):
+                        i += 2 if at(i + 1) in ("\n", "\r") and at(i + 1) and at(i + 1) != at(i) else 1
+                    i -= 1
+                else:
+                    kind = "code"
+            else:
+                raise _entity_error(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
+            stack.append([kind, argument, u16, begin])
+            i += 1
+            continue
+        kind, argument, start, begin = stack.pop()
+        if kind in ("text_link", "custom_emoji"):
+            url = ""
+            if at(i + 1) == "(":
+                url_begin = i + 1
+                i += 2
+                chars: list[str] = []
+                while i < n and text[i] != ")":
+                    if text[i] == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
+                        chars.append(text[i + 1])
+                        i += 2
+                        continue
+                    chars.append(text[i])
+                    i += 1
+                if i >= n:
+                    offset = _byte_offset(text, url_begin)
+                    raise _entity_error(f"Can't find end of a url at byte offset {offset}")
+                url = "".join(chars)
+            argument = url
+        elif kind == "pre":
+            i += 2
+        elif kind in ("underline", "spoiler"):
+            i += 1
+        i += 1
+        if u16 > start:
+            entity: JSON = {"type": kind, "offset": start, "length": u16 - start}
+            if kind == "pre" and argument:
+                entity["language"] = argument
+            elif kind == "text_link":
+                if not argument:
+                    continue
+                entity["url"] = argument
+            elif kind == "custom_emoji":
+                entity["custom_emoji_id"] = argument.rpartition("id=")[2]
+            entities.append(entity)
+    if stack:
+        kind, _argument, _start, begin = stack[-1]
+        raise _entity_error(
+            f"Can't find end of {_MDV2_TYPE_NAMES[kind]} entity at byte offset {_byte_offset(text, begin)}"
+        )
+    if quote_start is not None and u16 > quote_start:
+        entities.append({"type": "blockquote", "offset": quote_start, "length": u16 - quote_start})
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return FormattedText("".join(out), entities)
+
+
+def parse_markdown(text: str) -> FormattedText:
+    """Parse legacy ``Markdown`` (mirrors tdlib's ``parse_markdown``)."""
+    out: list[str] = []
+    u16 = 0
+    entities: list[JSON] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n and text[i + 1] in "_*`[":
+            out.append(text[i + 1])
+            u16 += 1
+            i += 2
+            continue
+        if char not in "_*`[":
+            out.append(char)
+            u16 += _u16(char)
+            i += 1
+            continue
+        begin = i
+        end_char = "]" if char == "[" else char
+        is_pre = False
+        language = ""
+        i += 1
+        if char == "`" and text[i : i + 2] == "``":
+            i += 2
+            is_pre = True
+            lang_end = i
+            while lang_end < n and not text[lang_end].isspace() and text[lang_end] != "`":
+                lang_end += 1
+            if i != lang_end and lang_end < n and text[lang_end] != "`":
+                language = text[i:lang_end]
+                i = lang_end
+            if i < n and text[i] in "\r\n":
+                i += 2 if i + 1 < n and text[i + 1] in "\r\n" and text[i + 1] != text[i] else 1
+        start = u16
+        while i < n and (text[i] != end_char or (is_pre and text[i + 1 : i + 3] != "``")):
+            out.append(text[i])
+            u16 += _u16(text[i])
+            i += 1
+        if i >= n:
+            offset = _byte_offset(text, begin)
+            raise _entity_error(f"Can't find end of the entity starting at byte offset {offset}")
+        entity: JSON | None = None
+        if u16 > start:
+            entity = {"offset": start, "length": u16 - start}
+            if char == "_":
+                entity["type"] = "italic"
+            elif char == "*":
+                entity["type"] = "bold"
+            elif char == "`":
+                entity["type"] = "pre" if is_pre else "code"
+                if language:
+                    entity["language"] = language
+        if char == "[":
+            url = ""
+            if i + 1 < n and text[i + 1] == "(":
+                close = text.find(")", i + 2)
+                if close != -1:
+                    url = text[i + 2 : close]
+                    i = close
+            if entity is not None:
+                entity["type"] = "text_link"
+                entity["url"] = url or "".join(out)[len(out) - (u16 - start) :]
+        if is_pre:
+            i += 2
+        i += 1
+        if entity is not None:
+            entities.append(entity)
+    return FormattedText("".join(out), entities)
+
+
+def _trim(formatted: FormattedText) -> FormattedText:
+    """Strip leading/trailing whitespace as Telegram does, fixing entity offsets."""
+    text = formatted.text
+    stripped = text.strip()
+    if stripped == text:
+        return formatted
+    if not stripped:
+        return FormattedText("", [])
+    left = utf16_len(text[: len(text) - len(text.lstrip())])
+    new_len = utf16_len(stripped)
+    entities: list[JSON] = []
+    for entity in formatted.entities:
+        begin = max(entity["offset"] - left, 0)
+        end = min(entity["offset"] + entity["length"] - left, new_len)
+        if end > begin:
+            entities.append({**entity, "offset": begin, "length": end - begin})
+    return FormattedText(stripped, entities)
+
+
+def parse_formatted_text(
+    text: str,
+    parse_mode: str | None,
+    entities: list[JSON] | None = None,
+    *,
+    strict_ampersand: bool = True,
+) -> FormattedText:
+    """Apply ``parse_mode`` (or explicit ``entities``) and Telegram's whitespace trimming."""
+    if entities:
+        parsed = FormattedText(text, [dict(e) for e in entities])
+    elif not parse_mode:
+        parsed = FormattedText(text, [])
+    else:
+        mode = parse_mode.lower()
+        if mode == "html":
+            parsed = parse_html(text, strict_ampersand=strict_ampersand)
+        elif mode == "markdownv2":
+            parsed = parse_markdown_v2(text)
+        elif mode == "markdown":
+            parsed = parse_markdown(text)
+        else:
+            raise _bad_request(f"unsupported parse_mode {parse_mode!r}")
+    return _trim(parsed)
+
+
+# --------------------------------------------------------------------------------------------
+# Request parsing (shared by the transport and the HTTP server)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class UploadedFile:
+    """A file part of a multipart/form-data request."""
+
+    field_name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    _ctype, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise _bad_request("multipart boundary is missing")
+    params: dict[str, Any] = {}
+    files: dict[str, UploadedFile] = {}
+    state: dict[str, Any] = {}
+
+    def on_part_begin() -> None:
+        state["headers"] = {}
+        state["data"] = bytearray()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        state["field"] = state.get("field", b"") + data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        state["value"] = state.get("value", b"") + data[start:end]
+
+    def on_header_end() -> None:
+        state["headers"][state.pop("field", b"").lower()] = state.pop("value", b"")
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        state["data"] += data[start:end]
+
+    def on_part_end() -> None:
+        _disposition, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        name = disp.get(b"name", b"").decode("utf-8", "replace")
+        filename = disp.get(b"filename")
+        data = bytes(state["data"])
+        if filename is not None:
+            part_type = state["headers"].get(b"content-type")
+            files[name] = UploadedFile(
+                field_name=name,
+                filename=filename.decode("utf-8", "replace"),
+                content_type=part_type.decode("latin-1") if part_type else None,
+                data=data,
+            )
+        else:
+            params[name] = data.decode("utf-8", "replace")
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    parser.write(body)
+    parser.finalize()
+    return params, files
+
+
+def parse_request_body(
+    content_type: str | None, body: bytes, query: str | bytes = ""
+) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    """Parse Bot API parameters from a raw request the way Telegram accepts them.
+
+    Supports the query string, ``application/x-www-form-urlencoded`` (what PTB sends when there
+    are no files), ``application/json`` and ``multipart/form-data``. Form values stay strings;
+    handlers coerce them (and JSON-decode nested objects such as ``reply_markup``).
+    """
+    if isinstance(query, bytes):
+        query = query.decode("latin-1")
+    params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+    files: dict[str, UploadedFile] = {}
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    if not body:
+        return params, files
+    if ctype == "application/json":
+        try:
+            decoded = json.loads(body)
+        except ValueError as exc:
+            raise _bad_request("can't parse JSON object") from exc
+        if not isinstance(decoded, dict):
+            raise _bad_request("JSON object expected")
+        params.update(decoded)
+    elif ctype == "multipart/form-data":
+        fields, files = _parse_multipart(content_type or "", body)
+        params.update(fields)
+    else:
+        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return params, files
+
+
+def _opt(params: JSON, name: str) -> Any:
+    value = params.get(name)
+    return None if value is None or value == "" else value
+
+
+def _p_str(params: JSON, name: str, default: str | None = None) -> str | None:
+    value = _opt(params, name)
+    return default if value is None else str(value)
+
+
+def _p_int(params: JSON, name: str, default: int | None = None) -> int | None:
+    value = _opt(params, name)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError):
+            raise _bad_request(f"invalid {name} specified") from None
+
+
+def _p_float(params: JSON, name: str, default: float) -> float:
+    value = _opt(params, name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _bad_request(f"invalid {name} specified") from None
+
+
+def _p_bool(params: JSON, name: str) -> bool:
+    value = _opt(params, name)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def _p_json(params: JSON, name: str, what: str | None = None) -> Any:
+    value = _opt(params, name)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise _bad_request(f"can't parse {what or name} JSON object") from None
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Flood limits
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FloodLimits:
+    """Flood limits (``None`` disables one). Defaults are Telegram's documented limits."""
+
+    global_per_second: float | None = 30
+    per_chat_per_second: float | None = 1
+    group_per_minute: float | None = 20
+
+
+class _Window:
+    """Sliding-window log: at most ``capacity`` events per ``period`` seconds (amortised O(1))."""
+
+    __slots__ = ("capacity", "period", "stamps")
+
+    def __init__(self, capacity: int, period: float) -> None:
+        self.capacity = capacity
+        self.period = period
+        self.stamps: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        stamps = self.stamps
+        limit = now - self.period
+        while stamps and stamps[0] <= limit:
+            stamps.popleft()
+        if len(stamps) < self.capacity:
+            return 0.0
+        return stamps[0] + self.period - now
+
+
+def _window_shape(rate: float, period: float) -> tuple[int, float]:
+    if rate >= 1:
+        capacity = int(rate)
+        return capacity, period * capacity / rate
+    return 1, period / rate
+
+
+class _FloodControl:
+    def __init__(self, limits: FloodLimits, clock: Callable[[], float]) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._global = _Window(*_window_shape(limits.global_per_second, 1.0)) if limits.global_per_second else None
+        self._chat_shape = _window_shape(limits.per_chat_per_second, 1.0) if limits.per_chat_per_second else None
+        self._group_shape = _window_shape(limits.group_per_minute, 60.0) if limits.group_per_minute else None
+        self._per_chat: dict[int, _Window] = {}
+        self._per_group: dict[int, _Window] = {}
+        self._checks = 0
+
+    def _prune(self, now: float) -> None:
+        for table in (self._per_chat, self._per_group):
+            stale = [k for k, win in table.items() if not win.stamps or win.stamps[-1] <= now - win.period]
+            for key in stale:
+                del table[key]
+
+    def acquire(self, chat_id: int, is_group: bool) -> int:
+        """Record one send; return 0 when allowed, else ``retry_after`` seconds (>= 1)."""
+        now = self.clock()
+        self._checks += 1
+        if self._checks % 50_000 == 0:
+            self._prune(now)
+        windows: list[_Window] = []
+        if self._global is not None:
+            windows.append(self._global)
+        if self._chat_shape is not None:
+            win = self._per_chat.get(chat_id)
+            if win is None:
+                win = self._per_chat[chat_id] = _Window(*self._chat_shape)
+            windows.append(win)
+        if is_group and self._group_shape is not None:
+            win = self._per_group.get(chat_id)
+            if win is None:
+                win = self._per_group[chat_id] = _Window(*self._group_shape)
+            windows.append(win)
+        wait = max((w.wait_time(now) for w in windows), default=0.0)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        for w in windows:
+            w.stamps.append(now)
+        return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeStats:
+    """Counters of what the fake answered."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    errors: Counter[int] = field(default_factory=Counter)
+    too_many_requests: int = 0
+    injected_failures: int = 0
+    messages_sent: int = 0
+    updates_created: int = 0
+    webhook_deliveries: int = 0
+    webhook_failures: int = 0
+
+    @property
+    def total_calls(self) -> int:
+        """All API calls answered (any method, any outcome)."""
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        """Zero every counter."""
+        fresh = FakeStats()
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(fresh, name))
+
+
+@dataclass(eq=False)
+class SentMessage:
+    """A message the bot sent (kept up to date by edits/deletes)."""
+
+    chat_id: int
+    message_id: int
+    method: str
+    text: str
+    raw_text: str | None
+    parse_mode: str | None
+    reply_markup: JSON | None
+    date: int
+    entities: list[JSON] = field(default_factory=list)
+    caption: str | None = None
+    reply_to_message_id: int | None = None
+    disable_notification: bool = False
+    document_name: str | None = None
+    document_bytes: bytes | None = None
+    document_mime_type: str | None = None
+    photo_bytes: bytes | None = None
+    file_id: str | None = None
+    edit_count: int = 0
+    edit_date: int | None = None
+    deleted: bool = False
+    params: JSON = field(default_factory=dict, repr=False)
+    message: JSON = field(default_factory=dict, repr=False)
+    consumed: bool = field(default=False, repr=False)
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    @property
+    def buttons(self) -> list[JSON]:
+        """All inline keyboard buttons, flattened."""
+        if not self.reply_markup:
+            return []
+        return [b for row in self.reply_markup.get("inline_keyboard", []) for b in row]
+
+
+@dataclass
+class CallbackAnswer:
+    """What the bot answered to a callback query."""
+
+    callback_query_id: str
+    text: str | None
+    show_alert: bool
+    url: str | None
+    cache_time: int | None
+
+
+@dataclass
+class ApiCall:
+    """One answered Bot API call."""
+
+    method: str
+    params: JSON
+    file_fields: list[str]
+    status: int
+    result: Any
+    description: str | None
+    time: float
+    consumed: bool = field(default=False, repr=False)
+
+
+@dataclass
+class WebhookDelivery:
+    """One webhook POST attempt."""
+
+    update_id: int
+    url: str
+    attempt: int
+    ok: bool
+    status_code: int | None
+    error: str | None
+    time: float
+
+
+@dataclass
+class StoredFile:
+    """A file known to the fake (uploaded by a simulated user or by the bot)."""
+
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    data: bytes
+    file_name: str | None = None
+    mime_type: str | None = None
+
+    @property
+    def file_size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class _FailureRule:
+    method: str | None
+    error_code: int | None
+    description: str | None
+    retry_after: int | None
+    chat_id: str | None
+    remaining: int | None
+    delay: float
+
+    def matches(self, method: str, params: JSON) -> bool:
+        if self.remaining is not None and self.remaining <= 0:
+            return False
+        if self.method is None:
+            if method in ("getUpdates", "getMe"):
+                return False
+        elif self.method.lower() != method.lower():
+            return False
+        return self.chat_id is None or str(params.get("chat_id")) == self.chat_id
+
+
+@dataclass(eq=False)
+class _Pending:
+    update: JSON
+    kind: str
+    delivered: float | None = None
+
+
+class _Signal:
+    """Wake-all notification (safe because everything runs in one event loop)."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def notify(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def wait(self, timeout: float | None) -> bool:  # noqa: ASYNC109
+        if self._event is None:
+            self._event = asyncio.Event()
+        event = self._event
+        if timeout is not None and timeout <= 0:
+            return False
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        except TimeoutError:
+            return False
+        return True
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width/height of a PNG/JPEG (best effort; 1x1 otherwise)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                break
+            marker = data[i + 1]
+            length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2):
+                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+                return width, height
+            i += 2 + length
+    return 1, 1
+
+
+# --------------------------------------------------------------------------------------------
+# The fake
+# --------------------------------------------------------------------------------------------
+
+_Handler = Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]
+
+
+class FakeTelegram:
+    """An in-memory Telegram Bot API server for one bot token (see the module docstring).
+
+    Args:
+        token: the only accepted token; others get 401 Unauthorized.
+        bot_username: ``username`` of the bot user returned by getMe.
+        limits: enable flood control (429 + ``retry_after``); off when ``None``.
+        strict_html_ampersand: reject a bare ``&`` in HTML (real Telegram keeps it literally).
+        webhook_transport: httpx transport for webhook POSTs (e.g. ``httpx.ASGITransport(app)``);
+            ``None`` uses the network.
+        webhook_retry_delays: pauses between webhook delivery attempts; after the last failed
+            attempt the update is dropped (and recorded in ``webhook_deliveries``).
+        first_update_id: first ``update_id`` handed out.
+        call_log_size: how many :class:`ApiCall` entries ``calls`` keeps.
+        clock: monotonic clock used by the flood limits (inject one to test them without sleeping).
+    """
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "qtbot_test_bot",
+        *,
+        bot_first_name: str = "Quyết Thắng Bot",
+        bot_id: int | None = None,
+        limits: FloodLimits | None = None,
+        strict_html_ampersand: bool = True,
+        webhook_transport: httpx.AsyncBaseTransport | None = None,
+        webhook_retry_delays: Sequence[float] = (0.05, 0.1, 0.2),
+        first_update_id: int = 100_000,
+        call_log_size: int | None = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.token = token
+        head = token.partition(":")[0]
+        self.bot_user: JSON = {
+            "id": bot_id if bot_id is not None else (int(head) if head.isdigit() else 123456),
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+        self.strict_html_ampersand = strict_html_ampersand
+        self.stats = FakeStats()
+        self.sent: list[SentMessage] = []
+        self.calls: deque[ApiCall] = deque(maxlen=call_log_size)
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.callback_answers: dict[str, CallbackAnswer] = {}
+        self.chat_actions: list[tuple[int, str]] = []
+        self.commands: dict[tuple[str, str], list[JSON]] = {}
+        self.files: dict[str, StoredFile] = {}
+        self._clock = clock
+        self._flood = _FloodControl(limits, clock) if limits else None
+        self._chats: dict[int, JSON] = {}
+        self._users: dict[int, JSON] = {}
+        self._blocked: set[int] = set()
+        self._next_message_id: dict[int, int] = {}
+        self._messages: dict[tuple[int, int], JSON] = {}
+        self._records: dict[tuple[int, int], SentMessage] = {}
+        self._by_chat: dict[int, list[SentMessage]] = {}
+        self._callback_queries: dict[str, JSON] = {}
+        self._failures: list[_FailureRule] = []
+        self._update_ids = itertools.count(first_update_id)
+        self._pending: deque[_Pending] = deque()
+        self._allowed_updates: frozenset[str] | None = None
+        self._poll_generation = 0
+        self._updates_signal = _Signal()
+        self._activity_signal = _Signal()
+        self._last_activity = time.monotonic()
+        self._draining = 0
+        self._files_by_path: dict[str, StoredFile] = {}
+        self._wait_cursor: dict[int | None, int] = {}
+        self._closing = False
+        self._webhook: JSON | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_client: httpx.AsyncClient | None = None
+        self._webhook_transport = webhook_transport
+        self._webhook_retry_delays = tuple(webhook_retry_delays)
+        self._webhook_last_error: tuple[int, str] | None = None
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._file_counter = itertools.count(1)
+        self._query_counter = itertools.count(1)
+        self._handlers: dict[str, tuple[str, _Handler]] = {}
+        for name, handler in self._handler_table().items():
+            self._handlers[name.lower()] = (name, handler)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> FakeTelegram:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the webhook worker, wake long polls and cancel in-flight transport calls."""
+        self._closing = True
+        self._updates_signal.notify()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._webhook_task
+            self._webhook_task = None
+        for task in list(self._inflight):
+            task.cancel()
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._webhook_client is not None:
+            await self._webhook_client.aclose()
+            self._webhook_client = None
+
+    # ---------------------------------------------------------------- public helpers
+
+    @property
+    def bot_id(self) -> int:
+        return int(self.bot_user["id"])
+
+    @property
+    def bot_username(self) -> str:
+        return str(self.bot_user["username"])
+
+    @property
+    def pending_updates(self) -> list[JSON]:
+        """Updates not yet confirmed by getUpdates (or not yet delivered to the webhook)."""
+        return [p.update for p in self._pending]
+
+    @property
+    def webhook_url(self) -> str | None:
+        return self._webhook["url"] if self._webhook else None
+
+    def add_chat(
+        self,
+        chat_id: int,
+        chat_type: str = "private",
+        title: str | None = None,
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> JSON:
+        """Register a chat the bot may write to (e.g. for broadcast tests); returns the Chat."""
+        if chat_type == "private":
+            chat: JSON = {"id": chat_id, "type": "private", "first_name": first_name or f"User {chat_id}"}
+            self._users.setdefault(chat_id, {"id": chat_id, "is_bot": False, "first_name": chat["first_name"]})
+        else:
+            if chat_type in _GROUP_TYPES and chat_id > 0:
+                raise ValueError("group chats have negative ids")
+            chat = {"id": chat_id, "type": chat_type, "title": title or f"Chat {chat_id}"}
+        if username:
+            chat["username"] = username
+        self._chats[chat_id] = chat
+        return chat
+
+    def block_chat(self, chat_id: int) -> None:
+        """Make every send to ``chat_id`` answer 403 (user blocked the bot / bot was kicked)."""
+        self._blocked.add(chat_id)
+
+    def unblock_chat(self, chat_id: int) -> None:
+        """Undo :meth:`block_chat`."""
+        self._blocked.discard(chat_id)
+
+    def fail_next(
+        self,
+        method: str | None = "sendMessage",
+        error_code: int | None = 500,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int | None = 1,
+        chat_id: int | str | None = None,
+        delay: float = 0.0,
+    ) -> None:
+        """Make the next ``times`` matching calls fail (``times=None``: until :meth:`clear_failures`).
+
+        ``method=None`` matches every method except getUpdates/getMe. ``error_code=None`` with a
+        ``delay`` only delays the call (to provoke client timeouts). For 429 the default
+        description is ``Too Many Requests: retry after N``.
+        """
+        if description is None and error_code is not None:
+            if error_code == 429:
+                description = f"Too Many Requests: retry after {retry_after or 1}"
+                retry_after = retry_after or 1
+            else:
+                description = _DEFAULT_DESCRIPTIONS.get(error_code, "Error")
+        self._failures.append(
+            _FailureRule(
+                method=method,
+                error_code=error_code,
+                description=description,
+                retry_after=retry_after,
+                chat_id=None if chat_id is None else str(chat_id),
+                remaining=times,
+                delay=delay,
+            )
+        )
+
+    def clear_failures(self) -> None:
+        """Forget all rules added by :meth:`fail_next`."""
+        self._failures.clear()
+
+    def messages(self, chat_id: int | None = None) -> list[SentMessage]:
+        """All records the bot sent to ``chat_id`` (or to any chat), oldest first."""
+        if chat_id is None:
+            return list(self.sent)
+        return list(self._by_chat.get(chat_id, ()))
+
+    def get_message(self, chat_id: int, message_id: int) -> JSON | None:
+        """The current Message object (user's or bot's) or ``None``."""
+        return self._messages.get((chat_id, message_id))
+
+    def callback_answer(self, callback_query_id: str) -> CallbackAnswer | None:
+        """The bot's answer to a callback query, if any."""
+        return self.callback_answers.get(callback_query_id)
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        """Logged calls of one method (case-insensitive)."""
+        lowered = method.lower()
+        return [c for c in self.calls if c.method.lower() == lowered]
+
+    def file_bytes(self, file_id: str) -> bytes:
+        """Content of a stored file."""
+        return self.files[file_id].data
+
+    # ---------------------------------------------------------------- waiting
+
+    async def wait_for_message(
+        self,
+        chat_id: int | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        predicate: Callable[[SentMessage], bool] | None = None,
+    ) -> SentMessage:
+        """Next bot message to ``chat_id`` not returned by an earlier wait (in send order)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            source = self.sent if chat_id is None else self._by_chat.get(chat_id, [])
+            start = self._wait_cursor.get(chat_id, 0)
+            while start < len(source) and source[start].consumed:
+                start += 1  # skip the consumed prefix: waiting stays cheap in long benchmarks
+            self._wait_cursor[chat_id] = start
+            for index in range(start, len(source)):
+                record = source[index]
+                if not record.consumed and (predicate is None or predicate(record)):
+                    record.consumed = True
+                    return record
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no bot message to chat {chat_id} within {timeout}s")
+            await self._activity_signal.wait(remaining)
+
+    async def wait_for_call(
+        self,
+        method: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        predicate: Callable[[ApiCall], bool] | None = None,
+    ) -> ApiCall:
+        """Next logged call of ``method`` not returned by an earlier wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        lowered = method.lower()
+        while True:
+            for call in self.calls:
+                if not call.consumed and call.method.lower() == lowered and (predicate is None or predicate(call)):
+                    call.consumed = True
+                    return call
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no {method} call within {timeout}s")
+            await self._activity_signal.wait(remaining)
+
+    async def wait_for_callback_answer(
+        self,
+        callback_query_id: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> CallbackAnswer:
+        """Wait until the bot answered the callback query."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (answer := self.callback_answers.get(callback_query_id)) is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"callback query {callback_query_id} not answered within {timeout}s")
+            await self._activity_signal.wait(remaining)
+        return answer
+
+    async def wait_for_idle(self, timeout: float = 5.0, quiet: float = 0.05) -> None:  # noqa: ASYNC109
+        """Wait until every update was handed out and no API call happened for ``quiet`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            idle_for = time.monotonic() - self._last_activity
+            if not self._undelivered() and idle_for >= quiet:
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"bot not idle within {timeout}s")
+            await self._activity_signal.wait(min(remaining, max(quiet - idle_for, 0.005)))
+
+    def _undelivered(self) -> bool:
+        return any(p.delivered is None for p in self._pending)
+
+    # ---------------------------------------------------------------- simulated users
+
+    def _user(self, user_id: int, first_name: str | None, username: str | None) -> JSON:
+        user = self._users.get(user_id)
+        if user is None:
+            user = {"id": user_id, "is_bot": False, "first_name": first_name or "An", "language_code": "vi"}
+            self._users[user_id] = user
+        if first_name is not None:
+            user["first_name"] = first_name
+        if username is not None:
+            user["username"] = username
+        return user
+
+    def _user_chat(
+        self,
+        user: JSON,
+        chat_id: int | None,
+        chat_type: str,
+        chat_title: str | None,
+    ) -> JSON:
+        if chat_type == "private":
+            cid = user["id"] if chat_id is None else chat_id
+            chat = self._chats.get(cid)
+            if chat is None or chat["type"] != "private":
+                chat = {"id": cid, "type": "private", "first_name": user["first_name"]}
+            else:
+                chat["first_name"] = user["first_name"]
+            if "username" in user:
+                chat["username"] = user["username"]
+        else:
+            if chat_id is None:
+                raise ValueError("chat_id is required for group chats")
+            if chat_type in _GROUP_TYPES and chat_id >= 0:
+                raise ValueError("group chats have negative ids")
+            chat = self._chats.get(chat_id) or {"id": chat_id, "type": chat_type}
+            chat["type"] = chat_type
+            chat["title"] = chat_title or chat.get("title") or f"Nhóm {-chat_id}"
+        self._chats[chat["id"]] = chat
+        return chat
+
+    def _new_message_id(self, chat_id: int) -> int:
+        message_id = self._next_message_id.get(chat_id, 0) + 1
+        self._next_message_id[chat_id] = message_id
+        return message_id
+
+    def _push_update(self, kind: str, payload: JSON) -> JSON:
+        update = {"update_id": next(self._update_ids), kind: payload}
+        self._pending.append(_Pending(update, kind))
+        self.stats.updates_created += 1
+        self._updates_signal.notify()
+        self._touch()
+        self._ensure_webhook_worker()
+        return update
+
+    def _user_message(
+        self,
+        user_id: int,
+        chat_id: int | None,
+        chat_type: str,
+        first_name: str | None,
+        username: str | None,
+        chat_title: str | None,
+        reply_to_message_id: int | None,
+    ) -> JSON:
+        user = self._user(user_id, first_name, username)
+        chat = self._user_chat(user, chat_id, chat_type, chat_title)
+        message: JSON = {
+            "message_id": self._new_message_id(chat["id"]),
+            "from": dict(user),
+            "chat": dict(chat),
+            "date": int(time.time()),
+        }
+        if reply_to_message_id is not None:
+            replied = self._messages.get((chat["id"], reply_to_message_id))
+            if replied is None:
+                raise ValueError(f"message {reply_to_message_id} not found in chat {chat['id']}")
+            message["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}
+        return message
+
+    def user_sends(
+        self,
+        text: str,
+        user_id: int = 111,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        first_name: str | None = None,
+        username: str | None = None,
+        chat_title: str | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> JSON:
+        """Queue a text message from a user; returns the Update dict.
+
+        Private chats use ``chat_id = user_id``; groups need a negative ``chat_id``. A leading
+        ``/command[@bot]`` gets a ``bot_command`` entity like Telegram adds.
+        """
+        message = self._user_message(user_id, chat_id, chat_type, first_name, username, chat_title, reply_to_message_id)
+        message["text"] = text
+        match = _BOT_COMMAND_ENTITY_RE.match(text)
+        if match:
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}]
+        self._messages[(message["chat"]["id"], message["message_id"])] = message
+        return self._push_update("message", message)
+
+    def _store_file(self, data: bytes, kind: str, file_name: str | None, mime_type: str | None) -> StoredFile:
+        number = next(self._file_counter)
+        prefix = {"documents": "BQACAgIAAx", "photos": "AgACAgIAAx"}.get(kind, "CAACAgIAAx")
+        file_id = f"{prefix}{uuid.uuid4().hex}"
+        extension = ""
+        if file_name and "." in file_name:
+            extension = "." + file_name.rsplit(".", 1)[1]
+        elif kind == "photos":
+            extension = ".jpg"
+        stored = StoredFile(
+            file_id=file_id,
+            file_unique_id=f"AgAD{uuid.uuid4().hex[:12]}",
+            file_path=f"{kind}/file_{number}{extension}",
+            data=data,
+            file_name=file_name,
+            mime_type=mime_type,
+        )
+        self.files[file_id] = stored
+        self._files_by_path[stored.file_path] = stored
+        return stored
+
+    def user_sends_document(
+        self,
+        filename: str,
+        content: bytes,
+        mime_type: str = "application/octet-stream",
+        user_id: int = 111,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        caption: str | None = None,
+        first_name: str | None = None,
+        username: str | None = None,
+        chat_title: str | None = None,
+    ) -> JSON:
+        """Queue a message with a document; its bytes are served by getFile + the file URL."""
+        stored = self._store_file(content, "documents", filename, mime_type)
+        message = self._user_message(user_id, chat_id, chat_type, first_name, username, chat_title, None)
+        message["document"] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        if caption:
+            message["caption"] = caption
+        self._messages[(message["chat"]["id"], message["message_id"])] = message
+        return self._push_update("message", message)
+
+    def user_presses(
+        self,
+        message: SentMessage | JSON,
+        callback_data: str,
+        user_id: int | None = None,
+        first_name: str | None = None,
+        username: str | None = None,
+        check_button: bool = True,
+    ) -> JSON:
+        """Queue a callback_query for an inline button of a message the bot sent.
+
+        With ``check_button`` the message must currently have a button with that data (as a real
+        client can only press existing buttons). Returns the Update dict; the query id is
+        ``update["callback_query"]["id"]``.
+        """
+        if isinstance(message, SentMessage):
+            chat_id, message_id = message.chat_id, message.message_id
+        else:
+            chat_id, message_id = message["chat"]["id"], message["message_id"]
+        current = self._messages.get((chat_id, message_id))
+        if current is None:
+            raise ValueError(f"message {message_id} not found in chat {chat_id}")
+        if check_button:
+            markup = current.get("reply_markup") or {}
+            datas = [b.get("callback_data") for row in markup.get("inline_keyboard", []) for b in row]
+            if callback_data not in datas:
+                raise ValueError(f"message {message_id} has no button with callback_data {callback_data!r}")
+        chat = self._chats[chat_id]
+        if user_id is None:
+            user_id = chat_id if chat["type"] == "private" else 111
+        user = self._user(user_id, first_name, username)
+        query_id = f"{user_id}{next(self._query_counter):012d}"
+        query = {
+            "id": query_id,
+            "from": dict(user),
+            "message": json.loads(json.dumps(current)),
+            "chat_instance": str(abs(hash((chat_id, self.bot_id))) % 10**19),
+            "data": callback_data,
+        }
+        self._callback_queries[query_id] = {"answered": False, "query": query}
+        return self._push_update("callback_query", query)
+
+    def push_update(self, update: JSON) -> JSON:
+        """Queue an arbitrary update (``update_id`` is assigned); for update kinds not covered."""
+        kinds = [k for k in update if k != "update_id"]
+        if len(kinds) != 1:
+            raise ValueError("an update must have exactly one payload field")
+        return self._push_update(kinds[0], update[kinds[0]])
+
+    # ---------------------------------------------------------------- core dispatch
+
+    def _touch(self) -> None:
+        self._last_activity = time.monotonic()
+        self._activity_signal.notify()
+
+    async def call(
+        self,
+        method: str,
+        params: JSON | None = None,
+        files: dict[str, UploadedFile] | None = None,
+        token: str | None = None,
+    ) -> tuple[int, JSON]:
+        """Run one Bot API call; returns ``(http_status, json_body)``. Used by both modes."""
+        params = params or {}
+        files = files or {}
+        entry = self._handlers.get(method.lower())
+        name = entry[0] if entry else method
+        self.stats.calls[name] += 1
+        status, result, error = 200, None, None
+        try:
+            if token is not None and token != self.token:
+                raise TelegramAPIError(401, "Unauthorized")
+            if entry is None:
+                raise TelegramAPIError(404, "Not Found")
+            await self._apply_failure_rules(name, params)
+            result = await entry[1](params, files)
+        except TelegramAPIError as exc:
+            error = exc
+        if error is not None:
+            status = error.error_code
+            self.stats.errors[status] += 1
+            if status == 429:
+                self.stats.too_many_requests += 1
+            body = error.payload()
+        else:
+            body = {"ok": True, "result": result}
+        if name != "getUpdates" or error is not None or result:
+            self.calls.append(
+                ApiCall(
+                    method=name,
+                    params=dict(params),
+                    file_fields=list(files),
+                    status=status,
+                    result=result,
+                    description=error.description if error else None,
+                    time=time.time(),
+                )
+            )
+        if name != "getUpdates":
+            self._touch()
+        return status, body
+
+    async def _apply_failure_rules(self, method: str, params: JSON) -> None:
+        for rule in self._failures:
+            if rule.matches(method, params):
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                self._failures = [r for r in self._failures if r.remaining is None or r.remaining > 0]
+                if rule.delay > 0:
+                    await asyncio.sleep(rule.delay)
+                if rule.error_code is not None:
+                    self.stats.injected_failures += 1
+                    raise TelegramAPIError(rule.error_code, rule.description or "Error", retry_after=rule.retry_after)
+                return
+
+    async def handle_http(
+        self, http_method: str, path: str, query: str | bytes, content_type: str | None, body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Answer a raw HTTP request (``/bot<token>/<method>`` or ``/file/bot<token>/<path>``)."""
+        file_match = re.search(r"/file/bot([^/]+)/(.+)$", path)
+        if file_match:
+            return self._serve_file(file_match.group(1), file_match.group(2))
+        match = re.search(r"/bot([^/]+)/([A-Za-z0-9_]+)/?$", path)
+        if match is None:
+            payload = json.dumps(TelegramAPIError(404, "Not Found").payload()).encode()
+            return 404, {"content-type": "application/json"}, payload
+        try:
+            params, files = parse_request_body(content_type, body, query)
+        except TelegramAPIError as exc:
+            status, payload = exc.error_code, exc.payload()
+        else:
+            status, payload = await self.call(match.group(2), params, files, token=match.group(1))
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        return status, {"content-type": "application/json"}, data
+
+    def _serve_file(self, token: str, file_path: str) -> tuple[int, dict[str, str], bytes]:
+        if token != self.token:
+            return (
+                401,
+                {"content-type": "application/json"},
+                json.dumps(TelegramAPIError(401, "Unauthorized").payload()).encode(),
+            )
+        stored = self._files_by_path.get(file_path)
+        if stored is not None:
+            self.stats.calls["<file download>"] += 1
+            return 200, {"content-type": stored.mime_type or "application/octet-stream"}, stored.data
+        return (
+            404,
+            {"content-type": "application/json"},
+            json.dumps(TelegramAPIError(404, "Not Found").payload()).encode(),
+        )
+
+    # ---------------------------------------------------------------- mode 1: httpx transport
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport answering in-process; honours the client's read timeout.
+
+        A call still running when the read timeout expires raises ``httpx.ReadTimeout`` in the
+        client (PTB: ``TimedOut``) while the fake finishes it, like a real server would.
+        """
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            timeout = (request.extensions.get("timeout") or {}).get("read")
+            is_poll = request.url.path.lower().endswith("/getupdates")
+            task = asyncio.ensure_future(
+                self.handle_http(
+                    request.method,
+                    request.url.path,
+                    request.url.query,
+                    request.headers.get("content-type"),
+                    request.content,
+                )
+            )
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            try:
+                async with asyncio.timeout(timeout):
+                    status, headers, body = await asyncio.shield(task)
+            except TimeoutError:
+                if is_poll:
+                    task.cancel()
+                raise httpx.ReadTimeout("fake Telegram: read timeout", request=request) from None
+            except asyncio.CancelledError:
+                if is_poll:
+                    task.cancel()
+                raise
+            return httpx.Response(status, headers=headers, content=body, request=request)
+
+        return httpx.MockTransport(handler)
+
+    # ---------------------------------------------------------------- mode 2: HTTP server
+
+    def asgi_app(self) -> Any:
+        """A Starlette app serving the Bot API (``/bot<token>/<method>``, ``/file/bot<token>/...``)."""
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def endpoint(request: Request) -> Response:
+            body = await request.body()
+            status, headers, data = await self.handle_http(
+                request.method,
+                request.url.path,
+                request.url.query,
+                request.headers.get("content-type"),
+                body,
+            )
+            return Response(data, status_code=status, headers=headers)
+
+        return Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST"])])
+
+    @contextlib.asynccontextmanager
+    async def serve(self, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[str]:
+        """Serve the API over HTTP in the current event loop; yields the root URL.
+
+        The bot calls ``{root}/bot{token}/{method}`` and downloads from
+        ``{root}/file/bot{token}/{file_path}``.
+        """
+        import uvicorn
+
+        class _Server(uvicorn.Server):
+            def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+                return contextlib.nullcontext()  # leave the host's signal handlers alone
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+        actual_port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.asgi_app(),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=2,
+            timeout_keep_alive=30,
+        )
+        server = _Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]), name="fake-telegram-server")
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("fake Telegram server stopped during startup")
+                await asyncio.sleep(0.005)
+            yield f"http://{host}:{actual_port}"
+        finally:
+            self._draining += 1
+            self._updates_signal.notify()
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            sock.close()
+            self._draining -= 1
+
+    # ---------------------------------------------------------------- validation helpers
+
+    def _chat(self, params: JSON, name: str = "chat_id") -> JSON:
+        raw = _opt(params, name)
+        if raw is None:
+            raise _bad_request(f"{name} is empty")
+        chat: JSON | None = None
+        if isinstance(raw, str) and raw.startswith("@"):
+            wanted = raw[1:].lower()
+            chat = next((c for c in self._chats.values() if str(c.get("username", "")).lower() == wanted), None)
+        else:
+            try:
+                chat = self._chats.get(int(raw))
+            except (TypeError, ValueError):
+                chat = None
+        if chat is None:
+            raise _bad_request("chat not found")
+        return chat
+
+    def _writable_chat(self, params: JSON) -> JSON:
+        chat = self._chat(params)
+        if chat["id"] in self._blocked:
+            if chat["type"] == "private":
+                raise TelegramAPIError(403, "Forbidden: bot was blocked by the user")
+            if chat["type"] == "channel":
+                raise TelegramAPIError(403, "Forbidden: bot is not a member of the channel chat")
+            raise TelegramAPIError(403, f"Forbidden: bot was kicked from the {chat['type']} chat")
+        return chat
+
+    def _formatted(self, text: str, parse_mode: str | None, entities: Any) -> FormattedText:
+        if entities is not None and not isinstance(entities, list):
+            raise _bad_request("can't parse entities JSON object")
+        return parse_formatted_text(text, parse_mode, entities, strict_ampersand=self.strict_html_ampersand)
+
+    def _message_text(self, params: JSON) -> tuple[str, FormattedText]:
+        raw = params.get("text")
+        raw_text = "" if raw is None else str(raw)
+        parsed = self._formatted(raw_text, _p_str(params, "parse_mode"), _p_json(params, "entities"))
+        if not parsed.text:
+            raise _bad_request("message text is empty")
+        if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
+            raise _bad_request("message is too long")
+        return raw_text, parsed
+
+    def _caption(self, params: JSON) -> tuple[str | None, FormattedText | None]:
+        raw = _p_str(params, "caption")
+        if raw is None:
+            return None, None
+        parsed = self._formatted(raw, _p_str(params, "parse_mode"), _p_json(params, "caption_entities"))
+        if utf16_len(parsed.text) > MAX_CAPTION_LENGTH:
+            raise _bad_request("message caption is too long")
+        return raw, parsed
+
+    def _reply_markup(self, params: JSON) -> JSON | None:
+        markup = _p_json(params, "reply_markup", "reply keyboard markup")
+        if markup is None:
+            return None
+        if not isinstance(markup, dict):
+            raise _bad_request("can't parse reply keyboard markup JSON object")
+        if "inline_keyboard" in markup:
+            rows = markup["inline_keyboard"]
+            if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+                raise _bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
+            if sum(len(r) for r in rows) > MAX_INLINE_BUTTONS:
+                raise _bad_request("reply markup is too long")
+            for row in rows:
+                for button in row:
+                    self._check_inline_button(button)
+        elif "keyboard" in markup:
+            rows = markup["keyboard"]
+            if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+                raise _bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
+            for row in rows:
+                for button in row:
+                    text = button.get("text") if isinstance(button, dict) else button
+                    if not isinstance(text, str) or not text:
+                        raise _bad_request('can\'t parse keyboard button: Field "text" must be of type String')
+        elif not markup.get("remove_keyboard") and not markup.get("force_reply"):
+            raise _bad_request("can't parse reply keyboard markup JSON object")
+        return markup
+
+    @staticmethod
+    def _check_inline_button(button: Any) -> None:
+        if not isinstance(button, dict):
+            raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+        text = button.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise _bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+        actions = [a for a in INLINE_BUTTON_ACTIONS if a in button]
+        if not actions:
+            raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+        if len(actions) > 1:
+            raise _bad_request(
+                "can't parse inline keyboard button: exactly one of the optional fields must be used, "
+                f"got {', '.join(actions)}"
+            )
+        if "callback_data" in button:
+            data = button["callback_data"]
+            if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
+                raise _bad_request("BUTTON_DATA_INVALID")
+        if "url" in button and (not isinstance(button["url"], str) or not button["url"].strip()):
+            raise _bad_request("BUTTON_URL_INVALID")
+
+    def _reply_to(self, params: JSON, chat: JSON) -> JSON | None:
+        reply_parameters = _p_json(params, "reply_parameters")
+        message_id: int | None = None
+        allow_missing = _p_bool(params, "allow_sending_without_reply")
+        if isinstance(reply_parameters, dict):
+            message_id = _p_int(reply_parameters, "message_id")
+            allow_missing = allow_missing or _p_bool(reply_parameters, "allow_sending_without_reply")
+        if message_id is None:
+            message_id = _p_int(params, "reply_to_message_id")
+        if message_id is None:
+            return None
+        replied = self._messages.get((chat["id"], message_id))
+        if replied is None:
+            if allow_missing:
+                return None
+            raise _bad_request("message to be replied not found")
+        return {k: v for k, v in replied.items() if k != "reply_to_message"}
+
+    def _check_flood(self, chat: JSON) -> None:
+        if self._flood is None:
+            return
+        retry_after = self._flood.acquire(chat["id"], chat["type"] in _GROUP_TYPES)
+        if retry_after:
+            raise TelegramAPIError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+
+    def _new_bot_message(
+        self,
+        method: str,
+        chat: JSON,
+        params: JSON,
+        *,
+        raw_text: str | None,
+        formatted: FormattedText | None,
+        is_caption: bool = False,
+        extra: JSON | None = None,
+        record_extra: JSON | None = None,
+    ) -> JSON:
+        markup = self._reply_markup(params)
+        reply_to = self._reply_to(params, chat)
+        self._check_flood(chat)
+        chat_id = chat["id"]
+        message: JSON = {
+            "message_id": self._new_message_id(chat_id),
+            "from": dict(self.bot_user),
+            "chat": dict(chat),
+            "date": int(time.time()),
+        }
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
+        if extra:
+            message.update(extra)
+        if formatted is not None:
+            if is_caption:
+                message["caption"] = formatted.text
+                if formatted.entities:
+                    message["caption_entities"] = formatted.entities
+            else:
+                message["text"] = formatted.text
+                if formatted.entities:
+                    message["entities"] = formatted.entities
+        if markup is not None and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        record = SentMessage(
+            chat_id=chat_id,
+            message_id=message["message_id"],
+            method=method,
+            text=formatted.text if formatted is not None else "",
+            raw_text=raw_text,
+            parse_mode=_p_str(params, "parse_mode"),
+            reply_markup=markup,
+            date=message["date"],
+            entities=list(formatted.entities) if formatted is not None else [],
+            caption=formatted.text if is_caption and formatted is not None else None,
+            reply_to_message_id=reply_to["message_id"] if reply_to else None,
+            disable_notification=_p_bool(params, "disable_notification"),
+            params=dict(params),
+            message=message,
+            **(record_extra or {}),
+        )
+        key = (chat_id, message["message_id"])
+        self._messages[key] = message
+        self._records[key] = record
+        self.sent.append(record)
+        self._by_chat.setdefault(chat_id, []).append(record)
+        self.stats.messages_sent += 1
+        return message
+
+    def _input_file(
+        self, params: JSON, files: dict[str, UploadedFile], name: str, kind: str, default_mime: str | None
+    ) -> StoredFile:
+        value = params.get(name)
+        upload: UploadedFile | None = None
+        if isinstance(value, str) and value.startswith("attach://"):
+            upload = files.get(value[len("attach://") :])
+            if upload is None:
+                raise _bad_request(f'can\'t find attached file "{value}"')
+        elif name in files:
+            upload = files[name]
+        if upload is not None:
+            if len(upload.data) > MAX_UPLOAD_BYTES:
+                raise TelegramAPIError(413, "Request Entity Too Large")
+            if not upload.data:
+                raise _bad_request("file must be non-empty")
+            return self._store_file(upload.data, kind, upload.filename, upload.content_type or default_mime)
+        if value is None or value == "":
+            raise _bad_request(f"there is no {name} in the request")
+        value = str(value)
+        if value in self.files:
+            return self.files[value]
+        if value.startswith(("http://", "https://")):
+            name_part = value.rsplit("/", 1)[-1] or None
+            return self._store_file(b"", kind, name_part, default_mime)
+        raise _bad_request("wrong file identifier/HTTP URL specified")
+
+    # ---------------------------------------------------------------- API methods
+
+    def _handler_table(self) -> dict[str, _Handler]:
+        table: dict[str, _Handler] = {
+            "getMe": self._get_me,
+            "logOut": self._true,
+            "close": self._true,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "editMessageCaption": self._edit_message_caption,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
+            "sendChatAction": self._send_chat_action,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "getChat": self._get_chat,
+            "getFile": self._get_file,
+        }
+        for name in (
+            "setMyDescription", "setMyShortDescription", "setMyName", "setChatMenuButton",
+            "setMyDefaultAdministratorRights", "pinChatMessage", "unpinChatMessage",
+            "unpinAllChatMessages", "leaveChat",
+        ):  # fmt: skip
+            table[name] = self._true
+        return table
+
+    async def _true(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        return True
+
+    async def _get_me(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        return dict(self.bot_user)
+
+    # -- updates
+
+    def _confirm(self, offset: int) -> None:
+        pending = self._pending
+        if offset < 0:
+            while len(pending) > -offset:
+                pending.popleft()
+            return
+        while pending and pending[0].update["update_id"] < offset:
+            pending.popleft()
+
+    def _take(self, limit: int) -> list[JSON]:
+        allowed = self._allowed_updates or DEFAULT_UPDATE_TYPES
+        if any(p.kind not in allowed for p in self._pending):
+            self._pending = deque(p for p in self._pending if p.kind in allowed)
+        batch = list(itertools.islice(self._pending, limit))
+        now = time.monotonic()
+        for entry in batch:
+            if entry.delivered is None:
+                entry.delivered = now
+        return [entry.update for entry in batch]
+
+    async def _get_updates(self, params: JSON, files: dict[str, UploadedFile]) -> list[JSON]:
+        if self._webhook is not None:
+            raise TelegramAPIError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = _p_int(params, "offset", 0) or 0
+        limit = min(max(_p_int(params, "limit", 100) or 100, 1), 100)
+        timeout = max(_p_float(params, "timeout", 0.0), 0.0)
+        allowed = _p_json(params, "allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) or None
+        self._confirm(offset)
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._updates_signal.notify()  # terminates an older long poll
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if generation != self._poll_generation:
+                raise TelegramAPIError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                )
+            if self._webhook is not None:
+                raise TelegramAPIError(409, "Conflict: terminated by setWebhook request")
+            batch = self._take(limit)
+            remaining = deadline - loop.time()
+            if batch or remaining <= 0 or self._closing or self._draining:
+                return batch
+            await self._updates_signal.wait(remaining)
+
+    # -- webhook
+
+    async def _set_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        url = _p_str(params, "url", "") or ""
+        if _p_bool(params, "drop_pending_updates"):
+            self._pending.clear()
+        if not url:
+            await self._stop_webhook()
+            return True
+        if not url.startswith(("http://", "https://")):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = _p_str(params, "secret_token")
+        if secret is not None and not _SECRET_TOKEN_RE.fullmatch(secret):
+            raise _bad_request("secret token contains unallowed characters")
+        allowed = _p_json(params, "allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) or None
+        self._webhook = {
+            "url": url,
+            "secret_token": secret,
+            "max_connections": _p_int(params, "max_connections", 40),
+            "ip_address": _p_str(params, "ip_address"),
+        }
+        self._webhook_last_error = None
+        self._updates_signal.notify()  # a pending long poll gets 409
+        self._ensure_webhook_worker()
+        return True
+
+    async def _stop_webhook(self) -> None:
+        self._webhook = None
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _delete_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        if _p_bool(params, "drop_pending_updates"):
+            self._pending.clear()
+        await self._stop_webhook()
+        return True
+
+    async def _get_webhook_info(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        info: JSON = {
+            "url": self._webhook["url"] if self._webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
+        if self._webhook:
+            info["max_connections"] = self._webhook["max_connections"]
+            if self._webhook["ip_address"]:
+                info["ip_address"] = self._webhook["ip_address"]
+            if self._allowed_updates:
+                info["allowed_updates"] = sorted(self._allowed_updates)
+            if self._webhook_last_error:
+                info["last_error_date"], info["last_error_message"] = self._webhook_last_error
+        return info
+
+    def _ensure_webhook_worker(self) -> None:
+        if self._webhook is None or self._closing:
+            return
+        if self._webhook_task is None or self._webhook_task.done():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # started by the next API call made inside a loop
+            self._webhook_task = loop.create_task(self._webhook_worker(), name="fake-telegram-webhook")
+
+    async def _webhook_worker(self) -> None:
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(transport=self._webhook_transport, timeout=5.0)
+        client = self._webhook_client
+        while self._webhook is not None and not self._closing:
+            if not self._pending:
+                await self._updates_signal.wait(None)
+                continue
+            entry = self._pending[0]
+            if entry.kind not in (self._allowed_updates or DEFAULT_UPDATE_TYPES):
+                self._pending.popleft()
+                continue
+            update = entry.update
+            webhook = self._webhook
+            headers = {"content-type": "application/json"}
+            if webhook["secret_token"]:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = webhook["secret_token"]
+            delivered = False
+            for attempt, backoff in enumerate((*self._webhook_retry_delays, None), start=1):
+                status: int | None = None
+                error: str | None = None
+                try:
+                    response = await client.post(webhook["url"], json=update, headers=headers)
+                    status = response.status_code
+                    delivered = 200 <= status < 300
+                    if not delivered:
+                        error = f"Wrong response from the webhook: {status} {response.reason_phrase}"
+                except httpx.HTTPError as exc:
+                    error = f"Connection error: {exc.__class__.__name__}"
+                self.webhook_deliveries.append(
+                    WebhookDelivery(update["update_id"], webhook["url"], attempt, delivered, status, error, time.time())
+                )
+                self._touch()
+                if delivered:
+                    self.stats.webhook_deliveries += 1
+                    break
+                self.stats.webhook_failures += 1
+                self._webhook_last_error = (int(time.time()), error or "error")
+                if backoff is None:
+                    break
+                await asyncio.sleep(backoff)
+            if self._pending and self._pending[0] is entry:
+                self._pending.popleft()  # delivered, or given up after the last retry
+
+    # -- messages
+
+    async def _send_message(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = self._writable_chat(params)
+        raw_text, parsed = self._message_text(params)
+        return self._new_bot_message("sendMessage", chat, params, raw_text=raw_text, formatted=parsed)
+
+    def _editable(self, params: JSON) -> tuple[JSON, SentMessage]:
+        if _opt(params, "inline_message_id") is not None:
+            raise _bad_request("MESSAGE_ID_INVALID")
+        chat = self._writable_chat(params)
+        message_id = _p_int(params, "message_id")
+        if message_id is None:
+            raise _bad_request("message identifier is not specified")
+        key = (chat["id"], message_id)
+        record = self._records.get(key)
+        if record is None or record.deleted:
+            if key in self._messages:
+                raise _bad_request("message can't be edited")
+            raise _bad_request("message to edit not found")
+        return self._messages[key], record
+
+    @staticmethod
+    def _not_modified() -> TelegramAPIError:
+        return _bad_request(
+            "message is not modified: specified new message content and reply markup are exactly the "
+            "same as a current content and reply markup of the message"
+        )
+
+    def _apply_edit(self, message: JSON, record: SentMessage, params: JSON, markup: JSON | None) -> JSON:
+        if markup is not None and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        record.reply_markup = markup
+        record.edit_count += 1
+        record.edit_date = message["edit_date"] = int(time.time())
+        record.params = dict(params)
+        return message
+
+    async def _edit_message_text(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        message, record = self._editable(params)
+        raw_text, parsed = self._message_text(params)
+        markup = self._reply_markup(params)
+        if "text" not in message:
+            raise _bad_request("there is no text in the message to edit")
+        if (
+            parsed.text == message.get("text")
+            and parsed.entities == message.get("entities", [])
+            and (markup if markup and "inline_keyboard" in markup else None) == message.get("reply_markup")
+        ):
+            raise self._not_modified()
+        message["text"] = parsed.text
+        if parsed.entities:
+            message["entities"] = parsed.entities
+        else:
+            message.pop("entities", None)
+        record.text, record.raw_text, record.entities = parsed.text, raw_text, list(parsed.entities)
+        record.parse_mode = _p_str(params, "parse_mode")
+        return self._apply_edit(message, record, params, markup)
+
+    async def _edit_message_caption(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        message, record = self._editable(params)
+        raw, parsed = self._caption(params)
+        markup = self._reply_markup(params)
+        if "text" in message:
+            raise _bad_request("there is no caption in the message to edit")
+        parsed = parsed or FormattedText("", [])
+        if (
+            parsed.text == message.get("caption", "")
+            and parsed.entities == message.get("caption_entities", [])
+            and (markup if markup and "inline_keyboard" in markup else None) == message.get("reply_markup")
+        ):
+            raise self._not_modified()
+        message.pop("caption", None)
+        message.pop("caption_entities", None)
+        if parsed.text:
+            message["caption"] = parsed.text
+        if parsed.entities:
+            message["caption_entities"] = parsed.entities
+        record.text = record.caption = parsed.text
+        record.raw_text = raw
+        record.entities = list(parsed.entities)
+        return self._apply_edit(message, record, params, markup)
+
+    async def _edit_message_reply_markup(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        message, record = self._editable(params)
+        markup = self._reply_markup(params)
+        if (markup if markup and "inline_keyboard" in markup else None) == message.get("reply_markup"):
+            raise self._not_modified()
+        return self._apply_edit(message, record, params, markup)
+
+    async def _delete_message(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        chat = self._chat(params)
+        message_id = _p_int(params, "message_id")
+        key = (chat["id"], message_id or 0)
+        if key not in self._messages:
+            raise _bad_request("message to delete not found")
+        del self._messages[key]
+        record = self._records.get(key)
+        if record is not None:
+            record.deleted = True
+        return True
+
+    async def _answer_callback_query(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        query_id = _p_str(params, "callback_query_id")
+        entry = self._callback_queries.get(query_id or "")
+        if entry is None or entry["answered"]:
+            raise _bad_request("query is too old and response timeout expired or query ID is invalid")
+        text = _p_str(params, "text")
+        if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
+            raise _bad_request("MESSAGE_TOO_LONG")
+        entry["answered"] = True
+        self.callback_answers[query_id or ""] = CallbackAnswer(
+            callback_query_id=query_id or "",
+            text=text,
+            show_alert=_p_bool(params, "show_alert"),
+            url=_p_str(params, "url"),
+            cache_time=_p_int(params, "cache_time"),
+        )
+        return True
+
+    async def _send_document(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = self._writable_chat(params)
+        raw, caption = self._caption(params)
+        stored = self._input_file(params, files, "document", "documents", "application/octet-stream")
+        document: JSON = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.file_size,
+        }
+        if stored.file_name:
+            document["file_name"] = stored.file_name
+        if stored.mime_type:
+            document["mime_type"] = stored.mime_type
+        return self._new_bot_message(
+            "sendDocument",
+            chat,
+            params,
+            raw_text=raw,
+            formatted=caption,
+            is_caption=True,
+            extra={"document": document},
+            record_extra={
+                "document_name": stored.file_name,
+                "document_bytes": stored.data,
+                "document_mime_type": stored.mime_type,
+                "file_id": stored.file_id,
+            },
+        )
+
+    async def _send_photo(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = self._writable_chat(params)
+        raw, caption = self._caption(params)
+        stored = self._input_file(params, files, "photo", "photos", "image/jpeg")
+        width, height = _image_size(stored.data)
+        photo = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "file_size": stored.file_size,
+                "width": width,
+                "height": height,
+            }
+        ]
+        return self._new_bot_message(
+            "sendPhoto",
+            chat,
+            params,
+            raw_text=raw,
+            formatted=caption,
+            is_caption=True,
+            extra={"photo": photo},
+            record_extra={"photo_bytes": stored.data, "file_id": stored.file_id},
+        )
+
+    async def _send_chat_action(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        chat = self._writable_chat(params)
+        action = _p_str(params, "action")
+        if action not in CHAT_ACTIONS:
+            raise _bad_request("wrong parameter action in request")
+        self.chat_actions.append((chat["id"], action))
+        return True
+
+    @staticmethod
+    def _commands_key(params: JSON) -> tuple[str, str]:
+        scope = _p_json(params, "scope") or {"type": "default"}
+        if not isinstance(scope, dict) or "type" not in scope:
+            raise _bad_request("can't parse BotCommandScope JSON object")
+        return json.dumps(scope, sort_keys=True), _p_str(params, "language_code", "") or ""
+
+    async def _set_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        commands = _p_json(params, "commands")
+        if not isinstance(commands, list):
+            raise _bad_request("can't parse commands JSON object")
+        if len(commands) > 100:
+            raise _bad_request("BOT_COMMANDS_TOO_MUCH")
+        cleaned: list[JSON] = []
+        for command in commands:
+            if not isinstance(command, dict):
+                raise _bad_request("can't parse BotCommand JSON object")
+            name = str(command.get("command", "")).removeprefix("/")
+            description = str(command.get("description", ""))
+            if not _COMMAND_RE.fullmatch(name):
+                raise _bad_request("BOT_COMMAND_INVALID")
+            if not description.strip() or len(description) > 256:
+                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+            cleaned.append({"command": name, "description": description})
+        key = self._commands_key(params)
+        if cleaned:
+            self.commands[key] = cleaned
+        else:
+            self.commands.pop(key, None)
+        return True
+
+    async def _get_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> list[JSON]:
+        return list(self.commands.get(self._commands_key(params), []))
+
+    async def _delete_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+        self.commands.pop(self._commands_key(params), None)
+        return True
+
+    async def _get_chat(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        chat = dict(self._chat(params))
+        chat.update(
+            {
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
+            }
+        )
+        return chat
+
+    async def _get_file(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+        file_id = _p_str(params, "file_id")
+        stored = self.files.get(file_id or "")
+        if stored is None:
+            raise _bad_request("invalid file_id")
+        if stored.file_size > MAX_DOWNLOAD_BYTES:
+            raise _bad_request("file is too big")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.file_size,
+            "file_path": stored.file_path,
+        }

@@ -1,0 +1,49 @@
+"""Wiring the real Telegram channel to the fake Bot API, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from pydantic import SecretStr
+from telegram.request import HTTPXRequest
+
+from bot.channels.telegram import TelegramChannel
+from bot.config import Settings
+from bot.models import utcnow
+from bot.testing.fake_telegram import FakeTelegram
+from handlers.router import Dispatcher
+
+FAKE_ROOT = "http://fake.api"
+
+
+def fake_settings(settings: Settings, fake: FakeTelegram, **overrides: object) -> Settings:
+    """The app's settings pointed at the fake (in-process transport, so the host is never resolved)."""
+    values: dict[str, object] = {"telegram_token": SecretStr(fake.token), "telegram_base_url": FAKE_ROOT}
+    values.update(overrides)
+    return settings.model_copy(update=values)
+
+
+@contextlib.asynccontextmanager
+async def telegram_bot(
+    dispatcher: Dispatcher,
+    settings: Settings,
+    fake: FakeTelegram,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    poll_timeout: int = 1,
+) -> AsyncIterator[TelegramChannel]:
+    """A started :class:`TelegramChannel` polling the fake in-process; stopped on exit."""
+    channel = TelegramChannel(
+        dispatcher,
+        settings,
+        request=HTTPXRequest(connection_pool_size=16, httpx_kwargs={"transport": fake.transport()}),
+        get_updates_request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+        clock=clock,
+    )
+    await channel.start(poll_timeout=poll_timeout)
+    try:
+        yield channel
+    finally:
+        await channel.stop()

@@ -1,0 +1,33 @@
+"""Text normalisation for matching what officers type: case, diacritics, đ, punctuation, spacing."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s/:.,+\-–]")
+
+
+def strip_diacritics(text: str) -> str:
+    """'Kim Bảng' -> 'Kim Bang'; 'Đồng Hóa' -> 'Dong Hoa'."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no diacritics, punctuation other than date/time separators dropped, single spaces.
+
+    '  Hôm nay AI trực chỉ huy?? ' -> 'hom nay ai truc chi huy'
+    """
+    text = strip_diacritics(unicodedata.normalize("NFC", text)).lower()
+    text = _PUNCT.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def contains_phrase(haystack: str, phrase: str) -> bool:
+    """Whole-word phrase match on normalised text ('ba sao' is in 'xa ba sao' but not in 'ba saob')."""
+    if not phrase:
+        return False
+    return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", haystack) is not None

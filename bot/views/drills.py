@@ -1,0 +1,61 @@
+"""Drill plan texts."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.messages import Reply, esc
+from bot.models import Unit
+from bot.services.drills import DrillView, step_order
+from bot.views.common import area_label, unit_list, when
+from bot.vntime import fmt_date
+
+
+def _milestone_lines(view: DrillView, tz: ZoneInfo) -> list[str]:
+    ordered = sorted(view.milestones, key=lambda e: (e.starts_at, step_order(e.subkind)))
+    return [f"  • {esc(e.title)}: {when(e, tz)}" for e in ordered]
+
+
+def area_reply(
+    area: Unit, drills: list[DrillView], organisers: dict[int, Unit], note: str | None, tz: ZoneInfo
+) -> Reply:
+    lines = [esc(note)] if note else []
+    if not drills:
+        lines.append(f"Chưa có kế hoạch diễn tập nào của {esc(area.name)}.")
+        return Reply("\n".join(lines))
+    for view in drills:
+        organiser = organisers.get(view.plan.organising_unit_id)
+        by = f" ({esc(organiser.name)}, năm {view.plan.year})" if organiser else f" (năm {view.plan.year})"
+        lines.append(f"<b>Diễn tập chiến đấu phòng thủ {area_label(area)}</b>{by}")
+        lines.extend(_milestone_lines(view, tz))
+        if view.plan.result:
+            lines.append(f"  Kết quả: {esc(view.plan.result)}")
+    return Reply("\n".join(lines))
+
+
+def programme_reply(
+    organiser: Unit,
+    year: int,
+    shared: DrillView | None,
+    drills: list[DrillView],
+    commune_count: int,
+    tz: ZoneInfo,
+) -> Reply:
+    if not drills and shared is None:
+        return Reply(f"Chưa có kế hoạch diễn tập năm {year} của {esc(organiser.name)}.")
+    areas = [d.area for d in drills if d.area is not None]
+    summary = f"{len(areas)}/{commune_count} đơn vị" if commune_count else f"{len(areas)} đơn vị"
+    if areas:
+        summary += f": {unit_list(areas)}"
+    closing = next((e for e in (shared.milestones if shared else []) if e.subkind == "tong_ket"), None)
+    if closing is not None:
+        summary += f"; tổng kết {fmt_date(closing.starts_at.astimezone(tz).date())}"
+    lines = [f"<b>Diễn tập chiến đấu phòng thủ năm {year} — {esc(organiser.name)}</b>", summary + "."]
+    for view in drills:
+        if view.area is not None:
+            lines.append(f"<b>{area_label(view.area)}</b>")
+            lines.extend(_milestone_lines(view, tz))
+    if shared is not None and shared.milestones:
+        lines.append("<b>Mốc chung</b>")
+        lines.extend(_milestone_lines(shared, tz))
+    return Reply("\n".join(lines))

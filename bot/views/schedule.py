@@ -1,0 +1,61 @@
+"""Conference, meeting and directive texts."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.messages import Reply, esc
+from bot.models import Directive, Event
+from bot.services.schedule import EVENT_KINDS
+from bot.services.units import ClusterView
+from bot.views.common import capitalize, when
+
+
+def event_line(event: Event, tz: ZoneInfo) -> str:
+    where = f", tại {esc(event.location)}" if event.location else ""
+    return f"• <b>{capitalize(when(event, tz))}</b>: {esc(event.title)}{where}"
+
+
+def events_reply(events: list[Event], title: str, tz: ZoneInfo, *, empty: str) -> Reply:
+    if not events:
+        return Reply(f"<b>{esc(title)}</b>\n{esc(empty)}")
+    return Reply(f"<b>{esc(title)}</b>\n" + "\n".join(event_line(e, tz) for e in events))
+
+
+def conference_reply(event: Event, cluster: ClusterView | None, tz: ZoneInfo) -> Reply:
+    """One conference in full: what, when, where, who, the directives it follows."""
+    kind = EVENT_KINDS.get(event.kind, "Sự kiện")
+    lines = [f"<b>{kind}: {esc(event.title)}</b>"]
+    where = f", tại {esc(event.location)}" if event.location else ""
+    lines.append(f"{capitalize(when(event, tz))}{where}.")
+    if event.cluster_wide and cluster is not None:
+        names = ", ".join(esc(u.short_name) for u, _ in cluster.members)
+        lines.append(f"Thành phần: {esc(cluster.cluster.name)} gồm {len(cluster.members)} đơn vị ({names}).")
+    elif event.units:
+        lines.append("Thành phần: " + ", ".join(esc(u.name) for u in event.units) + ".")
+    if event.status == "cancelled":
+        lines.insert(1, "<b>ĐÃ HỦY</b>")
+    if event.summary:
+        lines.append(f"Nội dung: {esc(event.summary)}")
+    return Reply("\n".join(lines))
+
+
+def directive_text(directive: Directive) -> str:
+    if directive.kind == "chi_thi":
+        head = f"Chỉ thị {esc(directive.code or directive.number or '')}"
+        if directive.issuer:
+            head += f" của {esc(directive.issuer)}"
+        text = f"{head} ({esc(directive.title)})."
+    else:
+        label = {"cuoc_van_dong": "Cuộc vận động", "phong_trao": "Phong trào"}.get(directive.kind, "")
+        text = f"{label} “{esc(directive.title)}”."
+    if directive.needs_verification:
+        text += " <i>(Nội dung theo hiểu biết chung, cần kiểm chứng với văn bản gốc.)</i>"
+    return text
+
+
+def directives_reply(directives: list[Directive], asked: str | None) -> Reply:
+    if not directives:
+        which = f" số {esc(asked)}" if asked else ""
+        return Reply(f"Chưa có thông tin về chỉ thị{which} trong dữ liệu của cụm.")
+    return Reply("\n".join(directive_text(d) for d in directives))

@@ -1,0 +1,43 @@
+"""Cluster membership texts."""
+
+from __future__ import annotations
+
+from bot.messages import Reply, esc
+from bot.models import Unit
+from bot.services.units import ClusterView, cluster_role_name
+
+
+def cluster_reply(view: ClusterView) -> Reply:
+    cluster = view.cluster
+    lines = [f"<b>{esc(cluster.name)} năm {cluster.year}</b> gồm {len(view.members)} đơn vị:"]
+    for index, (unit, role) in enumerate(view.members, start=1):
+        suffix = f" — <b>{cluster_role_name(role)}</b>" if role != "member" else ""
+        lines.append(f"{index}. {esc(unit.name)}{suffix}")
+    roles = []
+    if view.head:
+        roles.append(f"Cụm trưởng: {esc(view.head.name)}")
+    if view.deputy:
+        roles.append(f"cụm phó: {esc(view.deputy.name)}")
+    if roles:
+        note = " (dữ liệu minh họa)" if cluster.illustrative else ""
+        lines.append("; ".join(roles) + f"{note}.")
+    if cluster.theme:
+        lines.append(f"Chủ đề thi đua: “{esc(cluster.theme)}”.")
+    return Reply("\n".join(lines))
+
+
+def unit_reply(unit: Unit, role: str | None, cluster_name: str | None, communes: list[Unit]) -> Reply:
+    lines = [f"<b>{esc(unit.name)}</b>"]
+    if role and cluster_name:
+        lines.append(f"{cluster_role_name(role).capitalize()} {esc(cluster_name)}.")
+    if communes:
+        kinds: dict[str, int] = {}
+        for commune in communes:
+            kinds[commune.area_type or "xa"] = kinds.get(commune.area_type or "xa", 0) + 1
+        parts = [
+            f"{n} {name}"
+            for key, name in (("xa", "xã"), ("phuong", "phường"), ("thi_tran", "thị trấn"))
+            if (n := kinds.get(key))
+        ]
+        lines.append(f"Địa bàn: {len(communes)} đơn vị hành chính cấp xã ({', '.join(parts)}).")
+    return Reply("\n".join(lines))

@@ -1,0 +1,1 @@
+"""Chat commands and plain questions: parse, call services, reply. No chat library is imported here."""

@@ -1,0 +1,73 @@
+"""What every handler gets: the message, an open session, the sender, the time, and the parsed slots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.messages import ChannelInfo, Incoming
+from bot.services.members import Viewer
+from bot.services.units import ClusterView, UnitDirectory, UnitMatch, current_cluster, load_directory
+from bot.vntime import PeriodSpec
+
+
+@dataclass
+class Slots:
+    """What a command's arguments or a plain question name: a unit, a commune, a day or span, a
+    review period, a duty role, a number. Filled by :mod:`handlers.nlu`."""
+
+    text: str = ""
+    norm: str = ""
+    unit: UnitMatch | None = None
+    area: UnitMatch | None = None
+    span: tuple[date, date, str] | None = None
+    period: PeriodSpec | None = None
+    role: str | None = None
+    number: str | None = None
+    # Words nothing above accounts for (normalised); for a command's arguments, a sign of a typo
+    # or an unknown unit name.
+    leftover: str = ""
+
+    @property
+    def day(self) -> date | None:
+        """The single day asked about, when the span is one day."""
+        if self.span and self.span[0] == self.span[1]:
+            return self.span[0]
+        return None
+
+
+@dataclass
+class Context:
+    incoming: Incoming
+    session: AsyncSession
+    viewer: Viewer
+    settings: Settings
+    channel: ChannelInfo
+    now: datetime  # aware, in the cluster's time zone
+    slots: Slots = field(default_factory=Slots)
+    # The commands this sender may use: (Vietnamese name, English alias, description).
+    menu: list[tuple[str, str, str]] = field(default_factory=list)
+    _directory: UnitDirectory | None = None
+    _cluster: ClusterView | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    async def directory(self) -> UnitDirectory:
+        if self._directory is None:
+            self._directory = await load_directory(self.session)
+        return self._directory
+
+    async def cluster(self) -> ClusterView | None:
+        if self._cluster is None:
+            self._cluster = await current_cluster(self.session, self.today)
+        return self._cluster

@@ -1,0 +1,28 @@
+"""/dientap (/drills): drill plans by commune or by district."""
+
+from __future__ import annotations
+
+from bot.messages import Reply
+from bot.services import drills
+from bot.views import drills as views
+from bot.views.common import unit_picker
+from handlers.context import Context
+
+
+async def cmd_drills(ctx: Context) -> Reply:
+    slots = ctx.slots
+    directory = await ctx.directory()
+    if slots.area is not None:
+        views_ = await drills.drills_of_area(ctx.session, slots.area.unit)
+        organisers = {u.id: u for u in directory.units if u.kind != "commune"}
+        return views.area_reply(slots.area.unit, views_, organisers, slots.area.note, ctx.tz)
+    organiser = slots.unit.unit if slots.unit else ctx.viewer.unit
+    year = slots.period.year if slots.period else (slots.span[0].year if slots.span else ctx.today.year)
+    if organiser is None or not directory.communes_of(organiser):
+        cluster = await ctx.cluster()
+        units = [u for u, _ in cluster.members] if cluster else directory.commands()
+        districts = [u for u in units if directory.communes_of(u)]
+        prompt = "Diễn tập cấp xã do Ban CHQS huyện tổ chức. Xem kế hoạch của đơn vị nào?"
+        return unit_picker("dientap", districts, f"p:{year}y", prompt=prompt)
+    shared, plans = await drills.programme(ctx.session, organiser.id, year)
+    return views.programme_reply(organiser, year, shared, plans, len(directory.communes_of(organiser)), ctx.tz)

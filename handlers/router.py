@@ -1,0 +1,197 @@
+"""The command table and the dispatcher every channel calls.
+
+One message in, a list of replies out: open a session and a transaction, find out who is speaking,
+route a command, a button or a plain question to its handler, and turn refusals and bad input into
+short Vietnamese answers (rolling the transaction back). Nothing here knows which chat app is used.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.errors import UserError
+from bot.messages import ChannelInfo, Incoming, Reply, esc
+from bot.services.members import ROLE_ORDER, resolve_viewer
+from bot.textnorm import normalize
+from bot.views import help as help_views
+from bot.vntime import DateParseError
+from handlers import access, drills, duty, news, results, schedule, tasks, units
+from handlers.context import Context
+from handlers.nlu import detect_intent, extract
+
+log = logging.getLogger(__name__)
+
+Answer = Reply | list[Reply]
+Handler = Callable[[Context], Awaitable[Answer]]
+
+# A plain question longer than this is not a question; commands that take a text say so.
+MAX_QUESTION = 1000
+MAX_TEXT_ARGUMENT = 3500
+APOLOGY = "Xin lỗi, bot gặp lỗi khi xử lý yêu cầu này. Đồng chí thử lại sau ít phút nhé."
+
+
+@dataclass(frozen=True)
+class Command:
+    names: tuple[str, ...]  # Vietnamese name first, then the English alias, then other spellings
+    handler: Handler
+    role: str  # the least role allowed: guest / officer / admin
+    description: str
+    menu: bool = True
+    long_text: bool = False
+    # The arguments name a unit: words that match nothing are an unknown unit, said so.
+    unit_arg: bool = False
+
+
+COMMANDS: list[Command] = [
+    Command(("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False),
+    Command(("trogiup", "help", "huongdan"), access.cmd_help, "guest", "Hướng dẫn sử dụng"),
+    Command(("lich", "schedule"), schedule.cmd_schedule, "officer", "Lịch hội nghị, họp, kiểm tra"),
+    Command(("truc", "duty"), duty.cmd_duty, "officer", "Lịch trực SSCĐ: hôm nay, mai, tuần này", unit_arg=True),
+    Command(
+        ("dientap", "drills"), drills.cmd_drills, "officer", "Kế hoạch diễn tập chiến đấu phòng thủ", unit_arg=True
+    ),
+    Command(("nhiemvu", "tasks"), tasks.cmd_tasks, "officer", "Nhiệm vụ trọng tâm và tiến độ", unit_arg=True),
+    Command(("ketqua", "results"), results.cmd_results, "officer", "Kết quả chấm điểm của đơn vị", unit_arg=True),
+    Command(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
+    Command(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
+    Command(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
+    Command(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True),
+]
+COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
+
+# Plain questions: intent -> (the command whose permission applies, the handler that answers).
+INTENTS: dict[str, tuple[str, Handler]] = {
+    "help": ("trogiup", access.cmd_help),
+    "start": ("start", access.cmd_help),
+    "duty": ("truc", duty.cmd_duty),
+    "readiness": ("truc", duty.ask_readiness),
+    "schedule": ("lich", schedule.cmd_schedule),
+    "directives": ("lich", schedule.ask_directive),
+    "drills": ("dientap", drills.cmd_drills),
+    "tasks": ("nhiemvu", tasks.cmd_tasks),
+    "results": ("ketqua", results.ask_results),
+    "ranking": ("xephang", results.cmd_ranking),
+    "units": ("donvi", units.ask_units),
+    "news": ("tin", news.cmd_news),
+}
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """'/truc@qtbot tuần sau' -> ('truc', 'tuần sau'); None for plain text."""
+    if not text.startswith("/"):
+        return None
+    head, _, rest = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    return name, rest.strip()
+
+
+def menu_for(role: str) -> list[tuple[str, str, str]]:
+    return [
+        (c.names[0], c.names[1], c.description) for c in COMMANDS if c.menu and ROLE_ORDER[role] >= ROLE_ORDER[c.role]
+    ]
+
+
+class Dispatcher:
+    """Answers one incoming message; shared by every channel."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        admin_ids: Callable[[Incoming], bool] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self._is_config_admin = admin_ids or self._settings_admin
+
+    def _settings_admin(self, incoming: Incoming) -> bool:
+        if incoming.channel != "telegram":
+            return False
+        return incoming.sender_id.lstrip("-").isdigit() and int(incoming.sender_id) in self.settings.admin_telegram_ids
+
+    async def handle(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
+        try:
+            async with self.sessions() as session, session.begin():
+                answer = await self._handle(session, incoming, channel)
+        except (UserError, DateParseError) as exc:
+            answer = Reply(esc(str(exc)))
+        except Exception:
+            log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
+            answer = Reply(APOLOGY)
+        replies = answer if isinstance(answer, list) else [answer]
+        if incoming.callback_data is not None and replies:
+            replies[0].edit = True
+        return replies
+
+    async def _handle(self, session: AsyncSession, incoming: Incoming, channel: ChannelInfo) -> Answer | list[Reply]:
+        text = (incoming.callback_data if incoming.callback_data is not None else incoming.text or "").strip()
+        viewer = await resolve_viewer(
+            session,
+            channel=incoming.channel,
+            chat_id=incoming.chat_id,
+            sender_id=incoming.sender_id,
+            sender_name=incoming.sender_name,
+            config_admin=self._is_config_admin(incoming),
+        )
+        now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)
+        ctx = Context(incoming, session, viewer, self.settings, channel, now, menu=menu_for(viewer.role))
+        command = split_command(text)
+        if command is None and incoming.chat_type != "private" and not incoming.addressed:
+            return []
+        if not text:
+            return help_views.not_understood_reply() if incoming.chat_type == "private" else []
+        if command is not None:
+            name, args = command
+            spec = COMMAND_BY_NAME.get(name)
+            if spec is None:
+                return Reply(f"Không có lệnh /{esc(name)}.\n" + help_views.commands_text(ctx.menu))
+            return await self._run(ctx, spec.names[0], spec.handler, args, spec.long_text, spec.unit_arg)
+        intent = detect_intent(normalize(text))
+        if intent is None:
+            return await self._fallback(ctx, text)
+        command_name, handler = INTENTS[intent]
+        return await self._run(ctx, command_name, handler, text, False)
+
+    async def _run(
+        self, ctx: Context, command_name: str, handler: Handler, args: str, long_text: bool, unit_arg: bool = False
+    ) -> Answer:
+        limit = MAX_TEXT_ARGUMENT if long_text else MAX_QUESTION
+        if len(args) > limit:
+            return help_views.too_long_reply(len(args), limit)
+        required = COMMAND_BY_NAME[command_name].role
+        if not ctx.viewer.at_least(required):
+            if ctx.viewer.role == "guest":
+                return Reply(help_views.GUEST_TEXT)
+            return Reply("Lệnh này chỉ dành cho cán bộ quản trị cụm.")
+        directory = await ctx.directory()
+        home = ctx.viewer.unit.id if ctx.viewer.unit else None
+        ctx.slots = extract(args, today=ctx.today, directory=directory, home_district=home)
+        if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
+            ctx.slots.unit = directory.resolve(ctx.slots.leftover)  # a near spelling: "kim bangg"
+        if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
+            cluster = await ctx.cluster()
+            names = ", ".join(u.short_name for u, _ in cluster.members) if cluster else ""
+            raise UserError(
+                f"Không tìm thấy đơn vị “{args.strip()}”." + (f" Các đơn vị trong cụm: {names}." if names else "")
+            )
+        return await handler(ctx)
+
+    async def _fallback(self, ctx: Context, text: str) -> Answer:
+        """No keyword matched: a unit or a period alone still means something."""
+        if len(text) > MAX_QUESTION:
+            return help_views.too_long_reply(len(text), MAX_QUESTION)
+        if not ctx.viewer.at_least("officer"):
+            return help_views.help_reply("guest", ctx.menu)
+        slots = extract(text, today=ctx.today, directory=await ctx.directory())
+        if slots.period is not None:
+            return await self._run(ctx, "ketqua", results.ask_results, text, False)
+        if slots.unit is not None:
+            return await self._run(ctx, "donvi", units.cmd_units, text, False)
+        return help_views.not_understood_reply()

@@ -1,0 +1,217 @@
+"""Telegram end to end: the real python-telegram-bot Application against the project's fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import App
+from bot.channels.telegram import TelegramChannel
+from bot.cli import fixed_clock
+from bot.messages import Reply
+from bot.testing.fake_telegram import FakeTelegram
+from bot.testing.harness import fake_settings, telegram_bot
+from tests.conftest import make_settings
+from tests.examples import EXAMPLES, NOW, Example, check
+
+ADMIN = 999
+OFFICER = 111
+GUEST = 222
+
+
+@dataclass
+class Harness:
+    app: App
+    fake: FakeTelegram
+    channel: TelegramChannel
+
+    async def say(self, text: str, user: int = OFFICER, **kwargs: object) -> str:
+        """Send a message and return the bot's answer (all parts, joined)."""
+        self.fake.user_sends(text, user_id=user, **kwargs)  # type: ignore[arg-type]
+        chat = kwargs.get("chat_id", user)
+        first = await self.fake.wait_for_message(chat)  # type: ignore[arg-type]
+        await self.fake.wait_for_idle()
+        parts = [first.text]
+        while True:
+            try:
+                parts.append((await self.fake.wait_for_message(chat, timeout=0.01)).text)  # type: ignore[arg-type]
+            except TimeoutError:
+                return "\n".join(parts)
+
+    async def join(self, user: int, unit: str) -> None:
+        answer = await self.say(f"/moi {unit}", user=ADMIN)
+        code = answer.split("/start ")[1].split()[0]
+        assert "Đồng chí đã tham gia" in await self.say(f"/start {code}", user=user)
+
+
+@pytest.fixture
+async def tg(demo_db_url: str) -> AsyncIterator[Harness]:
+    app = App(make_settings(demo_db_url, admin_telegram_ids=[ADMIN]))
+    async with FakeTelegram() as fake:
+        settings = fake_settings(app.settings, fake)
+        async with telegram_bot(app.dispatcher, settings, fake, clock=fixed_clock(NOW, settings)) as channel:
+            yield Harness(app, fake, channel)
+    await app.close()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.question for e in EXAMPLES])
+async def test_domain_examples_over_telegram(tg: Harness, example: Example) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    check(example, await tg.say(example.question))
+
+
+async def test_replies_are_html_with_escaped_data(tg: Harness) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    await tg.say("mai ai trực?")
+    record = tg.fake.messages(OFFICER)[-1]
+    assert record.parse_mode == "HTML"
+    assert "<b>Trực chỉ huy: Trung tá Phạm Minh Dũng (Phó CHT)</b>" not in record.raw_text  # no role asked
+    assert record.raw_text.startswith("<b>Thứ Năm 23/06/2022</b>")
+
+
+async def test_command_menu_is_registered_per_scope(tg: Harness) -> None:
+    default = next(v for (scope, _lang), v in tg.fake.commands.items() if '"default"' in scope)
+    names = [c["command"] for c in default]
+    assert {"truc", "ketqua", "xephang", "dientap", "nhiemvu", "lich", "donvi", "tin", "trogiup"} <= set(names)
+    assert "moi" not in names
+
+
+async def test_invite_deep_link_and_guest_flow(tg: Harness) -> None:
+    refused = await tg.say("lịch trực tuần này", user=GUEST)
+    assert "chưa là thành viên" in refused and "Cường" not in refused
+    invite = await tg.say("/moi Thanh Liêm", user=ADMIN)
+    assert "https://t.me/qtbot_test_bot?start=" in invite
+    code = invite.split("?start=")[1].split()[0]
+    assert "Ban CHQS huyện Thanh Liêm" in await tg.say(f"/start {code}", user=GUEST)
+    assert "90,0 điểm, xếp thứ 2/7" in await tg.say("/ketqua quý 2", user=GUEST)
+    # The invite was for one use.
+    assert "dùng hết" in await tg.say(f"/start {code}", user=333)
+
+
+async def test_button_press_edits_the_message(tg: Harness) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    await tg.say("kết quả chấm điểm quý 2")
+    table = tg.fake.messages(OFFICER)[-1]
+    button = next(b for b in table.buttons if b["text"] == "Bình Lục")
+    assert len(button["callback_data"].encode()) <= 64
+    update = tg.fake.user_presses(table, button["callback_data"])
+    await tg.fake.wait_for_callback_answer(update["callback_query"]["id"])
+    await tg.fake.wait_for_idle()
+    edited = tg.fake.get_message(OFFICER, table.message_id)
+    assert edited is not None and "84,0 điểm, xếp thứ 7/7, loại Tốt" in edited["text"]
+
+
+async def test_admin_picks_a_unit_with_a_button(tg: Harness) -> None:
+    picker = await tg.say("hôm nay ai trực chỉ huy?", user=ADMIN)
+    assert "Xem lịch trực của đơn vị nào?" in picker
+    message = tg.fake.messages(ADMIN)[-1]
+    kim_bang = next(b for b in message.buttons if b["text"] == "Kim Bảng")
+    tg.fake.user_presses(message, kim_bang["callback_data"])
+    await tg.fake.wait_for_idle()
+    assert "Lê Quang Cường" in tg.fake.get_message(ADMIN, message.message_id)["text"]
+
+
+async def test_long_replies_are_split_under_4096(tg: Harness) -> None:
+    tg.fake.add_chat(OFFICER, first_name="An")
+    lines = [f"Dòng số {i}: " + ("nội dung dài " * 8).strip() for i in range(200)]
+    await tg.channel.send(str(OFFICER), Reply("\n".join(lines)))
+    parts = tg.fake.messages(OFFICER)
+    assert len(parts) >= 3
+    assert all(len(p.text) <= 4096 for p in parts)
+    assert "\n".join(p.text for p in parts) == "\n".join(lines)
+
+
+async def test_flood_wait_on_a_reply_is_honoured(tg: Harness) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    tg.fake.fail_next("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1)
+    started = asyncio.get_running_loop().time()
+    answer = await tg.say("mai ai trực?")
+    assert "Phạm Minh Dũng" in answer
+    assert asyncio.get_running_loop().time() - started >= 1.0
+    assert tg.fake.stats.errors.get(429) == 1
+
+
+async def test_blocked_user_does_not_stop_the_bot(tg: Harness) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    tg.fake.block_chat(OFFICER)
+    tg.fake.user_sends("mai ai trực?", user_id=OFFICER)
+    await tg.fake.wait_for_idle()
+    tg.fake.unblock_chat(OFFICER)
+    assert "Phạm Minh Dũng" in await tg.say("mai ai trực?")
+
+
+async def test_a_failing_handler_apologises(tg: Harness) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    async with tg.app.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE news_items"))
+    assert "Xin lỗi, bot gặp lỗi" in await tg.say("/tin")
+    assert "Phạm Minh Dũng" in await tg.say("mai ai trực?")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("/truc 31/02", "Ngày 31/02"),
+        ("/ketqua Hà Giang", "Không tìm thấy đơn vị “Hà Giang”"),
+        ("/", "Không có lệnh"),
+        ("x" * 5000, "Tin nhắn quá dài"),
+        ("ăn cơm chưa", "Tôi chưa hiểu câu hỏi"),
+    ],
+)
+async def test_bad_input_over_telegram(tg: Harness, question: str, expected: str) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    assert expected in await tg.say(question)
+
+
+async def test_groups_answer_commands_and_mentions_only(tg: Harness) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    group = -100500
+    tg.fake.user_sends("mai ai trực?", user_id=OFFICER, chat_id=group, chat_type="supergroup", chat_title="KB")
+    await tg.fake.wait_for_idle()
+    assert tg.fake.messages(group) == []
+    answer = await tg.say("/truc@qtbot_test_bot mai", user=OFFICER, chat_id=group, chat_type="supergroup")
+    assert "Phạm Minh Dũng" in answer
+    mention = await tg.say("@qtbot_test_bot mai ai trực?", user=OFFICER, chat_id=group, chat_type="supergroup")
+    assert "Phạm Minh Dũng" in mention
+
+
+async def test_qtbot_run_process_talks_to_a_local_bot_api(demo_db_url: str, tmp_path: Path) -> None:
+    """A separate `qtbot run` process, pointed at the fake over HTTP with QTBOT_TELEGRAM_BASE_URL."""
+    async with FakeTelegram() as fake, fake.serve() as root:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("QTBOT_")},
+            "QTBOT_DATABASE_URL": demo_db_url,
+            "QTBOT_TELEGRAM_TOKEN": fake.token,
+            "QTBOT_TELEGRAM_BASE_URL": root,
+            "QTBOT_ADMIN_TELEGRAM_IDS": str(ADMIN),
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            fake.user_sends("cụm 2 gồm những đơn vị nào?", user_id=ADMIN)
+            reply = await fake.wait_for_message(ADMIN, timeout=30)
+            assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in reply.text
+            fake.user_sends("/truc", user_id=GUEST)
+            assert "chưa là thành viên" in (await fake.wait_for_message(GUEST, timeout=10)).text
+        finally:
+            process.terminate()
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        log = output.decode()
+        assert process.returncode == 0, log
+        assert fake.token not in log and fake.token.split(":")[1] not in log
