@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from bot.cache import WATCH, VersionWatch
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade_database
@@ -59,8 +60,9 @@ class App:
         self.settings = settings
         self.clock = clock
         self.engine = create_engine(settings.database_url)
-        self.sessions = session_factory(self.engine)
-        self.dispatcher = Dispatcher(self.sessions, settings)
+        self.versions = VersionWatch()
+        self.sessions = session_factory(self.engine, **{WATCH: self.versions})
+        self.dispatcher = Dispatcher(self.sessions, settings, versions=self.versions)
 
     async def prepare(self) -> None:
         """Upgrade the schema to the newest migration."""

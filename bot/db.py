@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 import migrations
+from bot.cache import TrackedSession
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 # Any constant works; it only has to be the same for every replica.
@@ -44,8 +45,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, **info: object) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits keep the content version (bot/cache.py) up to date."""
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TrackedSession, info=info)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

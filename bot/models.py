@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -237,8 +238,9 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    units: Mapped[list[Unit]] = relationship(secondary=event_units, lazy="selectin")
-    directives: Mapped[list[Directive]] = relationship(secondary=event_directives, lazy="selectin")
+    # Loaded only where needed (selectinload), so listing events costs one query.
+    units: Mapped[list[Unit]] = relationship(secondary=event_units, lazy="raise")
+    directives: Mapped[list[Directive]] = relationship(secondary=event_directives, lazy="raise")
 
 
 class Directive(Base):
@@ -543,3 +545,12 @@ class JobRun(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     detail: Mapped[str | None] = mapped_column(String(500))
+
+
+class ContentVersion(Base):
+    """One row (id 1) counting changes of content; see bot/cache.py."""
+
+    __tablename__ = "content_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

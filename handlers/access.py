@@ -28,7 +28,7 @@ async def cmd_start(ctx: Context) -> Reply | list[Reply]:
         sender_name=ctx.incoming.sender_name,
         now=ctx.now,
     )
-    ctx.viewer.member, ctx.viewer.unit = member, unit
+    ctx.viewer.member, ctx.viewer.unit = member, (await ctx.directory()).by_id.get(unit.id)
     ctx.viewer.role = "admin" if ctx.viewer.role == "admin" else (member.role or "officer")
     await audit.record(
         ctx.session,
@@ -57,7 +57,7 @@ async def cmd_invite(ctx: Context) -> Reply:
         if ctx.slots.text.strip():
             raise UserError(f"Không tìm thấy đơn vị “{ctx.slots.text.strip()}”. Ví dụ: /moi Kim Bảng, /moi TĐ 151.")
         cluster = await ctx.cluster()
-        units = [u for u, _ in cluster.members] if cluster else directory.commands()
+        units = cluster.units if cluster else directory.commands()
         return unit_picker("moi", units, prompt="Tạo mã mời cho đơn vị nào?")
     unit = ctx.slots.unit.unit
     norm = ctx.slots.norm

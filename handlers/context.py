@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.messages import ChannelInfo, Incoming
 from bot.services.members import Viewer
-from bot.services.units import ClusterView, UnitDirectory, UnitMatch, current_cluster, load_directory
+from bot.services.units import ClusterView, ReferenceData, UnitDirectory, UnitMatch
 from bot.vntime import PeriodSpec
 
 
@@ -48,11 +48,10 @@ class Context:
     settings: Settings
     channel: ChannelInfo
     now: datetime  # aware, in the cluster's time zone
+    reference: ReferenceData = field(default_factory=ReferenceData)
     slots: Slots = field(default_factory=Slots)
     # The commands this sender may use: (Vietnamese name, English alias, description).
     menu: list[tuple[str, str, str]] = field(default_factory=list)
-    _directory: UnitDirectory | None = None
-    _cluster: ClusterView | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -63,11 +62,8 @@ class Context:
         return self.now.date()
 
     async def directory(self) -> UnitDirectory:
-        if self._directory is None:
-            self._directory = await load_directory(self.session)
-        return self._directory
+        return await self.reference.directory(self.session)
 
     async def cluster(self) -> ClusterView | None:
-        if self._cluster is None:
-            self._cluster = await current_cluster(self.session, self.today)
-        return self._cluster
+        """The cluster of the current year."""
+        return await self.reference.cluster(self.session, self.today)

@@ -20,7 +20,7 @@ async def cmd_drills(ctx: Context) -> Reply:
     year = slots.period.year if slots.period else (slots.span[0].year if slots.span else ctx.today.year)
     if organiser is None or not directory.communes_of(organiser):
         cluster = await ctx.cluster()
-        units = [u for u, _ in cluster.members] if cluster else directory.commands()
+        units = cluster.units if cluster else directory.commands()
         districts = [u for u in units if directory.communes_of(u)]
         prompt = "Diễn tập cấp xã do Ban CHQS huyện tổ chức. Xem kế hoạch của đơn vị nào?"
         return unit_picker("dientap", districts, f"p:{year}y", prompt=prompt)

@@ -18,7 +18,7 @@ async def cmd_duty(ctx: Context) -> Reply:
     unit = slots.unit.unit if slots.unit else ctx.viewer.unit
     if unit is None or unit.kind == "commune":
         cluster = await ctx.cluster()
-        units = [u for u, _ in cluster.members] if cluster else (await ctx.directory()).commands()
+        units = cluster.units if cluster else (await ctx.directory()).commands()
         span = f"s:{slots.span[0]:%Y%m%d}-{slots.span[1]:%Y%m%d}" if slots.span else ""
         return unit_picker("truc", units, span, prompt="Xem lịch trực của đơn vị nào?")
     asks_who = slots.role is not None or re.search(r"\bai\b", slots.norm) is not None

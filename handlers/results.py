@@ -22,12 +22,12 @@ async def _table(ctx: Context) -> tuple[results.ResultTable | None, str, Reply |
     admin = ctx.viewer.at_least("admin")
     spec = ctx.slots.period
     period = (
-        await results.find_period(ctx.session, cluster.cluster.id, spec)
+        await results.find_period(ctx.session, cluster.id, spec)
         if spec
-        else await results.latest_period(ctx.session, cluster.cluster.id, ctx.today, include_drafts=admin)
+        else await results.latest_period(ctx.session, cluster.id, ctx.today, include_drafts=admin)
     )
     if period is None or (period.status != "published" and not admin):
-        visible = await results.visible_periods(ctx.session, cluster.cluster.id, include_drafts=admin)
+        visible = await results.visible_periods(ctx.session, cluster.id, include_drafts=admin)
         labels = [results.period_spec(p).label() for p in visible]
         label = spec.label() if spec else "nào"
         return None, "", views.no_period_reply(label, labels)
@@ -45,7 +45,7 @@ async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Repl
     token = period_token(PeriodSpec(table.period.year, table.period.kind, table.period.number))
     if unit is None:
         cluster = await ctx.cluster()
-        return views.ranking_reply(table, label, cluster.cluster.name if cluster else "", token)
+        return views.ranking_reply(table, label, cluster.name if cluster else "", token)
     return views.unit_result_reply(table, unit, label, token)
 
 

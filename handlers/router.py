@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
 from bot.errors import UserError
 from bot.messages import ChannelInfo, Incoming, Reply, esc
 from bot.services.members import ROLE_ORDER, resolve_viewer
+from bot.services.units import ReferenceData
 from bot.textnorm import normalize
 from bot.views import help as help_views
 from bot.vntime import DateParseError
@@ -46,10 +49,12 @@ class Command:
     long_text: bool = False
     # The arguments name a unit: words that match nothing are an unknown unit, said so.
     unit_arg: bool = False
+    # Changes something (so its answer is never cached).
+    writes: bool = False
 
 
 COMMANDS: list[Command] = [
-    Command(("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False),
+    Command(("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False, writes=True),
     Command(("trogiup", "help", "huongdan"), access.cmd_help, "guest", "Hướng dẫn sử dụng"),
     Command(("lich", "schedule"), schedule.cmd_schedule, "officer", "Lịch hội nghị, họp, kiểm tra"),
     Command(("truc", "duty"), duty.cmd_duty, "officer", "Lịch trực SSCĐ: hôm nay, mai, tuần này", unit_arg=True),
@@ -61,7 +66,7 @@ COMMANDS: list[Command] = [
     Command(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
     Command(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     Command(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
-    Command(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True),
+    Command(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True, writes=True),
 ]
 COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
 
@@ -97,18 +102,35 @@ def menu_for(role: str) -> list[tuple[str, str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class Route:
+    """What a message asks for, decided from its text alone (no database)."""
+
+    key: tuple[str, ...]  # identifies the question for the answer cache
+    run: Callable[[Context], Awaitable[Answer]]
+    cacheable: bool
+
+
 class Dispatcher:
-    """Answers one incoming message; shared by every channel."""
+    """Answers one incoming message; shared by every channel.
+
+    Read-only questions are answered from a cache keyed by the content version (bot/cache.py), the
+    asker's role and unit, the channel and the minute; everything else runs in one transaction."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         *,
+        versions: VersionWatch | None = None,
         admin_ids: Callable[[Incoming], bool] | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
+        self.reference = ReferenceData()
+        self.versions = versions or VersionWatch()
+        self.answers = VersionedCache(size=5000)
+        self._viewers = VersionedCache(size=20000)
         self._is_config_admin = admin_ids or self._settings_admin
 
     def _settings_admin(self, incoming: Incoming) -> bool:
@@ -118,49 +140,89 @@ class Dispatcher:
 
     async def handle(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
         try:
-            async with self.sessions() as session, session.begin():
-                answer = await self._handle(session, incoming, channel)
+            route = self.route(incoming)
+            answer: Answer = [] if route is None else await self._answer(incoming, channel, route)
         except (UserError, DateParseError) as exc:
             answer = Reply(esc(str(exc)))
         except Exception:
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
             answer = Reply(APOLOGY)
-        replies = answer if isinstance(answer, list) else [answer]
+        # Copies: a cached answer is shared between askers.
+        replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
         if incoming.callback_data is not None and replies:
-            replies[0].edit = True
+            replies[0] = replace(replies[0], edit=True)
         return replies
 
-    async def _handle(self, session: AsyncSession, incoming: Incoming, channel: ChannelInfo) -> Answer | list[Reply]:
+    def route(self, incoming: Incoming) -> Route | None:
+        """None: the message is not for the bot (plain talk in a group)."""
         text = (incoming.callback_data if incoming.callback_data is not None else incoming.text or "").strip()
-        viewer = await resolve_viewer(
-            session,
-            channel=incoming.channel,
-            chat_id=incoming.chat_id,
-            sender_id=incoming.sender_id,
-            sender_name=incoming.sender_name,
-            config_admin=self._is_config_admin(incoming),
-        )
-        now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)
-        ctx = Context(incoming, session, viewer, self.settings, channel, now, menu=menu_for(viewer.role))
         command = split_command(text)
         if command is None and incoming.chat_type != "private" and not incoming.addressed:
-            return []
+            return None
         if not text:
-            return help_views.not_understood_reply() if incoming.chat_type == "private" else []
+            if incoming.chat_type != "private":
+                return None
+            return Route(("empty",), _not_understood, cacheable=True)
         if command is not None:
             name, args = command
             spec = COMMAND_BY_NAME.get(name)
             if spec is None:
-                return Reply(f"Không có lệnh /{esc(name)}.\n" + help_views.commands_text(ctx.menu))
-            return await self._run(ctx, spec.names[0], spec.handler, args, spec.long_text, spec.unit_arg)
+                return Route(("unknown", name), partial(_unknown_command, name=name), cacheable=True)
+            run = partial(
+                self._run,
+                command_name=spec.names[0],
+                handler=spec.handler,
+                args=args,
+                long_text=spec.long_text,
+                unit_arg=spec.unit_arg,
+            )
+            return Route(("cmd", spec.names[0], args), run, cacheable=not spec.writes)
         intent = detect_intent(normalize(text))
         if intent is None:
-            return await self._fallback(ctx, text)
+            return Route(("text", text), partial(self._fallback, text=text), cacheable=True)
         command_name, handler = INTENTS[intent]
-        return await self._run(ctx, command_name, handler, text, False)
+        run = partial(self._run, command_name=command_name, handler=handler, args=text, long_text=False)
+        return Route(("text", text), run, cacheable=True)
+
+    async def _answer(self, incoming: Incoming, channel: ChannelInfo, route: Route) -> Answer:
+        now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)
+        minute = now.replace(second=0, microsecond=0)
+        version = await self.versions.current(self.sessions)
+        asker_key = (incoming.channel, incoming.chat_id, incoming.sender_id)
+        asker = self._viewers.get(version, asker_key)
+        if route.cacheable and asker is not None:
+            cached = self.answers.get(version, (route.key, asker, channel.name, minute))
+            if cached is not None:
+                return cached
+        async with self.sessions() as session, session.begin():
+            viewer = await resolve_viewer(
+                session,
+                channel=incoming.channel,
+                chat_id=incoming.chat_id,
+                sender_id=incoming.sender_id,
+                sender_name=incoming.sender_name,
+                config_admin=self._is_config_admin(incoming),
+                directory=await self.reference.directory(session),
+            )
+            ctx = Context(
+                incoming,
+                session,
+                viewer,
+                self.settings,
+                channel,
+                now,
+                reference=self.reference,
+                menu=menu_for(viewer.role),
+            )
+            answer = await route.run(ctx)
+        asker = (viewer.role, viewer.unit.id if viewer.unit else None)
+        self._viewers.put(version, asker_key, asker)
+        if route.cacheable:
+            self.answers.put(version, (route.key, asker, channel.name, minute), answer)
+        return answer
 
     async def _run(
-        self, ctx: Context, command_name: str, handler: Handler, args: str, long_text: bool, unit_arg: bool = False
+        self, ctx: Context, *, command_name: str, handler: Handler, args: str, long_text: bool, unit_arg: bool = False
     ) -> Answer:
         limit = MAX_TEXT_ARGUMENT if long_text else MAX_QUESTION
         if len(args) > limit:
@@ -177,13 +239,13 @@ class Dispatcher:
             ctx.slots.unit = directory.resolve(ctx.slots.leftover)  # a near spelling: "kim bangg"
         if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
             cluster = await ctx.cluster()
-            names = ", ".join(u.short_name for u, _ in cluster.members) if cluster else ""
+            names = ", ".join(u.short_name for u in cluster.units) if cluster else ""
             raise UserError(
                 f"Không tìm thấy đơn vị “{args.strip()}”." + (f" Các đơn vị trong cụm: {names}." if names else "")
             )
         return await handler(ctx)
 
-    async def _fallback(self, ctx: Context, text: str) -> Answer:
+    async def _fallback(self, ctx: Context, *, text: str) -> Answer:
         """No keyword matched: a unit or a period alone still means something."""
         if len(text) > MAX_QUESTION:
             return help_views.too_long_reply(len(text), MAX_QUESTION)
@@ -191,7 +253,15 @@ class Dispatcher:
             return help_views.help_reply("guest", ctx.menu)
         slots = extract(text, today=ctx.today, directory=await ctx.directory())
         if slots.period is not None:
-            return await self._run(ctx, "ketqua", results.ask_results, text, False)
+            return await self._run(ctx, command_name="ketqua", handler=results.ask_results, args=text, long_text=False)
         if slots.unit is not None:
-            return await self._run(ctx, "donvi", units.cmd_units, text, False)
+            return await self._run(ctx, command_name="donvi", handler=units.cmd_units, args=text, long_text=False)
         return help_views.not_understood_reply()
+
+
+async def _not_understood(_ctx: Context) -> Answer:
+    return help_views.not_understood_reply()
+
+
+async def _unknown_command(ctx: Context, *, name: str) -> Answer:
+    return Reply(f"Không có lệnh /{esc(name)}.\n" + help_views.commands_text(ctx.menu))

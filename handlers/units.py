@@ -11,9 +11,9 @@ async def cmd_units(ctx: Context) -> Reply:
     cluster = await ctx.cluster()
     if ctx.slots.unit is not None:
         unit = ctx.slots.unit.unit
-        role = next((r for u, r in cluster.members if u.id == unit.id), None) if cluster else None
+        role = cluster.role_of(unit.id) if cluster else None
         communes = (await ctx.directory()).communes_of(unit)
-        return views.unit_reply(unit, role, cluster.cluster.name if cluster else None, communes)
+        return views.unit_reply(unit, role, cluster.name if cluster else None, communes)
     if cluster is None:
         return Reply("Chưa có cụm thi đua nào trong dữ liệu.")
     return views.cluster_reply(cluster)

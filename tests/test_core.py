@@ -144,9 +144,8 @@ async def test_demo_loads_once(demo_app: App) -> None:
 async def test_migrations_match_the_models_and_rerun_cleanly(empty_app: App) -> None:
     await upgrade_database(empty_app.engine)  # a second upgrade is a no-op
 
-    def diff(connection) -> list:  # noqa: ANN001
+    def diff(connection) -> list:
         return compare_metadata(MigrationContext.configure(connection), Base.metadata)
 
     async with empty_app.engine.connect() as connection:
         assert await connection.run_sync(diff) == []
-

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
 from bot.models import ChatLink, Invite, Member, Unit
+from bot.services.units import UnitDirectory, UnitRef
 
 ROLE_ORDER = {"guest": 0, "officer": 1, "admin": 2}
 ROLE_NAMES = {"guest": "khách", "officer": "cán bộ", "admin": "quản trị"}
@@ -25,7 +26,7 @@ class Viewer:
     sender_id: str
     sender_name: str
     member: Member | None = None
-    unit: Unit | None = None
+    unit: UnitRef | None = None
     chat_link: ChatLink | None = None  # the chat this message came from, when known
 
     def at_least(self, role: str) -> bool:
@@ -50,39 +51,37 @@ async def resolve_viewer(
     sender_id: str,
     sender_name: str,
     config_admin: bool,
+    directory: UnitDirectory,
 ) -> Viewer:
-    """The sender's role comes from their own private chat link (where they joined) or from the
-    settings (bootstrap admins). In a group linked to a unit, that unit is the default one."""
-    own = (
-        await find_chat(session, channel, sender_id)
-        if sender_id == chat_id
-        else await session.scalar(
-            select(ChatLink).where(
-                ChatLink.channel == channel, ChatLink.chat_id == sender_id, ChatLink.chat_type == "private"
-            )
+    """The sender's role comes from their own private chat link (made when they joined) or from the
+    settings (bootstrap admins). In a group linked to a unit, that unit is the default one. One query."""
+    rows = (
+        await session.execute(
+            select(ChatLink, Member)
+            .outerjoin(Member, Member.id == ChatLink.member_id)
+            .where(ChatLink.channel == channel, ChatLink.chat_id.in_({chat_id, sender_id}))
         )
+    ).all()
+    member = next(
+        (m for link, m in rows if link.chat_id == sender_id and link.chat_type == "private" and link.active), None
     )
-    chat = own if sender_id == chat_id else await find_chat(session, channel, chat_id)
-    member = await session.get(Member, own.member_id) if own and own.member_id else None
+    chat = next((link for link, _ in rows if link.chat_id == chat_id), None)
     if member is not None and not member.active:
         member = None
-    role = "guest"
-    if member is not None and member.role in ("officer", "admin"):
-        role = member.role
+    role = member.role if member is not None and member.role in ("officer", "admin") else "guest"
     if config_admin:
         role = "admin"
-    unit_id = member.unit_id if member and member.unit_id else (chat.unit_id if chat else None)
-    unit = await session.get(Unit, unit_id) if unit_id else None
-    if chat is not None and chat.unit_id and chat.chat_type == "group":
-        # In a unit's group, "đơn vị tôi" means the group's unit.
-        unit = await session.get(Unit, chat.unit_id)
+    unit_id = member.unit_id if member is not None and member.unit_id else None
+    if chat is not None and chat.chat_type == "group" and chat.unit_id:
+        unit_id = chat.unit_id  # in a unit's group, "đơn vị tôi" means the group's unit
+    unit = directory.by_id.get(unit_id) if unit_id else None
     return Viewer(role, channel, sender_id, sender_name, member, unit, chat)
 
 
 async def create_invite(
     session: AsyncSession,
     *,
-    unit: Unit,
+    unit: UnitRef | Unit,
     role: str = "officer",
     created_by: Member | None,
     now: datetime,
@@ -153,7 +152,7 @@ async def join_with_invite(
 
 
 async def ensure_local_identity(
-    session: AsyncSession, *, channel: str, chat_id: str, role: str, unit: Unit | None, name: str
+    session: AsyncSession, *, channel: str, chat_id: str, role: str, unit: UnitRef | None, name: str
 ) -> ChatLink:
     """A trusted local user (the console): their chat link and member, created on first use."""
     link = await find_chat(session, channel, chat_id)

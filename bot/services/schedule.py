@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from bot.models import Directive, Event, event_units
 from bot.textnorm import normalize
@@ -65,7 +66,11 @@ async def events_between(
 async def find_conferences(
     session: AsyncSession, *, subkinds: tuple[str, ...] | None, year: int | None, tz: ZoneInfo
 ) -> list[Event]:
-    query = select(Event).where(Event.kind.in_(("conference", "meeting")), Event.status != "cancelled")
+    query = (
+        select(Event)
+        .options(selectinload(Event.units))
+        .where(Event.kind.in_(("conference", "meeting")), Event.status != "cancelled")
+    )
     if subkinds:
         query = query.where(Event.subkind.in_(subkinds))
     if year is not None:
@@ -78,6 +83,7 @@ async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int 
     return list(
         await session.scalars(
             select(Event)
+            .options(selectinload(Event.units))
             .where(
                 Event.kind.in_(("conference", "meeting", "inspection")),
                 Event.status != "cancelled",

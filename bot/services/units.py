@@ -1,8 +1,17 @@
-"""Units and communes: finding them by the names officers type, and the cluster's membership."""
+"""Units and communes: finding them by the names officers type, and the cluster's membership.
+
+Units and the cluster change rarely and are needed by almost every question, so each process keeps
+an immutable snapshot of them (:class:`ReferenceData`) for a short time instead of querying them for
+every message. Snapshots are plain frozen dataclasses, never ORM objects: code that writes must load
+the row it changes with ``session.get(Unit, ref.id)``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +32,7 @@ AREA_TYPE_NAMES = {
 # Words people put before a commune name, normalised, with the area type they claim.
 _AREA_WORDS = {"xa": "xa", "phuong": "phuong", "thi tran": "thi_tran", "tt": "thi_tran", "p": "phuong"}
 _ROLE_NAMES = {"head": "cụm trưởng", "deputy": "cụm phó", "member": "thành viên"}
+_EDGE_PUNCTUATION = ".,:;!?"
 
 
 def cluster_role_name(role: str) -> str:
@@ -30,49 +40,90 @@ def cluster_role_name(role: str) -> str:
 
 
 @dataclass(frozen=True)
+class UnitRef:
+    """A snapshot of a :class:`Unit` row."""
+
+    id: int
+    key: str
+    name: str
+    short_name: str
+    kind: str
+    area_type: str | None
+    gso_code: str | None
+    parent_id: int | None
+    aliases: tuple[str, ...]
+
+    @classmethod
+    def of(cls, unit: Unit) -> UnitRef:
+        return cls(
+            unit.id,
+            unit.key,
+            unit.name,
+            unit.short_name,
+            unit.kind,
+            unit.area_type,
+            unit.gso_code,
+            unit.parent_id,
+            tuple(unit.aliases or ()),
+        )
+
+
+@dataclass(frozen=True)
 class UnitMatch:
-    unit: Unit
+    unit: UnitRef
     # A remark to show before the answer, e.g. "Ba Sao là thị trấn, không phải xã."
     note: str | None = None
     # The normalised name that matched, if it was found in a sentence.
     matched: str | None = None
 
 
-def _aliases(unit: Unit) -> list[str]:
-    names = [unit.name, unit.short_name, *(unit.aliases or [])]
+def _aliases(unit: UnitRef) -> list[str]:
+    names = [unit.name, unit.short_name, *unit.aliases]
     return [n for n in dict.fromkeys(normalize(name) for name in names) if n]
 
 
 class UnitDirectory:
-    """All known units, searchable by full name, short name, abbreviation, with or without diacritics."""
+    """All known units, searchable by full name, short name or abbreviation, with or without
+    diacritics. Lookups go through a dictionary of normalised names, word n-gram by word n-gram."""
 
-    def __init__(self, units: list[Unit]) -> None:
+    def __init__(self, units: list[UnitRef]) -> None:
         self.units = units
         self.by_id = {u.id: u for u in units}
-        self._aliases = [(alias, u) for u in units for alias in _aliases(u)]
-        # Longest alias first: "ban chqs huyen kim bang" wins over "kim bang" over "kb".
-        self._aliases.sort(key=lambda pair: len(pair[0]), reverse=True)
+        self._index: dict[str, list[UnitRef]] = {}
+        for unit in units:
+            for alias in _aliases(unit):
+                self._index.setdefault(alias, []).append(unit)
+        self._longest = max((len(alias.split()) for alias in self._index), default=1)
+        self._children: dict[int | None, list[UnitRef]] = {}
+        for unit in units:
+            if unit.kind == "commune":
+                self._children.setdefault(unit.parent_id, []).append(unit)
 
-    def commands(self) -> list[Unit]:
+    def commands(self) -> list[UnitRef]:
         return [u for u in self.units if u.kind != "commune"]
 
-    def communes_of(self, district: Unit) -> list[Unit]:
-        return [u for u in self.units if u.kind == "commune" and u.parent_id == district.id]
+    def communes_of(self, district: UnitRef) -> list[UnitRef]:
+        return self._children.get(district.id, [])
 
     def find_in_text(
         self, text: str, *, communes: bool | None = None, prefer_parent: int | None = None
     ) -> UnitMatch | None:
-        """The unit named somewhere in a sentence. ``communes``: True = only communes, False = never
-        communes, None = either. A commune of ``prefer_parent`` wins a tie between same-named ones."""
+        """The unit named somewhere in a sentence; the longest name wins ("ban chqs huyen kim bang"
+        over "kim bang"). ``communes``: True = only communes, False = never communes, None = either.
+        A commune of ``prefer_parent`` wins a tie between same-named ones."""
         query = normalize(text)
-        best: list[tuple[str, Unit]] = []
-        for alias, unit in self._aliases:
-            if communes is not None and (unit.kind == "commune") != communes:
-                continue
-            if best and len(alias) < len(best[0][0]):
-                break
-            if contains_phrase(query, alias):
-                best.append((alias, unit))
+        words = [w.strip(_EDGE_PUNCTUATION) for w in query.split()]
+        best: list[tuple[str, UnitRef]] = []
+        for size in range(min(self._longest, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                alias = " ".join(words[start : start + size])
+                for unit in self._index.get(alias, ()):
+                    if communes is not None and (unit.kind == "commune") != communes:
+                        continue
+                    if not best or len(alias) > len(best[0][0]):
+                        best = [(alias, unit)]
+                    elif len(alias) == len(best[0][0]):
+                        best.append((alias, unit))
         if not best:
             return None
         best.sort(key=lambda pair: (pair[1].parent_id != prefer_parent, pair[1].kind == "commune"))
@@ -88,7 +139,9 @@ class UnitDirectory:
         if not query:
             return None
         candidates = {
-            alias: unit for alias, unit in self._aliases if communes is None or (unit.kind == "commune") == communes
+            alias: units[0]
+            for alias, units in self._index.items()
+            if communes is None or (units[0].kind == "commune") == communes
         }
         close = difflib.get_close_matches(query, list(candidates), n=1, cutoff=0.8)
         if close:
@@ -99,7 +152,7 @@ class UnitDirectory:
         return None
 
     @staticmethod
-    def _area_type_note(query: str, alias: str, unit: Unit) -> str | None:
+    def _area_type_note(query: str, alias: str, unit: UnitRef) -> str | None:
         if unit.kind != "commune" or not unit.area_type:
             return None
         for word, claimed in _AREA_WORDS.items():
@@ -111,46 +164,91 @@ class UnitDirectory:
         return None
 
 
-async def load_directory(session: AsyncSession, on: date | None = None) -> UnitDirectory:
-    query = select(Unit).order_by(Unit.id)
-    if on is not None:
-        query = query.where((Unit.valid_from.is_(None)) | (Unit.valid_from <= on))
-        query = query.where((Unit.valid_to.is_(None)) | (Unit.valid_to >= on))
-    return UnitDirectory(list((await session.scalars(query)).all()))
+async def load_directory(session: AsyncSession) -> UnitDirectory:
+    units = await session.scalars(select(Unit).order_by(Unit.id))
+    return UnitDirectory([UnitRef.of(u) for u in units])
 
 
 @dataclass(frozen=True)
 class ClusterView:
-    cluster: Cluster
-    members: list[tuple[Unit, str]]  # (unit, role) head first
+    """A snapshot of the current cluster and its member units, head first."""
+
+    id: int
+    name: str
+    year: int
+    theme: str | None
+    illustrative: bool
+    members: tuple[tuple[UnitRef, str], ...]  # (unit, role)
 
     @property
-    def head(self) -> Unit | None:
+    def head(self) -> UnitRef | None:
         return next((u for u, role in self.members if role == "head"), None)
 
     @property
-    def deputy(self) -> Unit | None:
+    def deputy(self) -> UnitRef | None:
         return next((u for u, role in self.members if role == "deputy"), None)
 
-    def unit_ids(self) -> list[int]:
-        return [u.id for u, _ in self.members]
+    @property
+    def units(self) -> list[UnitRef]:
+        return [u for u, _ in self.members]
+
+    def role_of(self, unit_id: int) -> str | None:
+        return next((role for u, role in self.members if u.id == unit_id), None)
 
 
-async def current_cluster(session: AsyncSession, today: date) -> ClusterView | None:
-    """The cluster of the current year (or the latest one before it)."""
+async def current_cluster(session: AsyncSession, year: int, directory: UnitDirectory) -> ClusterView | None:
+    """The cluster of ``year`` (or the latest one before it, or else the first one)."""
     cluster = await session.scalar(
-        select(Cluster).where(Cluster.year <= today.year).order_by(Cluster.year.desc(), Cluster.id).limit(1)
+        select(Cluster).where(Cluster.year <= year).order_by(Cluster.year.desc(), Cluster.id).limit(1)
     )
     if cluster is None:
         cluster = await session.scalar(select(Cluster).order_by(Cluster.year, Cluster.id).limit(1))
     if cluster is None:
         return None
     rows = await session.execute(
-        select(Unit, ClusterMember.role)
-        .join(ClusterMember, ClusterMember.unit_id == Unit.id)
+        select(ClusterMember.unit_id, ClusterMember.role)
         .where(ClusterMember.cluster_id == cluster.id)
-        .order_by(ClusterMember.sort, Unit.id)
+        .order_by(ClusterMember.sort, ClusterMember.unit_id)
     )
     order = {"head": 0, "deputy": 1}
-    members = sorted(((u, r) for u, r in rows.all()), key=lambda pair: order.get(pair[1], 2))
-    return ClusterView(cluster, members)
+    members = sorted(
+        ((directory.by_id[unit_id], role) for unit_id, role in rows.all() if unit_id in directory.by_id),
+        key=lambda pair: order.get(pair[1], 2),
+    )
+    return ClusterView(cluster.id, cluster.name, cluster.year, cluster.theme, cluster.illustrative, tuple(members))
+
+
+class ReferenceData:
+    """Per-process snapshots of the unit directory and the clusters, refreshed after ``ttl`` seconds
+    and dropped at once by :meth:`invalidate` after this process changes units or clusters. Another
+    replica's change is seen within ``ttl``."""
+
+    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._loaded_at = -float("inf")
+        self._directory: UnitDirectory | None = None
+        self._clusters: dict[int, ClusterView | None] = {}
+
+    def invalidate(self) -> None:
+        self._loaded_at = -float("inf")
+
+    def _fresh(self) -> bool:
+        return self._directory is not None and self.clock() - self._loaded_at < self.ttl
+
+    async def directory(self, session: AsyncSession) -> UnitDirectory:
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    self._directory = await load_directory(session)
+                    self._clusters = {}
+                    self._loaded_at = self.clock()
+        assert self._directory is not None
+        return self._directory
+
+    async def cluster(self, session: AsyncSession, day: date) -> ClusterView | None:
+        directory = await self.directory(session)
+        if day.year not in self._clusters:
+            self._clusters[day.year] = await current_cluster(session, day.year, directory)
+        return self._clusters[day.year]

@@ -221,6 +221,7 @@ _HTML_SIMPLE_ENTITIES = {
 }  # fmt: skip
 _HTML_ENTITY_RE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9A-Fa-f]{1,8})|(lt|gt|amp|quot));")
 _HTML_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_HTML_SPECIAL_RE = re.compile(r"[&<]")
 
 
 def _decode_html_entity(text: str, index: int) -> tuple[str, int] | None:
@@ -262,9 +263,13 @@ def parse_html(text: str, *, strict_ampersand: bool = True) -> FormattedText:
             if strict_ampersand:
                 raise _entity_error(f'Unescaped "&" at byte offset {_byte_offset(text, i)}; use "&amp;" instead')
         if char != "<":
-            out.append(char)
-            u16 += _u16(char)
-            i += 1
+            # Plain text up to the next tag or entity, in one step (long replies stay cheap).
+            special = _HTML_SPECIAL_RE.search(text, i + 1)
+            end = special.start() if special else n
+            chunk = text[i:end]
+            out.append(chunk)
+            u16 += utf16_len(chunk)
+            i = end
             continue
         begin = i
         i += 1

@@ -30,7 +30,7 @@ def conference_reply(event: Event, cluster: ClusterView | None, tz: ZoneInfo) ->
     lines.append(f"{capitalize(when(event, tz))}{where}.")
     if event.cluster_wide and cluster is not None:
         names = ", ".join(esc(u.short_name) for u, _ in cluster.members)
-        lines.append(f"Thành phần: {esc(cluster.cluster.name)} gồm {len(cluster.members)} đơn vị ({names}).")
+        lines.append(f"Thành phần: {esc(cluster.name)} gồm {len(cluster.members)} đơn vị ({names}).")
     elif event.units:
         lines.append("Thành phần: " + ", ".join(esc(u.name) for u in event.units) + ".")
     if event.status == "cancelled":

@@ -8,7 +8,7 @@ from bot.services.units import ClusterView, cluster_role_name
 
 
 def cluster_reply(view: ClusterView) -> Reply:
-    cluster = view.cluster
+    cluster = view
     lines = [f"<b>{esc(cluster.name)} năm {cluster.year}</b> gồm {len(view.members)} đơn vị:"]
     for index, (unit, role) in enumerate(view.members, start=1):
         suffix = f" — <b>{cluster_role_name(role)}</b>" if role != "member" else ""

@@ -1,0 +1,242 @@
+"""Reply throughput and bot-side latency of the real bot vs a bare python-telegram-bot echo bot.
+
+Both run the real PTB Application (long polling) against the in-process fake Bot API. The real bot
+has the demo data plus 100,000 generated duty shifts; officers ask a mix of the DOMAIN.md questions.
+Bot-side latency is measured inside PTB: from the moment the update reaches the handlers to the
+moment the reply has been sent (stamped by handlers in groups -1 and 1), so it excludes queueing.
+
+The real bot runs twice on the same messages: as shipped (answers cached per content version, see
+bot/cache.py) and with the answer cache switched off, so the cost of a database round trip per
+question is visible too. Prints one JSON line. Targets: real bot ≥ 0.5x the echo bot's throughput,
+p99 < 50 ms.
+
+    .venv/bin/python bench/queries.py [--messages 3000] [--shifts 100000] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, TypeHandler, filters
+from telegram.request import HTTPXRequest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import App
+from bot.cli import fixed_clock
+from bot.config import Settings
+from bot.models import ClusterMember, DutyShift, Member, Unit
+from bot.services.members import create_invite, join_with_invite
+from bot.testing.fake_telegram import FakeTelegram
+from bot.testing.harness import FAKE_ROOT, fake_settings, telegram_bot
+
+QUESTIONS = [
+    "hôm nay ai trực chỉ huy?",
+    "mai ai truc",
+    "lịch trực tuần này",
+    "/truc 15/03/2019",
+    "/truc tuần sau",
+    "kết quả chấm điểm quý 2",
+    "Bình Lục quý II được bao nhiêu điểm?",
+    "nhiệm vụ 6 tháng cuối năm",
+    "lịch diễn tập xã Ba Sao",
+    "cụm 2 gồm những đơn vị nào?",
+    "hội nghị sơ kết 6 tháng ở đâu, khi nào?",
+    "chỉ thị 87 là gì?",
+]
+USERS = 50
+ROLES = ("truc_chi_huy", "truc_ban", "truc_chien")
+
+
+class Stopwatch:
+    """Stamps each update when handlers start (group -1) and when they are done (group 1)."""
+
+    def __init__(self) -> None:
+        self.started: dict[int, float] = {}
+        self.latencies: list[float] = []
+        self.first: float | None = None
+        self.last: float = 0.0
+
+    def install(self, application: Application) -> None:
+        application.add_handler(TypeHandler(Update, self._start), group=-1)
+        application.add_handler(TypeHandler(Update, self._stop), group=1)
+
+    async def _start(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        now = time.perf_counter()
+        self.started[update.update_id] = now
+        if self.first is None:
+            self.first = now
+
+    async def _stop(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        now = time.perf_counter()
+        self.latencies.append(now - self.started.pop(update.update_id))
+        self.last = now
+
+    def figures(self) -> dict[str, float]:
+        ordered = sorted(self.latencies)
+        elapsed = self.last - (self.first or self.last)
+        return {
+            "replies": len(ordered),
+            "replies_per_s": round(len(ordered) / elapsed, 1) if elapsed else 0.0,
+            "p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+        }
+
+
+async def _drive(fake: FakeTelegram, messages: list[tuple[int, str]], watch: Stopwatch) -> None:
+    """Queue the whole backlog at once, then wait for every reply."""
+    for user, text in messages:
+        fake.user_sends(text, user_id=user)
+    deadline = time.monotonic() + 600
+    while len(watch.latencies) < len(messages):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {len(watch.latencies)} of {len(messages)} replies")
+        await asyncio.sleep(0.05)
+
+
+async def echo_bot(messages: list[tuple[int, str]]) -> dict[str, float]:
+    async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.effective_message.reply_text(update.effective_message.text)
+
+    async with FakeTelegram() as fake:
+        application = (
+            ApplicationBuilder()
+            .token(fake.token)
+            .base_url(f"{FAKE_ROOT}/bot{{token}}")
+            .request(HTTPXRequest(connection_pool_size=16, httpx_kwargs={"transport": fake.transport()}))
+            .get_updates_request(HTTPXRequest(httpx_kwargs={"transport": fake.transport()}))
+            .build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+        watch = Stopwatch()
+        watch.install(application)
+        await application.initialize()
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            await _drive(fake, messages, watch)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+    return watch.figures()
+
+
+async def prepare_database(app: App, shifts: int) -> list[int]:
+    """Demo data, ``shifts`` generated duty shifts, and USERS officers linked to Telegram ids."""
+    await app.prepare()
+    await app.load_demo()
+    tz = app.settings.tz
+    async with app.sessions() as session, session.begin():
+        units = list(
+            await session.scalars(select(Unit).join(ClusterMember, ClusterMember.unit_id == Unit.id).order_by(Unit.id))
+        )
+        people = list(await session.scalars(select(Member).where(Member.key.is_not(None))))
+        rows = []
+        day = date(2010, 1, 1)
+        while len(rows) < shifts:
+            if not (date(2022, 6, 20) <= day <= date(2022, 6, 26)):
+                for unit in units:
+                    start = datetime.combine(day, clock_time(7, 30), tz)
+                    for role in ROLES:
+                        rows.append(
+                            {
+                                "unit_id": unit.id,
+                                "duty_date": day,
+                                "role": role,
+                                "member_id": random.choice(people).id if role != "truc_chien" else None,
+                                "person_label": "Tổ 1" if role == "truc_chien" else None,
+                                "starts_at": start,
+                                "ends_at": start + timedelta(days=1),
+                                "status": "planned",
+                                "version": 1,
+                                "reinforced": False,
+                            }
+                        )
+            day += timedelta(days=1)
+        rows = rows[:shifts]
+        for index in range(0, len(rows), 5000):
+            await session.execute(insert(DutyShift.__table__), rows[index : index + 5000])
+        now = datetime(2022, 6, 22, 10, tzinfo=tz)
+        user_ids = []
+        for number in range(USERS):
+            unit = units[number % len(units)]
+            invite = await create_invite(session, unit=unit, created_by=None, now=now)
+            user_id = 10_000 + number
+            await join_with_invite(
+                session, code=invite.code, channel="telegram", chat_id=str(user_id), sender_name=f"U{number}", now=now
+            )
+            user_ids.append(user_id)
+    return user_ids
+
+
+async def real_bot(url: str, users: list[int], messages: list[tuple[int, str]], *, cache: bool) -> dict[str, float]:
+    app = App(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    if not cache:
+        app.dispatcher.answers.size = 0
+    try:
+        async with FakeTelegram() as fake:
+            settings = fake_settings(app.settings, fake)
+            clock = fixed_clock("2022-06-22 10:00", settings)
+            async with telegram_bot(app.dispatcher, settings, fake, clock=clock) as channel:
+                watch = Stopwatch()
+                watch.install(channel.application)
+                await _drive(fake, messages, watch)
+                wrong = [m for m in fake.sent if "Xin lỗi" in m.text or "chưa hiểu" in m.text]
+                if wrong:
+                    raise RuntimeError(f"{len(wrong)} replies were errors, e.g. {wrong[0].text[:200]}")
+        figures = watch.figures()
+        answers = app.dispatcher.answers
+        figures["cache_hit_rate"] = round(answers.hits / max(1, answers.hits + answers.misses), 3)
+        return figures
+    finally:
+        await app.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--shifts", type=int, default=100_000)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = args.database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
+        setup = App(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+        users = await prepare_database(setup, args.shifts)
+        await setup.close()
+        rng = random.Random(7)
+        messages = [(rng.choice(users), rng.choice(QUESTIONS)) for _ in range(args.messages)]
+        echo = await echo_bot(messages)
+        bot = await real_bot(url, users, messages, cache=True)
+        uncached = await real_bot(url, users, messages, cache=False)
+    ratio = bot["replies_per_s"] / echo["replies_per_s"] if echo["replies_per_s"] else 0.0
+    result = {
+        "bench": "queries",
+        "database": url.split(":", 1)[0],
+        "generated_shifts": args.shifts,
+        "messages": args.messages,
+        "bot": bot,
+        "bot_without_answer_cache": uncached,
+        "echo": echo,
+        "throughput_ratio": round(ratio, 3),
+        "throughput_ratio_without_answer_cache": round(uncached["replies_per_s"] / echo["replies_per_s"], 3),
+        "target_ratio_met": ratio >= 0.5,
+        "target_p99_met": bot["p99_ms"] < 50,
+    }
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
