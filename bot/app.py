@@ -12,12 +12,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.cache import WATCH, VersionWatch
+from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade_database
+from bot.delivery import OutboxDelivery
 from bot.demo import load_demo
 from bot.models import Unit, utcnow
 from handlers.router import Dispatcher
+from jobs.scheduler import Jobs
 
 log = logging.getLogger("qtbot")
 
@@ -79,8 +82,14 @@ class App:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    def jobs(self, channels: dict[str, Channel], *, clock: Callable[[], datetime] | None = None) -> Jobs:
+        """The scheduler and the outbox delivery, pushing through ``channels``."""
+        clock = clock or self.clock
+        delivery = OutboxDelivery(self.sessions, self.settings, channels, clock=clock)
+        return Jobs(self.sessions, self.settings, delivery, clock=clock)
+
     async def run_telegram(self, *, stop: asyncio.Event | None = None) -> None:
-        """Long polling until SIGINT/SIGTERM (or ``stop`` is set)."""
+        """Long polling and the scheduler until SIGINT/SIGTERM (or ``stop`` is set)."""
         channel = TelegramChannel(self.dispatcher, self.settings, clock=self.clock)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -88,8 +97,11 @@ class App:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         await channel.start()
-        log.info("Telegram bot @%s is polling", channel.application.bot.username)
+        jobs = self.jobs({channel.name: channel})
+        jobs.start()
+        log.info("Telegram bot @%s is polling; the scheduler runs", channel.application.bot.username)
         try:
             await stop.wait()
         finally:
+            await jobs.stop()
             await channel.stop()

@@ -1,23 +1,29 @@
-"""The ``qtbot`` command: run, chat, demo, migrate."""
+"""The ``qtbot`` command: run, chat, tick, demo, migrate."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from bot.app import App, setup_logging
-from bot.channels.console import ConsoleChat
+from bot.channels.base import Channel
+from bot.channels.console import ConsoleChat, ConsolePushes, render
+from bot.channels.telegram import TelegramChannel
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import UserError
 from bot.models import utcnow
+from bot.views.common import short_when
+from bot.vntime import fmt_date, fmt_time
 
 NO_TOKEN_HELP = """\
 Chưa đặt QTBOT_TELEGRAM_TOKEN, nên bot chạy ở chế độ console (trò chuyện ngay trong terminal).
   Hỏi như một cán bộ Kim Bảng:  qtbot chat --as officer:"Kim Bảng" --now "{demo_now}"
   Với quyền quản trị:           qtbot chat --as admin
+  Xem nhắc việc lúc 16h00:      qtbot tick --now "2022-06-22 16:00"
   Kết nối Telegram:             đặt QTBOT_TELEGRAM_TOKEN trong .env (xem README.md) rồi chạy lại qtbot run.
 Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D để thoát.
 """
@@ -38,10 +44,19 @@ def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]
     raise UserError(f'--now “{value}” không hợp lệ; viết dạng "2022-06-22 10:00".')
 
 
-async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_empty: bool) -> int:
-    app = App(settings)
+@contextlib.asynccontextmanager
+async def opened(settings: Settings, clock: Callable[[], datetime] = utcnow) -> AsyncIterator[App]:
+    """An app whose schema is up to date; closed on exit."""
+    app = App(settings, clock=clock)
     try:
         await app.prepare()
+        yield app
+    finally:
+        await app.close()
+
+
+async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_empty: bool) -> int:
+    async with opened(settings) as app:
         if demo_if_empty and await app.is_empty():
             print(f"Cơ sở dữ liệu trống: đã nạp dữ liệu minh họa ({await app.load_demo()} bản ghi).")
             now = now or DEMO_NOW
@@ -49,48 +64,75 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
             print(f"Giờ của bot: {now} (giờ Việt Nam).")
         chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, settings))
         await chat.setup()
-        await chat.run(sys.stdin, echo=not sys.stdin.isatty())
+        # In real time the scheduler runs too, and pushed messages print as they go out.
+        jobs = None if now else app.jobs({"console": ConsolePushes(sys.stdout, tz=settings.tz)})
+        if jobs is not None:
+            jobs.start()
+        try:
+            await chat.run(sys.stdin, echo=not sys.stdin.isatty())
+        finally:
+            if jobs is not None:
+                await jobs.stop()
         return 0
-    finally:
-        await app.close()
 
 
 async def _run(settings: Settings, identity: str, now: str | None) -> int:
     if settings.telegram_token is None:
         print(NO_TOKEN_HELP.format(demo_now=DEMO_NOW))
         return await _chat(settings, identity, now, demo_if_empty=True)
-    app = App(settings)
-    try:
-        await app.prepare()
+    async with opened(settings) as app:
         await app.run_telegram()
-        return 0
-    finally:
-        await app.close()
+    return 0
+
+
+async def _tick(settings: Settings, now: str | None) -> int:
+    """Planner, digests and delivery once, as of --now; prints what was sent where."""
+    clock = fixed_clock(now, settings)
+    async with opened(settings, clock) as app:
+        channels: dict[str, Channel] = {"console": ConsolePushes(None, clock=clock, tz=settings.tz)}
+        telegram = None
+        if settings.telegram_token is not None:
+            telegram = TelegramChannel(app.dispatcher, settings, clock=clock)
+            await telegram.open()
+            channels[telegram.name] = telegram
+        try:
+            report = await app.jobs(channels, clock=clock).tick()
+        finally:
+            if telegram is not None:
+                await telegram.stop()
+    moment = clock().astimezone(settings.tz)
+    lo, hi = report.plan.window
+    print(f"Lúc {fmt_time(moment.time())} {fmt_date(moment.date())} (giờ Việt Nam):")
+    print(
+        f"Lập lịch nhắc: {report.plan.written} tin mới (xét {short_when(lo, settings.tz)} → {short_when(hi, settings.tz)})."
+    )
+    for digest in report.digests:
+        print(f"Bản tin {digest.kind} {digest.period}: {digest.written} tin.")
+    delivery = report.delivery
+    print(
+        f"Đã gửi {len(delivery.sent)}; hoãn {delivery.retried}; lỗi {delivery.failed}; lỡ {delivery.missed}."
+        + ("" if telegram else " (Tin Telegram chờ đến khi có QTBOT_TELEGRAM_TOKEN.)")
+    )
+    for row in delivery.sent:
+        print(f"\n→ {row.channel}:{row.chat_id}\n{render(row.reply)}")
+    return 0
 
 
 async def _demo(settings: Settings) -> int:
-    app = App(settings)
-    try:
-        await app.prepare()
+    async with opened(settings) as app:
         added = await app.load_demo()
-        print(
-            f"Đã nạp dữ liệu minh họa Cụm thi đua số 2 năm 2022: {added} bản ghi mới."
-            if added
-            else "Dữ liệu minh họa đã có sẵn; không thay đổi gì."
-        )
-        return 0
-    finally:
-        await app.close()
+    print(
+        f"Đã nạp dữ liệu minh họa Cụm thi đua số 2 năm 2022: {added} bản ghi mới."
+        if added
+        else "Dữ liệu minh họa đã có sẵn; không thay đổi gì."
+    )
+    return 0
 
 
 async def _migrate(settings: Settings) -> int:
-    app = App(settings)
-    try:
-        await app.prepare()
+    async with opened(settings):
         print("Cơ sở dữ liệu đã ở phiên bản mới nhất.")
-        return 0
-    finally:
-        await app.close()
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -106,6 +148,10 @@ def parser() -> argparse.ArgumentParser:
             help='ai đang nói (console): admin | guest | "officer:<đơn vị>" (mặc định admin)',
         )
         command.add_argument("--now", help='trả lời như thể lúc đó (giờ Việt Nam), ví dụ "2022-06-22 10:00"')
+    tick = commands.add_parser(
+        "tick", help="chạy lập lịch nhắc, bản tin và gửi tin một lần (như thể lúc --now) rồi in ra đã gửi gì, cho ai"
+    )
+    tick.add_argument("--now", help='giờ Việt Nam, ví dụ "2022-06-22 16:00" (mặc định: bây giờ)')
     commands.add_parser("demo", help="nạp dữ liệu minh họa Cụm thi đua số 2 năm 2022 (chạy lại không sao)")
     commands.add_parser("migrate", help="nâng cấp cơ sở dữ liệu lên phiên bản mới nhất")
     return root
@@ -124,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(settings, args.identity, args.now))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args.identity, args.now, demo_if_empty=False))
+        if args.command == "tick":
+            return asyncio.run(_tick(settings, args.now))
         if args.command == "demo":
             return asyncio.run(_demo(settings))
         return asyncio.run(_migrate(settings))

@@ -10,8 +10,11 @@ from datetime import time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.offsets import Offset, parse_offset
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///qtbot.db"
 
@@ -44,10 +47,54 @@ class Settings(BaseSettings):
     # How long a dialog (guided /them... commands) waits for the next answer.
     dialog_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
 
-    @field_validator("admin_telegram_ids", mode="before")
+    # Reminder offsets per kind: "1d@16:00" = the day before at 16h00, "2h" / "30m" = that long
+    # before the start, "0d@06:30" = on the day at 06h30, "-1d@08:00" = the day after (overdue).
+    remind_conference: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1d@16:00", "2h"])
+    remind_duty: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1d@16:00", "1h"])
+    remind_drill: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["7d@16:00", "1d@16:00", "0d@06:30"])
+    remind_task: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["7d@08:00", "1d@08:00", "-1d@08:00"])
+    # The planner looks this far ahead...
+    planner_horizon_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # ...and this far behind, to catch up after downtime; older reminders are recorded as missed.
+    grace_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+    # Digests, as crontab lines in the cluster's time zone.
+    digest_daily_cron: str = "30 6 * * *"
+    digest_weekly_cron: str = "0 7 * * mon"
+    digest_news_cron: str = "0 17 * * *"
+    # RSS/Atom feeds fetched every news_interval_minutes (admins can add more with /themnguon).
+    news_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    news_interval_minutes: int = Field(default=30, ge=1, le=24 * 60)
+
+    # Outgoing limits per channel, as Telegram enforces them (leave headroom for replies).
+    telegram_rate_per_second: float = Field(default=25.0, gt=0)
+    telegram_private_interval_seconds: float = Field(default=1.0, ge=0)
+    telegram_group_per_minute: int = Field(default=20, ge=1)
+    # Delivery: attempts for 5xx/network errors, and when a claimed row of a dead process is reclaimed.
+    delivery_max_attempts: int = Field(default=5, ge=1, le=50)
+    delivery_claim_timeout_seconds: int = Field(default=120, ge=5)
+    delivery_batch_size: int = Field(default=200, ge=1, le=5000)
+
+    @field_validator("admin_telegram_ids", "news_feeds", mode="before")
     @classmethod
-    def _parse_ids(cls, value: object) -> object:
+    def _parse_lists(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("remind_conference", "remind_duty", "remind_drill", "remind_task", mode="before")
+    @classmethod
+    def _parse_offsets(cls, value: object) -> object:
+        offsets = _split_csv(value)
+        for offset in offsets if isinstance(offsets, list) else []:
+            parse_offset(str(offset))
+        return offsets
+
+    @field_validator("digest_daily_cron", "digest_weekly_cron", "digest_news_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"dòng crontab '{value}' không hợp lệ (ví dụ: 30 6 * * *)") from exc
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -86,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def offsets(self, kind: str) -> list[Offset]:
+        """The reminder offsets configured for conference / duty / drill / task."""
+        return [parse_offset(code) for code in getattr(self, f"remind_{kind}")]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -80,3 +82,19 @@ def upgrade_database_sync(url: str) -> None:
             await engine.dispose()
 
     asyncio.run(_run())
+
+
+async def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *, key: str | list[str]) -> int:
+    """INSERT rows, skipping those whose unique ``key`` (a column or several) already exists: another
+    run or replica was first. Same statement on SQLite and PostgreSQL; returns rows inserted."""
+    if not rows:
+        return 0
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    inserted = 0
+    for start in range(0, len(rows), 500):
+        columns = [key] if isinstance(key, str) else key
+        statement = insert(table).values(rows[start : start + 500]).on_conflict_do_nothing(index_elements=columns)
+        result = await session.execute(statement)
+        inserted += result.rowcount or 0
+    return inserted

@@ -36,6 +36,7 @@ from bot.models import (
 from bot.services.results import compute_results
 
 YEAR = 2022
+DEMO_ENTERED_ON = date(2022, 6, 1)
 COMMUNES_FILE = Path(__file__).parent / "data" / "hanam_admin_2022.json"
 AREA_TYPES = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thi_tran"}
 DISTRICT_TYPES = {"Huyện": "huyen", "Thị xã": "thi_xa", "Thành phố": "thanh_pho"}
@@ -213,12 +214,21 @@ class _Loader:
         self.session = session
         self.tz = tz
         self.added = 0
+        # The demo rows were "entered" before the scenario starts, so no reminder is withheld
+        # as "created after it was due" when time is simulated in 2022.
+        self.entered_at = datetime.combine(DEMO_ENTERED_ON, time(8), tz)
+
+    def stamp(self, row: object) -> object:
+        for column in ("created_at", "updated_at"):
+            if hasattr(row, column) and getattr(row, column) is None:
+                setattr(row, column, self.entered_at)
+        return row
 
     async def get_or_add(self, model: type, key: str, **fields: object):
         existing = await self.session.scalar(select(model).where(model.key == key))
         if existing is not None:
             return existing
-        row = model(key=key, **fields)
+        row = self.stamp(model(key=key, **fields))
         self.session.add(row)
         await self.session.flush()
         self.added += 1
@@ -335,7 +345,7 @@ async def load_demo(session: AsyncSession, tz: ZoneInfo) -> int:
             units=[units[k] for k, _ in CLUSTER_ORDER],
             directives=list(directives.values()),
         )
-        session.add(conference)
+        session.add(loader.stamp(conference))
         loader.added += 1
     await loader.get_or_add(
         Event,
@@ -441,7 +451,7 @@ async def _load_tasks(loader: _Loader, cluster: Cluster, units: dict[str, Unit],
             elif isinstance(progress, dict) and unit.key in progress:
                 status, percent, report = progress[unit.key]
             task.assignments.append(TaskAssignment(unit_id=unit.id, status=status, progress=percent, report=report))
-        loader.session.add(task)
+        loader.session.add(loader.stamp(task))
         loader.added += 1
 
 

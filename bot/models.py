@@ -236,7 +236,8 @@ class Event(Base):
     status: Mapped[str] = mapped_column(String(20), default="planned")  # planned / cancelled / done
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set by the service that changes the row (the request's own time, which tests and tick control).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Loaded only where needed (selectinload), so listing events costs one query.
     units: Mapped[list[Unit]] = relationship(secondary=event_units, lazy="raise")
@@ -298,6 +299,8 @@ class DutyShift(Base):
     note: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="planned")  # planned / cancelled
     version: Mapped[int] = mapped_column(default=1)
+    # Set by the service that changes the row (the request's own time, which tests and tick control).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     member: Mapped[Member | None] = relationship(lazy="raise")
 
@@ -346,6 +349,8 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")  # open / cancelled
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by the service that changes the row (the request's own time, which tests and tick control).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     assignments: Mapped[list[TaskAssignment]] = relationship(
         back_populates="task", lazy="selectin", cascade="all, delete-orphan"
@@ -472,13 +477,19 @@ class NewsItem(Base):
 
 
 class OutboxMessage(Base):
-    """A message to push. ``dedupe_key`` makes planning idempotent across runs and replicas."""
+    """A message to push. ``dedupe_key`` (the slot plus the entity's version) makes planning idempotent
+    across runs and replicas; ``slot`` (kind, entity, occurrence, offset, chat) lets the planner see
+    that a slot was already served by an earlier version of the entity."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_entity", "entity_type", "entity_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    slot: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     chat_link_id: Mapped[int | None] = mapped_column(ForeignKey("chat_links.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -487,8 +498,11 @@ class OutboxMessage(Base):
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     entity_type: Mapped[str | None] = mapped_column(String(30))
     entity_id: Mapped[int | None]
+    occurrence: Mapped[str | None] = mapped_column(String(40))
     entity_version: Mapped[int | None]
+    # When it was meant to go out; when it may go out (after quiet hours); when to try next.
     due_at: Mapped[datetime]
+    send_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
     # pending / claimed / sent / failed / missed / cancelled
     status: Mapped[str] = mapped_column(String(20), default="pending")

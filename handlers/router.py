@@ -19,12 +19,12 @@ from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
 from bot.errors import UserError
 from bot.messages import ChannelInfo, Incoming, Reply, esc
-from bot.services.members import ROLE_ORDER, resolve_viewer
+from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
 from bot.textnorm import normalize
 from bot.views import help as help_views
 from bot.vntime import DateParseError
-from handlers import access, drills, duty, news, results, schedule, tasks, units
+from handlers import access, admin, drills, duty, news, results, schedule, subscriptions, tasks, units
 from handlers.context import Context
 from handlers.nlu import detect_intent, extract
 
@@ -49,12 +49,14 @@ class Command:
     long_text: bool = False
     # The arguments name a unit: words that match nothing are an unknown unit, said so.
     unit_arg: bool = False
-    # Changes something (so its answer is never cached).
-    writes: bool = False
+    # A read-only answer that depends only on the content (so it may be cached per content version).
+    cacheable: bool = True
 
 
 COMMANDS: list[Command] = [
-    Command(("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False, writes=True),
+    Command(
+        ("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False, cacheable=False
+    ),
     Command(("trogiup", "help", "huongdan"), access.cmd_help, "guest", "Hướng dẫn sử dụng"),
     Command(("lich", "schedule"), schedule.cmd_schedule, "officer", "Lịch hội nghị, họp, kiểm tra"),
     Command(("truc", "duty"), duty.cmd_duty, "officer", "Lịch trực SSCĐ: hôm nay, mai, tuần này", unit_arg=True),
@@ -66,7 +68,31 @@ COMMANDS: list[Command] = [
     Command(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
     Command(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     Command(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
-    Command(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True, writes=True),
+    Command(
+        ("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin", cacheable=False
+    ),
+    Command(
+        ("huydangky", "unsubscribe"),
+        subscriptions.cmd_unsubscribe,
+        "officer",
+        "Thôi nhận một loại tin",
+        cacheable=False,
+    ),
+    Command(
+        ("caidat", "settings"), subscriptions.cmd_settings, "officer", "Cài đặt nhận tin, giờ yên lặng", cacheable=False
+    ),
+    Command(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True, cacheable=False),
+    Command(
+        ("lienket", "link"),
+        admin.cmd_link_group,
+        "admin",
+        "Liên kết nhóm chat với đơn vị",
+        unit_arg=True,
+        cacheable=False,
+    ),
+    Command(("themtin", "addnews"), admin.cmd_post_news, "admin", "Đăng một tin", long_text=True, cacheable=False),
+    Command(("themnguon", "addfeed"), admin.cmd_add_feed, "admin", "Thêm nguồn tin RSS/Atom", cacheable=False),
+    Command(("guitin", "deliveries"), admin.cmd_deliveries, "admin", "Nhật ký gửi tin 24 giờ qua", cacheable=False),
 ]
 COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
 
@@ -176,7 +202,7 @@ class Dispatcher:
                 long_text=spec.long_text,
                 unit_arg=spec.unit_arg,
             )
-            return Route(("cmd", spec.names[0], args), run, cacheable=not spec.writes)
+            return Route(("cmd", spec.names[0], args), run, cacheable=spec.cacheable)
         intent = detect_intent(normalize(text))
         if intent is None:
             return Route(("text", text), partial(self._fallback, text=text), cacheable=True)
@@ -204,6 +230,10 @@ class Dispatcher:
                 config_admin=self._is_config_admin(incoming),
                 directory=await self.reference.directory(session),
             )
+            if viewer.role == "admin" and viewer.member is None and incoming.chat_type == "private":
+                await ensure_admin_chat(
+                    session, channel=incoming.channel, chat_id=incoming.chat_id, name=incoming.sender_name
+                )
             ctx = Context(
                 incoming,
                 session,

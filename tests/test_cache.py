@@ -68,7 +68,15 @@ async def test_delivery_bookkeeping_is_not_content(demo_app: App) -> None:
     async with demo_app.sessions() as session, session.begin():
         session.add(
             OutboxMessage(
-                dedupe_key="x", kind="test", channel="console", chat_id="c", text="t", due_at=now, next_attempt_at=now
+                dedupe_key="x",
+                slot="x",
+                kind="test",
+                channel="console",
+                chat_id="c",
+                text="t",
+                due_at=now,
+                send_at=now,
+                next_attempt_at=now,
             )
         )
     assert await version(demo_app) == before

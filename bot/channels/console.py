@@ -11,12 +11,15 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
+from bot.channels.base import RateLimits
 from bot.errors import UserError
 from bot.messages import Button, ChannelInfo, Incoming, Reply, to_plain
 from bot.models import utcnow
 from bot.services.members import ensure_local_identity
 from bot.services.units import load_directory
+from bot.vntime import fmt_date, fmt_time
 from handlers.router import Dispatcher
 
 CHANNEL = ChannelInfo(name="console", buttons=True)
@@ -119,3 +122,25 @@ class ConsoleChat:
                 self.out.write(render(reply) + "\n")
             self.out.write("\n")
             self.out.flush()
+
+
+class ConsolePushes:
+    """The console as an outbox channel: pushed messages are printed with the time they went out."""
+
+    name = "console"
+    limits = RateLimits(per_second=1_000_000, private_interval=0, group_per_minute=1_000_000)
+
+    def __init__(self, out: TextIO | None, *, clock: Callable[[], datetime] = utcnow, tz: ZoneInfo) -> None:
+        """``out`` None: deliver silently (the caller prints its own report, as ``qtbot tick`` does)."""
+        self.out = out
+        self.clock = clock
+        self.tz = tz
+
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
+        del is_group
+        if self.out is None:
+            return
+        moment = self.clock().astimezone(self.tz)
+        stamp = f"{fmt_time(moment.time())} {fmt_date(moment.date())}"
+        self.out.write(f"[{stamp}] → {chat_id}\n{render(reply)}\n\n")
+        self.out.flush()

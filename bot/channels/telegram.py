@@ -23,10 +23,11 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
+from bot.channels.base import ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
 from bot.config import Settings
 from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text
 from bot.models import utcnow
@@ -53,6 +54,8 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 class TelegramChannel:
+    name = NAME
+
     def __init__(
         self,
         dispatcher: Dispatcher,
@@ -86,12 +89,24 @@ class TelegramChannel:
         )
         self.application.add_error_handler(self._on_error)
         self._username: str | None = None
+        self._opened = False
+        self.limits = RateLimits(
+            settings.telegram_rate_per_second,
+            settings.telegram_private_interval_seconds,
+            settings.telegram_group_per_minute,
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
+    async def open(self) -> None:
+        """Ready to send (the outbox can deliver) without receiving updates."""
+        if not self._opened:
+            await self.application.initialize()
+            self._username = self.application.bot.username
+            self._opened = True
+
     async def start(self, *, poll_timeout: int = 30) -> None:
-        await self.application.initialize()
-        self._username = self.application.bot.username
+        await self.open()
         if self.application.post_init:
             await self.application.post_init(self.application)
         await self.application.start()
@@ -105,7 +120,9 @@ class TelegramChannel:
             await self.application.updater.stop()
         if self.application.running:
             await self.application.stop()
-        await self.application.shutdown()
+        if self._opened:
+            await self.application.shutdown()
+            self._opened = False
 
     def info(self) -> ChannelInfo:
         username = self._username
@@ -234,6 +251,29 @@ class TelegramChannel:
                     chat_id, document.content, filename=document.filename, caption=document.caption
                 )
             )
+
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
+        """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""
+        del is_group  # Telegram tells groups by their negative ids; the throttle already knows
+        bot = self.application.bot
+        try:
+            parts = split_text(reply.text)
+            for index, part in enumerate(parts):
+                markup = keyboard(reply) if index == len(parts) - 1 else None
+                await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except RetryAfter as exc:
+            raise RetryLater(retry_seconds(exc), exc.message) from exc
+        except Forbidden as exc:
+            raise ChatUnreachable(exc.message) from exc
+        except ChatMigrated as exc:
+            raise ChatUnreachable(f"nhóm đã chuyển sang id {exc.new_chat_id}") from exc
+        except BadRequest as exc:
+            lowered = exc.message.lower()
+            if "chat not found" in lowered or "user is deactivated" in lowered or "bot was kicked" in lowered:
+                raise ChatUnreachable(exc.message) from exc
+            raise Rejected(exc.message) from exc
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            raise TemporaryFailure(exc.message) from exc
 
     @staticmethod
     async def _with_retry(call: Callable[[], object]) -> object:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
 from bot.models import ChatLink, Invite, Member, Unit
+from bot.services.subscriptions import KINDS, subscribe
 from bot.services.units import UnitDirectory, UnitRef
 
 ROLE_ORDER = {"guest": 0, "officer": 1, "admin": 2}
@@ -148,6 +149,8 @@ async def join_with_invite(
     link.active = True
     link.deactivated_reason = None
     await session.flush()
+    # New officers hear about everything that concerns their unit until they choose otherwise.
+    await subscribe(session, link, KINDS)
     return member, unit
 
 
@@ -169,4 +172,20 @@ async def ensure_local_identity(
         )
         session.add(link)
         await session.flush()
+        await subscribe(session, link, KINDS)
+    return link
+
+
+async def ensure_admin_chat(session: AsyncSession, *, channel: str, chat_id: str, name: str) -> ChatLink:
+    """A bootstrap admin (from settings) who writes for the first time gets a chat link, so reminders,
+    digests and delivery reports reach them too."""
+    link = await find_chat(session, channel, chat_id)
+    if link is None:
+        member = Member(full_name=name or "Quản trị", role="admin")
+        session.add(member)
+        await session.flush()
+        link = ChatLink(channel=channel, chat_id=chat_id, chat_type="private", member_id=member.id)
+        session.add(link)
+        await session.flush()
+        await subscribe(session, link, KINDS)
     return link

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:39:42.746682
+Create Date: 2026-11-25 01:48:53.862282
 """
 
 from collections.abc import Sequence
@@ -252,6 +252,7 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=300), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_duty_shifts_member_id_members")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_duty_shifts_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_duty_shifts")),
@@ -380,6 +381,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column("slot", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("chat_link_id", sa.Integer(), nullable=True),
         sa.Column("channel", sa.String(length=20), nullable=False),
@@ -388,8 +390,10 @@ def upgrade() -> None:
         sa.Column("buttons", sa.JSON(), nullable=True),
         sa.Column("entity_type", sa.String(length=30), nullable=True),
         sa.Column("entity_id", sa.Integer(), nullable=True),
+        sa.Column("occurrence", sa.String(length=40), nullable=True),
         sa.Column("entity_version", sa.Integer(), nullable=True),
         sa.Column("due_at", sa.DateTime(), nullable=False),
+        sa.Column("send_at", sa.DateTime(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -406,6 +410,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_chat_link_id"), ["chat_link_id"], unique=False)
+        batch_op.create_index("ix_outbox_entity", ["entity_type", "entity_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_slot"), ["slot"], unique=False)
         batch_op.create_index("ix_outbox_status_next", ["status", "next_attempt_at"], unique=False)
 
     op.create_table(
@@ -482,6 +488,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["cluster_id"], ["clusters.id"], name=op.f("fk_tasks_cluster_id_clusters")),
         sa.ForeignKeyConstraint(["source_event_id"], ["events.id"], name=op.f("fk_tasks_source_event_id_events")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
@@ -525,6 +532,8 @@ def downgrade() -> None:
     op.drop_table("review_results")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_status_next")
+        batch_op.drop_index(batch_op.f("ix_outbox_slot"))
+        batch_op.drop_index("ix_outbox_entity")
         batch_op.drop_index(batch_op.f("ix_outbox_chat_link_id"))
 
     op.drop_table("outbox")

@@ -1,0 +1,390 @@
+"""The outbox dispatcher: claim due rows, send them within each channel's limits, record the outcome.
+
+- Claims are atomic (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite has one writer), so replicas
+  never send the same row; a row claimed by a process that died is reclaimed after a timeout
+  (at-least-once: duplicates are bounded by what was in flight).
+- Limits as Telegram enforces them: overall messages per second, one message per second to a private
+  chat, 20 per minute to a group (``aiolimiter`` buckets of capacity one, so there are no bursts).
+- 429: the whole channel waits ``retry_after`` and the row is kept. 5xx, timeouts, network errors:
+  exponential backoff, then ``failed``. Blocked or gone chats: ``failed`` at once and the chat link is
+  deactivated. Reminders sent late (after the grace window's start) say "(nhắc muộn)"; older than
+  the grace window they become ``missed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import Channel, ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
+from bot.config import Settings
+from bot.messages import Button, Reply
+from bot.models import ChatLink, OutboxMessage, utcnow
+from bot.services.reminders import REMINDER_KINDS
+
+log = logging.getLogger(__name__)
+
+LATE_AFTER = timedelta(minutes=5)
+LATE_PREFIX = "(nhắc muộn) "
+MAX_BACKOFF = timedelta(minutes=30)
+
+
+class Throttle:
+    """The limits of one channel. ``pause`` stops every send of the channel (Telegram's flood wait
+    applies to the whole bot, not to one chat)."""
+
+    def __init__(self, limits: RateLimits) -> None:
+        self.limits = limits
+        self.overall = AsyncLimiter(1, 1 / limits.per_second)
+        self._chats: dict[str, tuple[AsyncLimiter, float]] = {}
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def _chat_limiter(self, chat_id: str, is_group: bool) -> AsyncLimiter:
+        interval = 60 / self.limits.group_per_minute if is_group else self.limits.private_interval
+        limiter, _ = self._chats.get(chat_id, (None, 0.0))
+        if limiter is None:
+            if len(self._chats) > 50_000:  # forget chats idle for a minute
+                cutoff = time.monotonic() - 60
+                self._chats = {k: v for k, v in self._chats.items() if v[1] > cutoff}
+            limiter = AsyncLimiter(1, interval) if interval > 0 else AsyncLimiter(1_000_000, 1)
+        self._chats[chat_id] = (limiter, time.monotonic())
+        return limiter
+
+    async def _wait_if_paused(self) -> None:
+        # A deadline, not an event: another 429 may push it further while we sleep.
+        while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+
+    async def acquire(self, chat_id: str, is_group: bool) -> None:
+        await self._wait_if_paused()
+        await self._chat_limiter(chat_id, is_group).acquire()
+        await self.overall.acquire()
+        await self._wait_if_paused()  # a 429 may have arrived meanwhile
+
+
+@dataclass
+class Claimed:
+    id: int
+    kind: str
+    channel: str
+    chat_id: str
+    chat_link_id: int | None
+    is_group: bool
+    reply: Reply
+    attempts: int
+
+
+@dataclass
+class Outcome:
+    row: Claimed
+    result: str  # sent / retry / temporary / gone / failed
+    detail: str | None = None
+    seconds: float = 0.0
+    flood: bool = False
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: list[Claimed] = field(default_factory=list)
+    retried: int = 0
+    failed: int = 0
+    missed: int = 0
+    too_many_requests: int = 0
+
+
+def _reply(row: OutboxMessage, late: bool) -> Reply:
+    buttons = [[Button(b["text"], b["data"]) for b in line] for line in row.buttons or []]
+    return Reply(LATE_PREFIX + row.text if late else row.text, buttons=buttons)
+
+
+class OutboxDelivery:
+    """Sends due outbox rows through the channels it was given."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        channels: dict[str, Channel],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        concurrency: int = 64,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.channels = channels
+        self.clock = clock
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.throttles = {name: Throttle(channel.limits) for name, channel in channels.items()}
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self.grace = timedelta(minutes=settings.grace_minutes)
+
+    def wake(self) -> None:
+        """New rows may be due (the planner or an admin just wrote some)."""
+        self._wake.set()
+
+    # --- claiming ------------------------------------------------------------------------------
+
+    async def reclaim_stale(self, now: datetime) -> int:
+        cutoff = now - timedelta(seconds=self.settings.delivery_claim_timeout_seconds)
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "claimed", OutboxMessage.claimed_at < cutoff)
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            )
+        return result.rowcount or 0
+
+    async def _claim(self, now: datetime, report: DeliveryReport) -> list[Claimed]:
+        limit = self.settings.delivery_batch_size
+        async with self.sessions() as session, session.begin():
+            due = (
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.next_attempt_at <= now,
+                    OutboxMessage.channel.in_(list(self.channels)),
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+            )
+            if session.bind.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(due))
+            if not ids:
+                return []
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                .values(status="claimed", claimed_by=self.worker, claimed_at=now)
+            )
+            rows = list(
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == self.worker)
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                )
+            )
+            groups = set(
+                await session.scalars(
+                    select(ChatLink.id).where(
+                        ChatLink.id.in_({r.chat_link_id for r in rows if r.chat_link_id}), ChatLink.chat_type == "group"
+                    )
+                )
+            )
+            claimed, missed, late = [], [], []
+            for row in rows:
+                lateness = now - row.send_at
+                if row.kind in REMINDER_KINDS and lateness > self.grace:
+                    missed.append(row.id)
+                    continue
+                is_late = row.kind in REMINDER_KINDS and lateness > LATE_AFTER
+                if is_late:
+                    late.append(row.id)
+                claimed.append(
+                    Claimed(
+                        row.id,
+                        row.kind,
+                        row.channel,
+                        row.chat_id,
+                        row.chat_link_id,
+                        row.chat_link_id in groups,
+                        _reply(row, is_late),
+                        row.attempts,
+                    )
+                )
+            if missed:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(missed))
+                    .values(status="missed", last_error="quá thời gian nhắc (ngoài khoảng cho phép)")
+                )
+                report.missed += len(missed)
+            if late:
+                await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(late)).values(late=True))
+        report.claimed += len(rows)
+        return claimed
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def _send_chat(self, rows: list[Claimed], outcomes: asyncio.Queue[Outcome | None]) -> None:
+        """One chat's rows, in order; a failure stops the rest of this chat's batch (kept for later)."""
+        async with self._slots:
+            for index, row in enumerate(rows):
+                channel = self.channels[row.channel]
+                throttle = self.throttles[row.channel]
+                await throttle.acquire(row.chat_id, row.is_group)
+                try:
+                    await channel.deliver(row.chat_id, row.reply, is_group=row.is_group)
+                except RetryLater as exc:
+                    throttle.pause(exc.seconds)
+                    for rest in rows[index:]:
+                        outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))
+                    return
+                except TemporaryFailure as exc:
+                    outcomes.put_nowait(Outcome(row, "temporary", str(exc)))
+                    for rest in rows[index + 1 :]:
+                        outcomes.put_nowait(Outcome(rest, "retry", "chờ tin trước của cùng chat", 1.0))
+                    return
+                except ChatUnreachable as exc:
+                    for rest in rows[index:]:
+                        outcomes.put_nowait(Outcome(rest, "gone", str(exc)))
+                    return
+                except Rejected as exc:
+                    outcomes.put_nowait(Outcome(row, "failed", str(exc)))
+                    continue
+                except Exception as exc:  # a bug must not stop the dispatcher; the row is retried
+                    log.exception("sending outbox row %s failed", row.id)
+                    outcomes.put_nowait(Outcome(row, "temporary", f"{type(exc).__name__}: {exc}"))
+                    continue
+                outcomes.put_nowait(Outcome(row, "sent"))
+
+    async def _recorder(self, outcomes: asyncio.Queue[Outcome | None], report: DeliveryReport) -> None:
+        """Writes outcomes while a batch is being sent (every half second, or 200 at a time), so a
+        crash resends little; returns after the ``None`` that ends the batch."""
+        pending: list[Outcome] = []
+        flushed_at = time.monotonic()
+        finished = False
+        while not finished:
+            try:
+                item = await asyncio.wait_for(outcomes.get(), timeout=0.5)
+            except TimeoutError:
+                item = ...
+            if item is None:
+                finished = True
+            elif item is not ...:
+                pending.append(item)
+            if pending and (finished or len(pending) >= 200 or time.monotonic() - flushed_at >= 0.5):
+                await self._record(pending, report)
+                pending = []
+                flushed_at = time.monotonic()
+
+    async def _record(self, outcomes: list[Outcome], report: DeliveryReport) -> None:
+        now = self.clock()
+        sent = [o.row.id for o in outcomes if o.result == "sent"]
+        async with self.sessions() as session, session.begin():
+            if sent:
+                for start in range(0, len(sent), 500):
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(sent[start : start + 500]))
+                        .values(status="sent", sent_at=now, claimed_by=None)
+                    )
+            gone_links: dict[int, str] = {}
+            for outcome in outcomes:
+                row, detail = outcome.row, outcome.detail
+                values: dict[str, object]
+                if outcome.result == "sent":
+                    report.sent.append(row)
+                    continue
+                if outcome.result == "retry":
+                    report.retried += 1
+                    report.too_many_requests += 1 if outcome.flood else 0
+                    values = {"status": "pending", "next_attempt_at": now + timedelta(seconds=outcome.seconds)}
+                elif outcome.result == "temporary" and row.attempts + 1 < self.settings.delivery_max_attempts:
+                    report.retried += 1
+                    backoff = min(MAX_BACKOFF, timedelta(seconds=2 ** (row.attempts + 1)))
+                    jitter = timedelta(seconds=random.uniform(0, backoff.total_seconds() / 4))
+                    values = {
+                        "status": "pending",
+                        "attempts": row.attempts + 1,
+                        "next_attempt_at": now + backoff + jitter,
+                    }
+                else:
+                    report.failed += 1
+                    values = {"status": "failed", "attempts": row.attempts + 1}
+                    if outcome.result == "gone" and row.chat_link_id is not None:
+                        gone_links[row.chat_link_id] = detail or "không gửi được"
+                values.update(last_error=(detail or "")[:500], claimed_by=None)
+                await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+            for link_id, reason in gone_links.items():
+                await session.execute(
+                    update(ChatLink).where(ChatLink.id == link_id).values(active=False, deactivated_reason=reason[:200])
+                )
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.chat_link_id == link_id, OutboxMessage.status == "pending")
+                    .values(status="failed", last_error=f"chat không còn nhận tin: {reason}"[:500])
+                )
+                log.info("chat link %s deactivated: %s", link_id, reason)
+
+    async def deliver_due(self, *, drain: bool = True) -> DeliveryReport:
+        """Send everything due now (batch after batch while ``drain``); returns what happened."""
+        report = DeliveryReport()
+        while True:
+            rows = await self._claim(self.clock(), report)
+            if not rows:
+                return report
+            by_chat: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
+            for row in rows:
+                by_chat[(row.channel, row.chat_id)].append(row)
+            outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+            recorder = asyncio.create_task(self._recorder(outcomes, report))
+            try:
+                await asyncio.gather(*(self._send_chat(chat_rows, outcomes) for chat_rows in by_chat.values()))
+            finally:
+                outcomes.put_nowait(None)
+                await recorder
+            if not drain:
+                return report
+
+    async def next_due_in(self, ceiling: float) -> float:
+        async with self.sessions() as session:
+            first = await session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == "pending", OutboxMessage.channel.in_(list(self.channels))
+                )
+            )
+        if first is None:
+            return ceiling
+        return max(0.0, min(ceiling, (first - self.clock()).total_seconds()))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; sleeps until the next row is due (at most one second)."""
+        while not stop.is_set():
+            try:
+                await self.reclaim_stale(self.clock())
+                await self.deliver_due()
+                pause = await self.next_due_in(1.0)
+            except Exception:
+                log.exception("outbox delivery failed; retrying in 5 s")
+                pause = 5.0
+            self._wake.clear()
+            if pause > 0:
+                waiter = asyncio.create_task(self._wake.wait())
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+
+
+async def delivery_stats(
+    session: AsyncSession, since: datetime, failures: int = 5
+) -> tuple[dict[str, int], list[OutboxMessage]]:
+    """Rows due since ``since`` by status, and the latest ones that failed or were missed."""
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).where(OutboxMessage.due_at >= since).group_by(OutboxMessage.status)
+    )
+    latest = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.due_at >= since, OutboxMessage.status.in_(("failed", "missed")))
+        .order_by(OutboxMessage.id.desc())
+        .limit(failures)
+    )
+    return {status: count for status, count in rows.all()}, list(latest)

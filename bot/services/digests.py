@@ -1,0 +1,186 @@
+"""Scheduled digests: daily (06h30), weekly (Monday 07h00), news (17h00), at times from settings.
+
+A run first claims its period in ``job_runs`` (unique (job, period)): a second run of the same
+period, on this process or another replica, does nothing. Digests are written to the outbox like any
+push; a digest with nothing in it is not sent. A run that was due while the bot was down is made up
+as soon as it runs again, within the same day (the same week for the weekly digest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.db import insert_ignore
+from bot.messages import Reply
+from bot.models import ChatLink, JobRun, NewsItem, ReviewPeriod, Task, TaskAssignment, Unit
+from bot.services import duty, schedule
+from bot.services.reminders import Push, write_pushes
+from bot.services.subscriptions import load_audience
+from bot.views import digests as views
+from bot.vntime import week_bounds
+
+# How long after its time a digest may still go out (the bot was down at 06h30, up at 09h00).
+CATCH_UP = {"daily": timedelta(hours=4), "weekly": timedelta(days=1), "news": timedelta(hours=4)}
+
+
+def last_fire(cron: str, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """The latest moment at or before ``now`` when the crontab line fires (within 8 days)."""
+    trigger = CronTrigger.from_crontab(cron, timezone=tz)
+    fire = trigger.get_next_fire_time(None, now - timedelta(days=8))
+    latest = None
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return latest
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    kind: str
+    period: str
+    written: int
+
+
+async def _claim_period(session: AsyncSession, job: str, period: str, now: datetime) -> bool:
+    row = {"job": job, "period": period, "started_at": now, "finished_at": None, "detail": None}
+    return await insert_ignore(session, JobRun.__table__, [row], key=["job", "period"]) == 1
+
+
+async def _previous_run(session: AsyncSession, job: str, period: str) -> datetime | None:
+    return await session.scalar(select(func.max(JobRun.started_at)).where(JobRun.job == job, JobRun.period < period))
+
+
+async def run_digest(session: AsyncSession, settings: Settings, kind: str, now: datetime) -> DigestRun | None:
+    """Run the ``kind`` digest for its latest period, unless already done (or too late to make up)."""
+    tz = settings.tz
+    cron = getattr(settings, f"digest_{kind}_cron")
+    fire = last_fire(cron, tz, now)
+    if fire is None or now - fire > CATCH_UP[kind]:
+        return None
+    job, period = f"digest_{kind}", fire.astimezone(tz).date().isoformat()
+    if not await _claim_period(session, job, period, now):
+        return None
+    since = await _previous_run(session, job, period) or (fire - timedelta(days=7 if kind == "weekly" else 1))
+    builder = {"daily": _daily, "weekly": _weekly, "news": _news}[kind]
+    written = await builder(session, settings, fire, since, now, f"digest_{kind}", period)
+    return DigestRun(kind, period, written)
+
+
+async def _fan_out(
+    session: AsyncSession,
+    settings: Settings,
+    kind: str,
+    period: str,
+    now: datetime,
+    content: dict[int | None, Reply | None],
+    chats: list[ChatLink],
+) -> int:
+    pushes = [
+        Push(kind, "digest", 0, period, 1, "digest", now, chat, reply)
+        for chat in chats
+        if (reply := content.get(chat.unit_id)) is not None
+    ]
+    # A digest is never "missed": it is made up within its catch-up window.
+    return await write_pushes(session, pushes, now=now, grace=timedelta(days=365), tz=settings.tz)
+
+
+async def _units(session: AsyncSession, ids: set[int | None]) -> dict[int, Unit]:
+    found = await session.scalars(select(Unit).where(Unit.id.in_([i for i in ids if i is not None])))
+    return {u.id: u for u in found}
+
+
+async def _published_since(session: AsyncSession, since: datetime, now: datetime) -> list[ReviewPeriod]:
+    return list(
+        await session.scalars(
+            select(ReviewPeriod)
+            .where(
+                ReviewPeriod.status == "published", ReviewPeriod.published_at > since, ReviewPeriod.published_at <= now
+            )
+            .order_by(ReviewPeriod.published_at)
+        )
+    )
+
+
+async def _tasks_due(
+    session: AsyncSession, unit_id: int | None, first: date, last: date
+) -> list[tuple[Task, TaskAssignment | None]]:
+    if unit_id is None:
+        tasks = await session.scalars(
+            select(Task).where(Task.status == "open", Task.due_on >= first, Task.due_on <= last).order_by(Task.due_on)
+        )
+        return [(t, None) for t in tasks]
+    rows = await session.execute(
+        select(Task, TaskAssignment)
+        .join(TaskAssignment, TaskAssignment.task_id == Task.id)
+        .where(
+            Task.status == "open",
+            Task.due_on >= first,
+            Task.due_on <= last,
+            TaskAssignment.unit_id == unit_id,
+            TaskAssignment.status != "done",
+        )
+        .order_by(Task.due_on, Task.id)
+    )
+    return [(t, a) for t, a in rows.all()]
+
+
+async def _daily(
+    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime, kind: str, period: str
+) -> int:
+    tz = settings.tz
+    today = fire.astimezone(tz).date()
+    chats = (await load_audience(session)).everyone(kind)
+    units = await _units(session, {c.unit_id for c in chats})
+    published = await _published_since(session, since, now)
+    content: dict[int | None, Reply | None] = {}
+    for unit_id in {c.unit_id for c in chats}:
+        unit = units.get(unit_id) if unit_id else None
+        roster = await duty.roster(session, unit_id, today, today + timedelta(days=1)) if unit_id else []
+        lo, hi = schedule.local_day_bounds(today, today + timedelta(days=2), tz)
+        events = await schedule.events_between(session, lo, hi, unit_id=unit_id)
+        tasks = await _tasks_due(session, unit_id, today, today + timedelta(days=7))
+        content[unit_id] = views.daily(today, unit, roster, events, tasks, published, tz)
+    return await _fan_out(session, settings, kind, period, now, content, chats)
+
+
+async def _weekly(
+    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime, kind: str, period: str
+) -> int:
+    del since
+    tz = settings.tz
+    monday, sunday = week_bounds(fire.astimezone(tz).date())
+    chats = (await load_audience(session)).everyone(kind)
+    units = await _units(session, {c.unit_id for c in chats})
+    content: dict[int | None, Reply | None] = {}
+    for unit_id in {c.unit_id for c in chats}:
+        unit = units.get(unit_id) if unit_id else None
+        roster = await duty.roster(session, unit_id, monday, sunday) if unit_id else []
+        lo, hi = schedule.local_day_bounds(monday, sunday, tz)
+        events = await schedule.events_between(session, lo, hi, unit_id=unit_id)
+        tasks = await _tasks_due(session, unit_id, monday, sunday)
+        content[unit_id] = views.weekly(monday, sunday, unit, roster, events, tasks, tz)
+    return await _fan_out(session, settings, kind, period, now, content, chats)
+
+
+async def _news(
+    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime, kind: str, period: str
+) -> int:
+    del fire
+    items = list(
+        await session.scalars(
+            select(NewsItem)
+            .where(NewsItem.created_at > since, NewsItem.created_at <= now)
+            .order_by(NewsItem.published_at.desc())
+            .limit(20)
+        )
+    )
+    chats = (await load_audience(session)).everyone("news")
+    reply = views.news(items, settings.tz)
+    return await _fan_out(session, settings, kind, period, now, dict.fromkeys({c.unit_id for c in chats}, reply), chats)

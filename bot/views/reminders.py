@@ -1,0 +1,101 @@
+"""Reminder and change-notice texts: what, when (Thứ, dd/mm, 14h00), where, who."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.messages import Reply, esc
+from bot.models import DutyShift, Event, Task, TaskAssignment, Unit
+from bot.offsets import Offset
+from bot.services.duty import person_text, role_name, role_sort_key
+from bot.services.tasks import status_name
+from bot.views.common import area_label, capitalize, short_when, when
+from bot.vntime import fmt_date, fmt_time, fmt_weekday_date
+
+_EVENT_LABELS = {"conference": "Hội nghị", "meeting": "Cuộc họp", "inspection": "Kiểm tra", "other": "Sự kiện"}
+
+
+def lead_text(offset: Offset) -> str:
+    """'(ngày mai)', '(còn 7 ngày)', '(hôm nay)', '(còn 2 giờ)'."""
+    if offset.before is not None:
+        minutes = int(offset.before.total_seconds() // 60)
+        return f"còn {minutes // 60} giờ" if minutes % 60 == 0 else f"còn {minutes} phút"
+    days = offset.days or 0
+    if days == 0:
+        return "hôm nay"
+    if days == 1:
+        return "ngày mai"
+    if days < 0:
+        return f"đã quá {-days} ngày"
+    return f"còn {days} ngày"
+
+
+def _participants(event: Event) -> str:
+    if event.cluster_wide:
+        return "toàn cụm"
+    return ", ".join(esc(u.short_name) for u in event.units)
+
+
+def event_reminder(event: Event, offset: Offset, tz: ZoneInfo, *, area: Unit | None = None) -> Reply:
+    if event.kind == "drill":
+        where = f" — {area_label(area)}" if area else ""
+        head = f"<b>Nhắc diễn tập ({lead_text(offset)})</b>: {esc(event.title)}{where}"
+        return Reply(f"{head}\nThời gian: {when(event, tz)}.")
+    label = _EVENT_LABELS.get(event.kind, "Sự kiện")
+    lines = [f"<b>Nhắc lịch ({lead_text(offset)})</b>: {label} {esc(event.title)}", f"Thời gian: {when(event, tz)}."]
+    if event.location:
+        lines.append(f"Địa điểm: {esc(event.location)}.")
+    who = _participants(event)
+    if who:
+        lines.append(f"Thành phần: {who}.")
+    return Reply("\n".join(lines))
+
+
+def duty_reminder_person(shift: DutyShift, unit: Unit, offset: Offset, tz: ZoneInfo) -> Reply:
+    return Reply(
+        f"<b>Nhắc trực ({lead_text(offset)})</b>: đồng chí {role_name(shift.role).lower()} {esc(unit.name)} "
+        f"{fmt_weekday_date(shift.duty_date)}.\n"
+        f"Nhận ca {short_when(shift.starts_at, tz)}, giao ca {short_when(shift.ends_at, tz)}."
+        + (f"\nGhi chú: {esc(shift.note)}" if shift.note else "")
+    )
+
+
+def duty_reminder_group(shifts: list[DutyShift], unit: Unit, offset: Offset, tz: ZoneInfo) -> Reply:
+    first = shifts[0]
+    lines = [
+        f"<b>Nhắc trực ({lead_text(offset)})</b>: {esc(unit.name)} {fmt_weekday_date(first.duty_date)}",
+        f"Ca {short_when(first.starts_at, tz)} → {short_when(first.ends_at, tz)}"
+        f" (giao ca {fmt_time(first.ends_at.astimezone(tz).time())}).",
+    ]
+    for shift in sorted(shifts, key=lambda s: role_sort_key(s.role)):
+        lines.append(f"• {role_name(shift.role)}: {esc(person_text(shift))}")
+    return Reply("\n".join(lines))
+
+
+def task_reminder(task: Task, assignment: TaskAssignment, unit: Unit, offset: Offset, tz: ZoneInfo) -> Reply:
+    del tz  # due dates are calendar dates
+    code = f"{esc(task.code)}. " if task.code else ""
+    overdue = (offset.days or 0) < 0
+    head = "Nhiệm vụ quá hạn" if overdue else f"Nhắc hạn nhiệm vụ ({lead_text(offset)})"
+    assert task.due_on is not None
+    status = status_name(assignment, task.due_on, task.due_on)  # as of the due date
+    return Reply(
+        f"<b>{head}</b>: {code}{esc(task.title)}\n"
+        f"Hạn: {fmt_weekday_date(task.due_on)}. {esc(unit.short_name)}: {status}.\n"
+        f"Báo cáo tiến độ: /baocao {esc(task.code or task.id)} &lt;phần trăm hoặc xong&gt;"
+    )
+
+
+def change_notice(what: str, before: str, after: str) -> Reply:
+    """'Thay đổi: Hội nghị ... — trước: 14h00 Thứ Năm 23/06/2022; nay: 15h00 Thứ Năm 23/06/2022.'"""
+    return Reply(f"<b>Thay đổi</b>: {esc(what)}\nTrước: {esc(before)}\nNay: {esc(after)}")
+
+
+def cancel_notice(what: str, when_text: str) -> Reply:
+    return Reply(f"<b>Hủy</b>: {esc(what)} ({esc(when_text)}) đã hủy. Các lời nhắc về việc này sẽ không gửi nữa.")
+
+
+def due_text(day_or_event: Event | Task, tz: ZoneInfo) -> str:
+    if isinstance(day_or_event, Event):
+        return capitalize(when(day_or_event, tz))
+    return f"hạn {fmt_date(day_or_event.due_on)}" if day_or_event.due_on else ""
