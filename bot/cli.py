@@ -103,9 +103,8 @@ async def _tick(settings: Settings, now: str | None) -> int:
     moment = clock().astimezone(settings.tz)
     lo, hi = report.plan.window
     print(f"Lúc {fmt_time(moment.time())} {fmt_date(moment.date())} (giờ Việt Nam):")
-    print(
-        f"Lập lịch nhắc: {report.plan.written} tin mới (xét {short_when(lo, settings.tz)} → {short_when(hi, settings.tz)})."
-    )
+    window = f"{short_when(lo, settings.tz)} → {short_when(hi, settings.tz)}"
+    print(f"Lập lịch nhắc: {report.plan.written} tin mới (xét {window}).")
     for digest in report.digests:
         print(f"Bản tin {digest.kind} {digest.period}: {digest.written} tin.")
     delivery = report.delivery
