@@ -186,6 +186,9 @@ class Invite(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     role: Mapped[str] = mapped_column(String(20), default="officer")
+    # An invite for a named person (someone on the rosters): joining links the chat to that person,
+    # so their own duty reminders reach them.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     expires_at: Mapped[datetime | None]
     max_uses: Mapped[int] = mapped_column(default=1)
     uses: Mapped[int] = mapped_column(default=0)

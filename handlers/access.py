@@ -64,6 +64,7 @@ async def cmd_invite(ctx: Context) -> Reply:
     role = "admin" if re.search(r"\b(admin|quan tri)\b", norm) else "officer"
     uses = re.search(r"\b(\d{1,3}) (lan|luot|nguoi)\b", norm)
     days = re.search(r"\b(\d{1,3}) ngay\b", norm)
+    person = await members.find_person(ctx.session, unit.id, ctx.slots.text)
     invite = await members.create_invite(
         ctx.session,
         unit=unit,
@@ -72,6 +73,7 @@ async def cmd_invite(ctx: Context) -> Reply:
         now=ctx.now,
         max_uses=int(uses.group(1)) if uses else 1,
         valid_for=timedelta(days=int(days.group(1)) if days else 7),
+        person=person,
     )
     await audit.record(
         ctx.session,
@@ -83,8 +85,9 @@ async def cmd_invite(ctx: Context) -> Reply:
         after={"unit": unit.name, "role": role, "max_uses": invite.max_uses},
     )
     expires = invite.expires_at.astimezone(ctx.tz) if invite.expires_at else None
+    who = f" — đồng chí {esc(person.full_name)}" if person else ""
     lines = [
-        f"Mã mời cho <b>{esc(unit.name)}</b> ({members.ROLE_NAMES[role]}): <code>{invite.code}</code>",
+        f"Mã mời cho <b>{esc(unit.name)}</b>{who} ({members.ROLE_NAMES[role]}): <code>{invite.code}</code>",
         f"Dùng được {invite.max_uses} lần"
         + (f", hết hạn {fmt_time(expires.time())} {fmt_date(expires.date())}." if expires else "."),
         f"Người được mời gửi cho bot: /start {invite.code}",

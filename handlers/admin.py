@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.delivery import delivery_stats
 from bot.errors import UserError
 from bot.messages import Reply, esc
@@ -94,14 +96,14 @@ async def cmd_add_feed(ctx: Context) -> Reply:
     if not re.match(r"^https?://\S+$", url):
         raise UserError("Viết: /themnguon https://... (địa chỉ RSS hoặc Atom)")
     await news.ensure_sources(ctx.session, [url])
-    source = await ctx.session.scalar(NewsSource.__table__.select().where(NewsSource.url == url))
+    source_id = await ctx.session.scalar(select(NewsSource.id).where(NewsSource.url == url))
     await audit.record(
         ctx.session,
         ctx.viewer,
         "news.source",
         at=ctx.now,
         entity_type="news_source",
-        entity_id=source.id if source else None,
+        entity_id=source_id,
         after={"url": url},
     )
     return Reply(f"Đã thêm nguồn tin {esc(url)}; bot đọc nguồn này {ctx.settings.news_interval_minutes} phút một lần.")

@@ -41,7 +41,7 @@ def _kinds(ctx: Context) -> list[str]:
         if contains_phrase(norm, word)
     ]
     found += [kind for kind in subscriptions.KINDS if contains_phrase(norm, kind)]
-    return list(dict.fromkeys(found))
+    return [kind for kind in subscriptions.KINDS if kind in found]  # in menu order
 
 
 async def _show(ctx: Context, link: ChatLink) -> Reply:

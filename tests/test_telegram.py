@@ -215,3 +215,15 @@ async def test_qtbot_run_process_talks_to_a_local_bot_api(demo_db_url: str, tmp_
         log = output.decode()
         assert process.returncode == 0, log
         assert fake.token not in log and fake.token.split(":")[1] not in log
+
+
+async def test_an_admin_links_a_group_to_a_unit(tg: Harness) -> None:
+    group = -100600
+    answer = await tg.say("/lienket Kim Bảng", user=ADMIN, chat_id=group, chat_type="supergroup", chat_title="KB")
+    assert "Đã liên kết nhóm với Ban CHQS huyện Kim Bảng" in answer
+    assert "Dùng /lienket" in await tg.say("/lienket Kim Bảng", user=ADMIN)  # not in a private chat
+    refused = await tg.say("/lienket Kim Bảng", user=OFFICER, chat_id=group, chat_type="supergroup")
+    assert "chỉ dành cho cán bộ quản trị" in refused or "chưa là thành viên" in refused
+    # In the linked group, "đơn vị tôi" is the group's unit, for any member.
+    await tg.join(OFFICER, "Bình Lục")
+    assert "Phạm Minh Dũng" in await tg.say("/truc 23/6", user=OFFICER, chat_id=group, chat_type="supergroup")

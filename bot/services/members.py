@@ -13,6 +13,7 @@ from bot.errors import UserError
 from bot.models import ChatLink, Invite, Member, Unit
 from bot.services.subscriptions import KINDS, subscribe
 from bot.services.units import UnitDirectory, UnitRef
+from bot.textnorm import contains_phrase, normalize
 
 ROLE_ORDER = {"guest": 0, "officer": 1, "admin": 2}
 ROLE_NAMES = {"guest": "khách", "officer": "cán bộ", "admin": "quản trị"}
@@ -88,6 +89,7 @@ async def create_invite(
     now: datetime,
     valid_for: timedelta = timedelta(days=7),
     max_uses: int = 1,
+    person: Member | None = None,
 ) -> Invite:
     if role not in ("officer", "admin"):
         raise UserError("Vai trò mời phải là 'officer' (cán bộ) hoặc 'admin' (quản trị).")
@@ -98,7 +100,8 @@ async def create_invite(
         unit_id=unit.id,
         role=role,
         expires_at=now + valid_for,
-        max_uses=max_uses,
+        max_uses=1 if person else max_uses,
+        member_id=person.id if person else None,
         created_by_member_id=created_by.id if created_by else None,
         created_at=now,
     )
@@ -131,7 +134,9 @@ async def join_with_invite(
     unit = await session.get(Unit, invite.unit_id)
     assert unit is not None
     link = await find_chat(session, channel, chat_id)
-    member = await session.get(Member, link.member_id) if link and link.member_id else None
+    member = await session.get(Member, invite.member_id) if invite.member_id else None
+    if member is None and link is not None and link.member_id:
+        member = await session.get(Member, link.member_id)
     if member is None:
         member = Member(full_name=sender_name or "Chưa rõ tên", created_at=now)
         session.add(member)
@@ -189,3 +194,11 @@ async def ensure_admin_chat(session: AsyncSession, *, channel: str, chat_id: str
         await session.flush()
         await subscribe(session, link, KINDS)
     return link
+
+
+async def find_person(session: AsyncSession, unit_id: int, text: str) -> Member | None:
+    """A person of the unit whose full name appears in ``text`` ("/moi Kim Bảng Phạm Minh Dũng")."""
+    norm = normalize(text)
+    people = await session.scalars(select(Member).where(Member.unit_id == unit_id, Member.active.is_(True)))
+    found = [p for p in people if contains_phrase(norm, normalize(p.full_name))]
+    return max(found, key=lambda p: len(p.full_name)) if found else None

@@ -297,8 +297,8 @@ async def plan_reminders(session: AsyncSession, settings: Settings, now: datetim
     written = await write_pushes(session, pushes, now=now, grace=grace, tz=settings.tz)
     # Recording the window is the last step of the same transaction: a crash redoes the whole run.
     period = hi.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")  # sortable as text
-    session.add(JobRun(job=PLANNER_JOB, period=period, started_at=now, finished_at=now, detail=f"{written}"))
-    await session.flush()
+    run = {"job": PLANNER_JOB, "period": period, "started_at": now, "finished_at": now, "detail": f"{written}"}
+    await insert_ignore(session, JobRun.__table__, [run], key=["job", "period"])  # same window twice: once
     return PlanResult((lo, hi), written)
 
 

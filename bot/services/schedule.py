@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.models import Directive, Event, event_units
+from bot.services.reminders import entity_changed
 from bot.textnorm import normalize
+from bot.views import reminders as reminder_views
+from bot.views.common import capitalize, when
 
 EVENT_KINDS = {
     "conference": "Hội nghị",
@@ -104,3 +107,17 @@ async def find_directives(session: AsyncSession, number: str | None, words: str 
         key = normalize(words)
         rows = [d for d in rows if key in normalize(d.title)]
     return rows
+
+
+async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, tz: ZoneInfo) -> tuple[int, int]:
+    """Cancel an event: its pending reminders are cancelled and the chats already reminded are told.
+    Returns (reminders cancelled, notices written)."""
+    event.status = "cancelled"
+    event.version += 1
+    event.updated_at = now
+    await session.flush()
+    what = f"{EVENT_KINDS.get(event.kind, 'Sự kiện')} {event.title}"
+    notice = reminder_views.cancel_notice(what, capitalize(when(event, tz)))
+    return await entity_changed(
+        session, entity_type="event", entity_id=event.id, version=event.version, notice=notice, now=now
+    )

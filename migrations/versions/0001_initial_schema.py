@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:48:53.862282
+Create Date: 2026-11-25
 """
 
 from collections.abc import Sequence
@@ -301,6 +301,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=True),
         sa.Column("expires_at", sa.DateTime(), nullable=True),
         sa.Column("max_uses", sa.Integer(), nullable=False),
         sa.Column("uses", sa.Integer(), nullable=False),
@@ -310,6 +311,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["created_by_member_id"], ["members.id"], name=op.f("fk_invites_created_by_member_id_members")
         ),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_invites_member_id_members")),
         sa.ForeignKeyConstraint(["unit_id"], ["units.id"], name=op.f("fk_invites_unit_id_units")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_invites")),
         sa.UniqueConstraint("code", name=op.f("uq_invites_code")),

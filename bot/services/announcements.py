@@ -1,0 +1,37 @@
+"""Announcements (thông báo): one text to many chats, through the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.messages import Reply
+from bot.models import ChatLink
+from bot.services.reminders import Push, write_pushes
+from bot.services.subscriptions import Audience
+
+SCOPES = ("cluster", "unit", "groups")
+
+
+def recipients(audience: Audience, scope: str, unit_id: int | None = None) -> list[ChatLink]:
+    """The whole cluster, one unit's chats, or every group chat; only chats subscribed to
+    announcements."""
+    if scope == "unit":
+        return audience.for_units("announcements", [unit_id] if unit_id else [])
+    chats = audience.everyone("announcements")
+    return [c for c in chats if c.chat_type == "group"] if scope == "groups" else chats
+
+
+async def queue(
+    session: AsyncSession, *, reference: int, text: str, chats: list[ChatLink], now: datetime, urgent: bool = False
+) -> int:
+    """Write one outbox row per chat; ``reference`` (the audit entry of the broadcast) makes the
+    rows idempotent. Returns how many rows were written."""
+    reply = Reply(text)
+    pushes = [
+        Push("announcements", "announcement", reference, "once", 1, "now", now, chat, reply, urgent=urgent)
+        for chat in chats
+    ]
+    return await write_pushes(session, pushes, now=now, grace=timedelta(days=365), tz=ZoneInfo("UTC"))

@@ -1,0 +1,228 @@
+"""Subscriptions, quiet hours, group links, news feeds, the delivery log and `qtbot tick`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.channels.base import RateLimits
+from bot.channels.console import ConsoleChat, render
+from bot.cli import fixed_clock
+from bot.config import ConfigError, load_settings
+from bot.delivery import Throttle
+from bot.models import ChatLink, Member, NewsItem, NewsSource, OutboxMessage, Subscription
+from bot.services.news import fetch_all
+from tests.conftest import local
+from tests.examples import NOW
+
+RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Bao Ha Nam</title>
+<item><guid>bhn-1</guid><title>Kim B&#7843;ng t&#7893;ng k&#7871;t di&#7877;n t&#7853;p</title>
+<link>https://example.vn/1</link><description>&lt;p&gt;Noi dung &lt;b&gt;mot&lt;/b&gt;&lt;/p&gt;</description>
+<pubDate>Thu, 20 Oct 2022 09:00:00 +0700</pubDate></item>
+<item><guid>bhn-2</guid><title>Tin hai</title><link>https://example.vn/2</link></item>
+</channel></rss>"""
+
+
+async def console(app: App, identity: str = "officer:Kim Bảng") -> ConsoleChat:
+    chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(NOW, app.settings))
+    await chat.setup()
+    return chat
+
+
+async def ask(chat: ConsoleChat, text: str) -> str:
+    return "\n".join(render(r) for r in await chat.say(text))
+
+
+async def test_subscribe_and_unsubscribe_by_words_and_buttons(demo_app: App) -> None:
+    chat = await console(demo_app)
+    shown = await ask(chat, "/caidat")
+    assert "✅ Lịch trực" in shown and "Giờ yên lặng: không đặt" in shown
+    off = await ask(chat, "/huydangky trực, tin tức")
+    assert "(Đã tắt: Lịch trực, Tin tức)" in off and "⬜ Lịch trực" in off and "⬜ Tin tức" in off
+    # The keyboard toggles: button 2 is "Lịch trực", now off, so pressing it turns it back on.
+    assert "✅ Lịch trực" in await ask(chat, "2")
+    assert "Không rõ loại tin" in await ask(chat, "/dangky bóng đá")
+    assert "⬜ Thông báo" in await ask(chat, "/unsubscribe announcements")
+
+
+async def test_quiet_hours_are_set_and_cleared(demo_app: App) -> None:
+    chat = await console(demo_app)
+    assert "Giờ yên lặng: 22h00–06h00" in await ask(chat, "/caidat yên lặng 22h-6h")
+    async with demo_app.sessions() as session:
+        link = await session.scalar(select(ChatLink).where(ChatLink.chat_id == "officer:U-KB"))
+    assert (link.quiet_start.hour, link.quiet_end.hour) == (22, 6)
+    assert "Giờ yên lặng: không đặt" in await ask(chat, "/caidat bỏ yên lặng")
+    assert "Viết giờ yên lặng như" in await ask(chat, "/caidat yên lặng lúc nào đó")
+
+
+async def test_guests_cannot_subscribe(demo_app: App) -> None:
+    chat = await console(demo_app, "guest")
+    assert "chưa là thành viên" in await ask(chat, "/dangky tất cả")
+
+
+async def test_an_unsubscribed_chat_gets_no_reminder(demo_app: App) -> None:
+    chat = await console(demo_app)
+    await ask(chat, "/huydangky hội nghị")
+    report = await demo_app.jobs({}, clock=lambda: local("2022-06-22 16:00")).plan()
+    assert report.written == 0
+
+
+async def test_delivery_log_counts_and_explains_failures(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    officer = await console(demo_app)
+    assert officer is not None
+    async with demo_app.sessions() as session, session.begin():
+        link = await session.scalar(select(ChatLink).where(ChatLink.chat_id == "officer:U-KB"))
+        now = local("2022-06-22 09:00")
+        for index, status in enumerate(("sent", "sent", "failed", "missed")):
+            session.add(
+                OutboxMessage(
+                    dedupe_key=f"k{index}",
+                    slot=f"k{index}",
+                    kind="conference",
+                    chat_link_id=link.id,
+                    channel="telegram",
+                    chat_id="42",
+                    text="<b>Nhắc lịch</b>: X",
+                    due_at=now,
+                    send_at=now,
+                    next_attempt_at=now,
+                    status=status,
+                    last_error="Forbidden: bot was blocked by the user" if status == "failed" else None,
+                )
+            )
+    answer = await ask(admin, "/guitin")
+    assert "• đã gửi: 2" in answer and "• thất bại: 1" in answer and "• lỡ (bot không chạy): 1" in answer
+    assert "telegram:42 — thất bại: Forbidden: bot was blocked by the user (Nhắc lịch: X)" in answer
+    assert "chỉ dành cho cán bộ quản trị" in await ask(officer, "/guitin")
+
+
+async def test_admin_posts_news_and_adds_a_feed(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    assert "Đã đăng tin: Diễn tập thành công" in await ask(admin, "/themtin Diễn tập thành công | Xã Thanh Sơn")
+    assert "Diễn tập thành công" in await ask(admin, "/tin")
+    assert "phải bắt đầu bằng http" in await ask(admin, "/themtin Tiêu đề | tóm tắt | ftp://x")
+    assert "Đã thêm nguồn tin" in await ask(admin, "/themnguon https://baohanam.com.vn/rss")
+    assert "Viết: /themnguon" in await ask(admin, "/themnguon không phải link")
+
+
+async def test_news_feeds_are_fetched_conditionally_and_bad_feeds_are_skipped(demo_app: App) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if request.url.host == "broken.example":
+            return httpx.Response(500)
+        if request.url.host == "garbage.example":
+            return httpx.Response(200, content=b"not a feed at all <<<")
+        if request.headers.get("If-None-Match") == '"v1"':
+            return httpx.Response(304)
+        return httpx.Response(200, content=RSS, headers={"ETag": '"v1"'})
+
+    feeds = ["https://good.example/rss", "https://broken.example/rss", "https://garbage.example/rss"]
+    now = local("2022-10-20 10:00")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        async with demo_app.sessions() as session, session.begin():
+            reports = await fetch_all(session, client, feeds, now)
+        assert [r.status for r in reports] == ["new", "error", "error"]
+        assert reports[0].added == 2
+        async with demo_app.sessions() as session, session.begin():
+            again = await fetch_all(session, client, feeds, now)
+    assert again[0].status == "not_modified"
+    assert calls[-3].headers["If-None-Match"] == '"v1"'
+    async with demo_app.sessions() as session:
+        items = list(await session.scalars(select(NewsItem).where(NewsItem.guid.like("bhn-%")).order_by(NewsItem.guid)))
+        broken = await session.scalar(select(NewsSource).where(NewsSource.url == feeds[1]))
+    assert [i.title for i in items] == ["Kim Bảng tổng kết diễn tập", "Tin hai"]
+    assert items[0].summary == "Noi dung mot"
+    assert items[0].published_at == local("2022-10-20 09:00")
+    assert broken.last_error and "500" in broken.last_error
+
+
+def test_throttle_spaces_messages_to_one_chat_and_groups() -> None:
+    async def run() -> tuple[float, float]:
+        throttle = Throttle(RateLimits(per_second=1000, private_interval=0.05, group_per_minute=600))
+        started = time.monotonic()
+        for _ in range(4):
+            await throttle.acquire("1", is_group=False)
+        private = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(3):
+            await throttle.acquire("-5", is_group=True)
+        return private, time.monotonic() - started
+
+    private, group = asyncio.run(run())
+    assert private >= 0.14  # three gaps of 50 ms
+    assert group >= 0.19  # two gaps of 100 ms (600 per minute)
+
+
+def test_qtbot_tick_prints_what_was_sent_where(demo_db_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QTBOT_")}
+    env["QTBOT_DATABASE_URL"] = demo_db_url
+    chat = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--as", "officer:Kim Bảng", "--now", "2022-06-22 10:00"],
+        input="/caidat\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    assert "✅ Hội nghị, họp" in chat.stdout
+    tick = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "tick", "--now", "2022-06-22 16:00"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    out = tick.stdout
+    assert "Lúc 16h00 22/06/2022 (giờ Việt Nam):" in out
+    assert "→ console:officer:U-KB\nNhắc lịch (ngày mai): Hội nghị Sơ kết phong trào Thi đua Quyết thắng" in out
+    again = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "tick", "--now", "2022-06-22 16:00"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    assert "Đã gửi 0;" in again.stdout
+
+
+async def test_joining_subscribes_to_everything(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    answer = await ask(admin, "/moi Kim Bảng Phạm Minh Dũng")
+    assert "Mã mời cho Ban CHQS huyện Kim Bảng — đồng chí Phạm Minh Dũng" in answer
+    code = answer.split("/start ")[1].split()[0]
+    guest = await console(demo_app, "guest")
+    assert "Ban CHQS huyện Kim Bảng" in await ask(guest, f"/start {code}")
+    async with demo_app.sessions() as session:
+        link = await session.scalar(select(ChatLink).where(ChatLink.chat_id == "guest"))
+        kinds = await session.scalar(
+            select(func.count()).select_from(Subscription).where(Subscription.chat_link_id == link.id)
+        )
+        dung = await session.scalar(select(Member).where(Member.key == "P-KB-DUNG"))
+    assert kinds == 8 and link.member_id == dung.id and dung.role == "officer"
+
+
+@pytest.mark.parametrize("value", ["1d@25:00", "2x", "soon"])
+def test_bad_reminder_offsets_are_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("QTBOT_REMIND_DUTY", value)
+    with pytest.raises(ConfigError, match="QTBOT_REMIND_DUTY"):
+        load_settings()
