@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
     delivery_claim_timeout_seconds: int = Field(default=120, ge=5)
     delivery_batch_size: int = Field(default=200, ge=1, le=5000)
+    # Messages in flight at once: enough to hide the round trip to Telegram (30 msg/s × ~0.2 s),
+    # few enough that the HTTP client's own bookkeeping stays cheap.
+    delivery_concurrency: int = Field(default=16, ge=1, le=256)
 
     @field_validator("admin_telegram_ids", "news_feeds", mode="before")
     @classmethod

@@ -4,7 +4,7 @@
   never send the same row; a row claimed by a process that died is reclaimed after a timeout
   (at-least-once: duplicates are bounded by what was in flight).
 - Limits as Telegram enforces them: overall messages per second, one message per second to a private
-  chat, 20 per minute to a group (``aiolimiter`` buckets of capacity one, so there are no bursts).
+  chat, 20 per minute to a group, each as evenly spaced slots (:class:`Pace`).
 - 429: the whole channel waits ``retry_after`` and the row is kept. 5xx, timeouts, network errors:
   exponential backoff, then ``failed``. Blocked or gone chats: ``failed`` at once and the chat link is
   deactivated. Reminders sent late (after the grace window's start) say "(nhắc muộn)"; older than
@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aiolimiter import AsyncLimiter
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -41,29 +40,53 @@ LATE_PREFIX = "(nhắc muộn) "
 MAX_BACKOFF = timedelta(minutes=30)
 
 
+class Pace:
+    """At most ``rate`` acquisitions per second, evenly spaced (virtual scheduling, no burst).
+
+    Each caller reserves its slot before it sleeps, so waiters go in order and the spacing does not
+    drift with timer jitter. ``aiolimiter`` was tried first: with a bucket small enough to keep
+    Telegram's one-second windows, its wake-ups lost a fifth of the rate; letting missed slots be
+    caught up, or a small burst, made the server see bunched sends and answer 429
+    (both measured with bench/broadcast.py).
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1 / rate
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        now = time.monotonic()
+        slot = max(self._next, now)
+        self._next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
 class Throttle:
     """The limits of one channel. ``pause`` stops every send of the channel (Telegram's flood wait
     applies to the whole bot, not to one chat)."""
 
     def __init__(self, limits: RateLimits) -> None:
         self.limits = limits
-        self.overall = AsyncLimiter(1, 1 / limits.per_second)
-        self._chats: dict[str, tuple[AsyncLimiter, float]] = {}
+        self.overall = Pace(limits.per_second)
+        self._chats: dict[str, tuple[Pace, float]] = {}
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def _chat_limiter(self, chat_id: str, is_group: bool) -> AsyncLimiter:
+    def _chat_pace(self, chat_id: str, is_group: bool) -> Pace | None:
         interval = 60 / self.limits.group_per_minute if is_group else self.limits.private_interval
-        limiter, _ = self._chats.get(chat_id, (None, 0.0))
-        if limiter is None:
+        if interval <= 0:
+            return None
+        pace, _ = self._chats.get(chat_id, (None, 0.0))
+        if pace is None:
             if len(self._chats) > 50_000:  # forget chats idle for a minute
                 cutoff = time.monotonic() - 60
                 self._chats = {k: v for k, v in self._chats.items() if v[1] > cutoff}
-            limiter = AsyncLimiter(1, interval) if interval > 0 else AsyncLimiter(1_000_000, 1)
-        self._chats[chat_id] = (limiter, time.monotonic())
-        return limiter
+            pace = Pace(1 / interval)
+        self._chats[chat_id] = (pace, time.monotonic())
+        return pace
 
     async def _wait_if_paused(self) -> None:
         # A deadline, not an event: another 429 may push it further while we sleep.
@@ -72,7 +95,9 @@ class Throttle:
 
     async def acquire(self, chat_id: str, is_group: bool) -> None:
         await self._wait_if_paused()
-        await self._chat_limiter(chat_id, is_group).acquire()
+        pace = self._chat_pace(chat_id, is_group)
+        if pace is not None:
+            await pace.acquire()
         await self.overall.acquire()
         await self._wait_if_paused()  # a 429 may have arrived meanwhile
 
@@ -123,7 +148,6 @@ class OutboxDelivery:
         channels: dict[str, Channel],
         *,
         clock: Callable[[], datetime] = utcnow,
-        concurrency: int = 64,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -131,7 +155,7 @@ class OutboxDelivery:
         self.clock = clock
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.throttles = {name: Throttle(channel.limits) for name, channel in channels.items()}
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(settings.delivery_concurrency)
         self._wake = asyncio.Event()
         self.grace = timedelta(minutes=settings.grace_minutes)
 
@@ -324,25 +348,30 @@ class OutboxDelivery:
                 )
                 log.info("chat link %s deactivated: %s", link_id, reason)
 
+    async def _send_batch(self, rows: list[Claimed], report: DeliveryReport) -> None:
+        by_chat: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
+        for row in rows:
+            by_chat[(row.channel, row.chat_id)].append(row)
+        outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        recorder = asyncio.create_task(self._recorder(outcomes, report))
+        try:
+            await asyncio.gather(*(self._send_chat(chat_rows, outcomes) for chat_rows in by_chat.values()))
+        finally:
+            outcomes.put_nowait(None)
+            await recorder
+
     async def deliver_due(self, *, drain: bool = True) -> DeliveryReport:
-        """Send everything due now (batch after batch while ``drain``); returns what happened."""
+        """Send everything due now; while one batch is being sent the next one is claimed, so a
+        long broadcast does not pause between batches. Returns what happened."""
         report = DeliveryReport()
-        while True:
-            rows = await self._claim(self.clock(), report)
-            if not rows:
-                return report
-            by_chat: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
-            for row in rows:
-                by_chat[(row.channel, row.chat_id)].append(row)
-            outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
-            recorder = asyncio.create_task(self._recorder(outcomes, report))
+        rows = await self._claim(self.clock(), report)
+        while rows:
+            sending = asyncio.create_task(self._send_batch(rows, report))
             try:
-                await asyncio.gather(*(self._send_chat(chat_rows, outcomes) for chat_rows in by_chat.values()))
+                rows = await self._claim(self.clock(), report) if drain else []
             finally:
-                outcomes.put_nowait(None)
-                await recorder
-            if not drain:
-                return report
+                await sending
+        return report
 
     async def next_due_in(self, ceiling: float) -> float:
         async with self.sessions() as session:

@@ -920,6 +920,9 @@ class FakeStats:
     too_many_requests: int = 0
     injected_failures: int = 0
     messages_sent: int = 0
+    # Monotonic times of the first and the last message sent (for rates measured server-side).
+    first_message_at: float | None = None
+    last_message_at: float | None = None
     updates_created: int = 0
     webhook_deliveries: int = 0
     webhook_failures: int = 0
@@ -1769,7 +1772,33 @@ class FakeTelegram:
             )
             return Response(data, status_code=status, headers=headers)
 
-        return Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST"])])
+        async def stats(_request: Request) -> Response:
+            """For benchmarks in another process: what arrived, per chat, and how many 429s."""
+            per_chat: dict[str, int] = {}
+            for record in self.sent:
+                per_chat[str(record.chat_id)] = per_chat.get(str(record.chat_id), 0) + 1
+            body = {
+                "messages_sent": self.stats.messages_sent,
+                "too_many_requests": self.stats.too_many_requests,
+                "sending_seconds": (self.stats.last_message_at or 0) - (self.stats.first_message_at or 0),
+                "calls": dict(self.stats.calls),
+                "per_chat": per_chat,
+            }
+            return Response(json.dumps(body), media_type="application/json")
+
+        async def chats(request: Request) -> Response:
+            """Register private chats in bulk (``{"ids": [...]}``), as if those users had written."""
+            for chat_id in json.loads(await request.body())["ids"]:
+                self.add_chat(int(chat_id), first_name=f"U{chat_id}")
+            return Response("{}", media_type="application/json")
+
+        return Starlette(
+            routes=[
+                Route("/_fake/stats", stats, methods=["GET"]),
+                Route("/_fake/chats", chats, methods=["POST"]),
+                Route("/{path:path}", endpoint, methods=["GET", "POST"]),
+            ]
+        )
 
     @contextlib.asynccontextmanager
     async def serve(self, port: int = 0, host: str = "127.0.0.1") -> AsyncIterator[str]:
@@ -1786,6 +1815,8 @@ class FakeTelegram:
 
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted sockets inherit it: no 40 ms Nagle / delayed-ACK stall on small responses.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(128)
         sock.setblocking(False)
@@ -2005,6 +2036,10 @@ class FakeTelegram:
         self.sent.append(record)
         self._by_chat.setdefault(chat_id, []).append(record)
         self.stats.messages_sent += 1
+        moment = time.monotonic()
+        if self.stats.first_message_at is None:
+            self.stats.first_message_at = moment
+        self.stats.last_message_at = moment
         return message
 
     def _input_file(
@@ -2493,3 +2528,35 @@ class FakeTelegram:
             "file_size": stored.file_size,
             "file_path": stored.file_path,
         }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve a fake Bot API in its own process (benchmarks): prints ``READY <root url>`` and runs
+    until killed. ``GET /_fake/stats`` and ``POST /_fake/chats`` are the test hooks."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bot.testing.fake_telegram")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--token", default="123456:TEST-TOKEN")
+    parser.add_argument("--global-per-second", type=float, default=0, help="0: no flood limits")
+    parser.add_argument("--per-chat-per-second", type=float, default=1)
+    parser.add_argument("--group-per-minute", type=float, default=20)
+    args = parser.parse_args(argv)
+    limits = (
+        FloodLimits(args.global_per_second, args.per_chat_per_second, args.group_per_minute)
+        if args.global_per_second
+        else None
+    )
+
+    async def run() -> None:
+        fake = FakeTelegram(token=args.token, limits=limits)
+        async with fake.serve(port=args.port) as root:
+            print(f"READY {root}", flush=True)
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
