@@ -1,5 +1,5 @@
 """Cluster admins' commands for pushes: /guitin (delivery log), /lienket (link a group to a unit),
-/themtin (post a news item), /themnguon (add a news feed)."""
+/themnguon (add a news feed)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from bot.services import audit, news, subscriptions
 from bot.services.members import find_chat
 from bot.views.deliveries import deliveries_reply
 from handlers.context import Context
-
-MAX_TITLE = 300
 
 
 async def cmd_deliveries(ctx: Context) -> Reply:
@@ -57,37 +55,6 @@ async def cmd_link_group(ctx: Context) -> Reply:
         f"Đã liên kết nhóm với <b>{esc(unit.name)}</b>. Nhóm sẽ nhận nhắc lịch, lịch trực, bản tin của đơn vị.\n"
         "Xem hoặc đổi: /caidat"
     )
-
-
-async def cmd_post_news(ctx: Context) -> Reply:
-    """/themtin <tiêu đề> | <tóm tắt> | <đường link>"""
-    parts = [p.strip() for p in ctx.slots.text.split("|")]
-    title = parts[0] if parts else ""
-    if not title:
-        raise UserError("Viết: /themtin Tiêu đề | tóm tắt (không bắt buộc) | đường link (không bắt buộc)")
-    if len(title) > MAX_TITLE:
-        raise UserError(f"Tiêu đề dài quá ({len(title)} ký tự); tối đa {MAX_TITLE}.")
-    link = parts[2] if len(parts) > 2 and parts[2] else None
-    if link and not re.match(r"^https?://\S+$", link):
-        raise UserError("Đường link phải bắt đầu bằng http:// hoặc https://")
-    item = await news.post_item(
-        ctx.session,
-        title=title,
-        summary=parts[1] if len(parts) > 1 and parts[1] else None,
-        link=link,
-        member_id=ctx.viewer.member.id if ctx.viewer.member else None,
-        now=ctx.now,
-    )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "news.post",
-        at=ctx.now,
-        entity_type="news_item",
-        entity_id=item.id,
-        after={"title": title},
-    )
-    return Reply(f"Đã đăng tin: <b>{esc(title)}</b>. Tin sẽ có trong /tin và bản tin chiều.")
 
 
 async def cmd_add_feed(ctx: Context) -> Reply:

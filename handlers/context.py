@@ -49,6 +49,8 @@ class Context:
     channel: ChannelInfo
     now: datetime  # aware, in the cluster's time zone
     reference: ReferenceData = field(default_factory=ReferenceData)
+    # The command being answered (its Vietnamese name), when there is one.
+    command: str = ""
     slots: Slots = field(default_factory=Slots)
     # The commands this sender may use: (Vietnamese name, English alias, description).
     menu: list[tuple[str, str, str]] = field(default_factory=list)

@@ -15,16 +15,33 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import handlers.edit  # noqa: F401  (registers the /sua and /huy forms)
 from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
 from bot.errors import UserError
 from bot.messages import ChannelInfo, Incoming, Reply, esc
+from bot.services import dialogs
 from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
 from bot.textnorm import normalize
 from bot.views import help as help_views
 from bot.vntime import DateParseError
-from handlers import access, admin, drills, duty, news, results, schedule, subscriptions, tasks, units
+from handlers import (
+    access,
+    admin,
+    drills,
+    duty,
+    forms,
+    imports,
+    manage,
+    news,
+    people,
+    results,
+    schedule,
+    subscriptions,
+    tasks,
+    units,
+)
 from handlers.context import Context
 from handlers.nlu import detect_intent, extract
 
@@ -53,46 +70,60 @@ class Command:
     cacheable: bool = True
 
 
+def ask(names: tuple[str, ...], handler: Handler, role: str, description: str, **options: bool) -> Command:
+    """A question: read-only, so its answer may be cached."""
+    return Command(names, handler, role, description, **options)
+
+
+def act(names: tuple[str, ...], handler: Handler, role: str, description: str, **options: bool) -> Command:
+    """An action: it changes something (never cached)."""
+    return Command(names, handler, role, description, cacheable=False, **options)
+
+
 COMMANDS: list[Command] = [
-    Command(
-        ("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False, cacheable=False
-    ),
-    Command(("trogiup", "help", "huongdan"), access.cmd_help, "guest", "Hướng dẫn sử dụng"),
-    Command(("lich", "schedule"), schedule.cmd_schedule, "officer", "Lịch hội nghị, họp, kiểm tra"),
-    Command(("truc", "duty"), duty.cmd_duty, "officer", "Lịch trực SSCĐ: hôm nay, mai, tuần này", unit_arg=True),
-    Command(
-        ("dientap", "drills"), drills.cmd_drills, "officer", "Kế hoạch diễn tập chiến đấu phòng thủ", unit_arg=True
-    ),
-    Command(("nhiemvu", "tasks"), tasks.cmd_tasks, "officer", "Nhiệm vụ trọng tâm và tiến độ", unit_arg=True),
-    Command(("ketqua", "results"), results.cmd_results, "officer", "Kết quả chấm điểm của đơn vị", unit_arg=True),
-    Command(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
-    Command(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
-    Command(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
-    Command(
-        ("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin", cacheable=False
-    ),
-    Command(
-        ("huydangky", "unsubscribe"),
-        subscriptions.cmd_unsubscribe,
-        "officer",
-        "Thôi nhận một loại tin",
-        cacheable=False,
-    ),
-    Command(
-        ("caidat", "settings"), subscriptions.cmd_settings, "officer", "Cài đặt nhận tin, giờ yên lặng", cacheable=False
-    ),
-    Command(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True, cacheable=False),
-    Command(
-        ("lienket", "link"),
-        admin.cmd_link_group,
+    act(("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False),
+    ask(("trogiup", "help", "huongdan"), access.cmd_help, "guest", "Hướng dẫn sử dụng"),
+    # Members' questions.
+    ask(("lich", "schedule"), schedule.cmd_schedule, "officer", "Lịch hội nghị, họp, kiểm tra"),
+    ask(("truc", "duty"), duty.cmd_duty, "officer", "Lịch trực SSCĐ: hôm nay, mai, tuần này", unit_arg=True),
+    ask(("dientap", "drills"), drills.cmd_drills, "officer", "Kế hoạch diễn tập chiến đấu phòng thủ", unit_arg=True),
+    ask(("nhiemvu", "tasks"), tasks.cmd_tasks, "officer", "Nhiệm vụ trọng tâm và tiến độ", unit_arg=True),
+    ask(("ketqua", "results"), results.cmd_results, "officer", "Kết quả chấm điểm của đơn vị", unit_arg=True),
+    ask(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
+    ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
+    ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
+    # Members' own settings and reports.
+    act(("baocao", "report"), people.cmd_report, "officer", "Báo cáo tiến độ nhiệm vụ của đơn vị"),
+    act(("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin"),
+    act(("huydangky", "unsubscribe"), subscriptions.cmd_unsubscribe, "officer", "Thôi nhận một loại tin"),
+    act(("caidat", "settings"), subscriptions.cmd_settings, "officer", "Cài đặt nhận tin, giờ yên lặng"),
+    # Admins: adding, changing, cancelling (one line or step by step).
+    act(("themhop", "addmeeting"), manage.cmd_form, "admin", "Thêm hội nghị, cuộc họp"),
+    act(("themtruc", "addduty"), manage.cmd_form, "admin", "Thêm lịch trực (một ngày hoặc cả tuần)"),
+    act(("themdientap", "adddrill"), manage.cmd_form, "admin", "Thêm kế hoạch diễn tập của một xã"),
+    act(("themnhiemvu", "addtask"), manage.cmd_form, "admin", "Thêm nhiệm vụ trọng tâm"),
+    act(("chamdiem", "score"), manage.cmd_form, "admin", "Nhập điểm thi đua của một đơn vị"),
+    act(("congbo", "publish"), manage.cmd_form, "admin", "Công bố kết quả chấm điểm một kỳ"),
+    act(("themtin", "addnews"), manage.cmd_form, "admin", "Đăng một tin", long_text=True),
+    act(("sua", "edit"), manage.cmd_form, "admin", "Sửa một mục (hội nghị, ca trực, nhiệm vụ)"),
+    act(("huy", "cancel"), manage.cmd_form, "admin", "Hủy một mục"),
+    act(("nhap", "import"), imports.cmd_import, "admin", "Nhập lịch trực hoặc điểm từ tệp Excel/CSV"),
+    act(
+        ("thongbao", "announce"),
+        manage.cmd_form,
         "admin",
-        "Liên kết nhóm chat với đơn vị",
-        unit_arg=True,
-        cacheable=False,
+        "Gửi thông báo tới cả cụm, một đơn vị, các nhóm",
+        long_text=True,
     ),
-    Command(("themtin", "addnews"), admin.cmd_post_news, "admin", "Đăng một tin", long_text=True, cacheable=False),
-    Command(("themnguon", "addfeed"), admin.cmd_add_feed, "admin", "Thêm nguồn tin RSS/Atom", cacheable=False),
-    Command(("guitin", "deliveries"), admin.cmd_deliveries, "admin", "Nhật ký gửi tin 24 giờ qua", cacheable=False),
+    # Admins: people, groups, feeds, logs.
+    act(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True),
+    act(("thanhvien", "members"), people.cmd_members, "admin", "Danh sách người dùng bot", unit_arg=True),
+    act(("capquyen", "grant"), people.cmd_grant, "admin", "Cấp quyền quản trị"),
+    act(("thuhoi", "revoke"), people.cmd_revoke, "admin", "Thu hồi quyền quản trị"),
+    act(("lienket", "link"), admin.cmd_link_group, "admin", "Liên kết nhóm chat với đơn vị", unit_arg=True),
+    act(("themnguon", "addfeed"), admin.cmd_add_feed, "admin", "Thêm nguồn tin RSS/Atom"),
+    act(("guitin", "deliveries"), admin.cmd_deliveries, "admin", "Nhật ký gửi tin 24 giờ qua"),
+    act(("nhatky", "auditlog"), people.cmd_audit_log, "admin", "Nhật ký thay đổi"),
 ]
 COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
 
@@ -168,7 +199,9 @@ class Dispatcher:
         try:
             route = self.route(incoming)
             answer: Answer = [] if route is None else await self._answer(incoming, channel, route)
-        except (UserError, DateParseError) as exc:
+        except UserError as exc:
+            answer = Reply(esc(str(exc)), buttons=exc.buttons)
+        except DateParseError as exc:
             answer = Reply(esc(str(exc)))
         except Exception:
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
@@ -180,9 +213,12 @@ class Dispatcher:
         return replies
 
     def route(self, incoming: Incoming) -> Route | None:
-        """None: the message is not for the bot (plain talk in a group)."""
+        """None: the message is not for the bot (plain talk in a group). A dialog in progress may
+        still take the message (see :meth:`_answer`)."""
         text = (incoming.callback_data if incoming.callback_data is not None else incoming.text or "").strip()
         command = split_command(text)
+        if text.startswith("dlg:") or (incoming.attachment is not None and command is None):
+            return Route(("dialog",), _no_dialog, cacheable=False)
         if command is None and incoming.chat_type != "private" and not incoming.addressed:
             return None
         if not text:
@@ -215,8 +251,8 @@ class Dispatcher:
         minute = now.replace(second=0, microsecond=0)
         version = await self.versions.current(self.sessions)
         asker_key = (incoming.channel, incoming.chat_id, incoming.sender_id)
-        asker = self._viewers.get(version, asker_key)
-        if route.cacheable and asker is not None:
+        asker = self._viewers.get(version, asker_key)  # (role, unit id, in a dialog)
+        if route.cacheable and asker is not None and not asker[2]:
             cached = self.answers.get(version, (route.key, asker, channel.name, minute))
             if cached is not None:
                 return cached
@@ -244,12 +280,31 @@ class Dispatcher:
                 reference=self.reference,
                 menu=menu_for(viewer.role),
             )
-            answer = await route.run(ctx)
-        asker = (viewer.role, viewer.unit.id if viewer.unit else None)
+            answer = await self._with_dialog(ctx, route)
+            in_dialog = await dialogs.current(session, incoming.channel, incoming.chat_id, incoming.sender_id)
+        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog is not None)
         self._viewers.put(version, asker_key, asker)
-        if route.cacheable:
+        if route.cacheable and not asker[2]:
             self.answers.put(version, (route.key, asker, channel.name, minute), answer)
         return answer
+
+    async def _with_dialog(self, ctx: Context, route: Route) -> Answer:
+        """A dialog in progress takes every message but a command; a command ends it."""
+        incoming = ctx.incoming
+        state = await dialogs.current(ctx.session, incoming.channel, incoming.chat_id, incoming.sender_id)
+        if state is None:
+            return await route.run(ctx)
+        text = (incoming.callback_data if incoming.callback_data is not None else incoming.text or "").strip()
+        if split_command(text) is None:
+            if state.name in forms.FORMS:
+                return await forms.carry_on(ctx, state, text)
+            return await imports.carry_on(ctx, state, text)
+        await dialogs.end(ctx.session, state)
+        answer = await route.run(ctx)
+        if not ctx.viewer.at_least("officer"):
+            return answer
+        left = Reply("(Đã bỏ thao tác đang làm dở, chưa lưu gì.)")
+        return [left, *(answer if isinstance(answer, list) else [answer])]
 
     async def _run(
         self, ctx: Context, *, command_name: str, handler: Handler, args: str, long_text: bool, unit_arg: bool = False
@@ -264,6 +319,7 @@ class Dispatcher:
             return Reply("Lệnh này chỉ dành cho cán bộ quản trị cụm.")
         directory = await ctx.directory()
         home = ctx.viewer.unit.id if ctx.viewer.unit else None
+        ctx.command = command_name
         ctx.slots = extract(args, today=ctx.today, directory=directory, home_district=home)
         if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
             ctx.slots.unit = directory.resolve(ctx.slots.leftover)  # a near spelling: "kim bangg"
@@ -287,6 +343,12 @@ class Dispatcher:
         if slots.unit is not None:
             return await self._run(ctx, command_name="donvi", handler=units.cmd_units, args=text, long_text=False)
         return help_views.not_understood_reply()
+
+
+async def _no_dialog(ctx: Context) -> Answer:
+    if ctx.incoming.attachment is not None:
+        return Reply("Đã nhận tệp. Để nhập lịch trực hoặc điểm, gửi tệp kèm chú thích /nhap (xem /nhap).")
+    return Reply("Thao tác này đã kết thúc hoặc đã hết hạn. Gõ lại lệnh nếu cần.")
 
 
 async def _not_understood(_ctx: Context) -> Answer:

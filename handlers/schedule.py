@@ -32,7 +32,8 @@ async def cmd_schedule(ctx: Context) -> Reply:
         if found:
             upcoming = [e for e in found if e.starts_at >= ctx.now]
             return views.conference_reply(upcoming[0] if upcoming else found[-1], await ctx.cluster(), ctx.tz)
-    unit_id = ctx.slots.unit.unit.id if ctx.slots.unit else None
+    unit = ctx.slots.unit.unit if ctx.slots.unit else ctx.viewer.unit  # an officer sees what concerns their unit
+    unit_id = unit.id if unit else None
     if slots.span is not None:
         start, end, label = slots.span
         lo, hi = schedule.local_day_bounds(start, end, ctx.tz)

@@ -25,4 +25,6 @@ async def cmd_tasks(ctx: Context) -> Reply:
     unit = slots.unit.unit if slots.unit else ctx.viewer.unit
     directory = await ctx.directory()
     units = {u.id: u for u in directory.commands()}
-    return views.tasks_reply(found, units, ctx.today, unit=unit, title_period=title_period)
+    # Admins asking for the whole cluster see every unit's status.
+    per_unit = unit is None and ctx.viewer.at_least("admin")
+    return views.tasks_reply(found, units, ctx.today, unit=unit, title_period=title_period, per_unit=per_unit)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from openpyxl import Workbook
+from sqlalchemy import func, select, text
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.cli import fixed_clock
 from bot.messages import Reply
+from bot.models import DutyShift, Event
 from bot.testing.fake_telegram import FakeTelegram
 from bot.testing.harness import fake_settings, telegram_bot
 from tests.conftest import make_settings
@@ -45,6 +49,19 @@ class Harness:
                 parts.append((await self.fake.wait_for_message(chat, timeout=0.01)).text)  # type: ignore[arg-type]
             except TimeoutError:
                 return "\n".join(parts)
+
+    async def press(self, chat: int, message_id: int, label: str, user: int) -> dict:
+        """Press the button labelled ``label`` and return the message once the bot has answered."""
+        message = self.fake.get_message(chat, message_id)
+        assert message is not None
+        buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        data = next(b["callback_data"] for b in buttons if b["text"] == label)
+        update = self.fake.user_presses(message, data, user_id=user)
+        await self.fake.wait_for_callback_answer(update["callback_query"]["id"])
+        await self.fake.wait_for_idle(quiet=0.2)
+        edited = self.fake.get_message(chat, message_id)
+        assert edited is not None
+        return edited
 
     async def join(self, user: int, unit: str) -> None:
         answer = await self.say(f"/moi {unit}", user=ADMIN)
@@ -102,21 +119,15 @@ async def test_button_press_edits_the_message(tg: Harness) -> None:
     table = tg.fake.messages(OFFICER)[-1]
     button = next(b for b in table.buttons if b["text"] == "Bình Lục")
     assert len(button["callback_data"].encode()) <= 64
-    update = tg.fake.user_presses(table, button["callback_data"])
-    await tg.fake.wait_for_callback_answer(update["callback_query"]["id"])
-    await tg.fake.wait_for_idle()
-    edited = tg.fake.get_message(OFFICER, table.message_id)
-    assert edited is not None and "84,0 điểm, xếp thứ 7/7, loại Tốt" in edited["text"]
+    edited = await tg.press(OFFICER, table.message_id, "Bình Lục", OFFICER)
+    assert "84,0 điểm, xếp thứ 7/7, loại Tốt" in edited["text"]
 
 
 async def test_admin_picks_a_unit_with_a_button(tg: Harness) -> None:
     picker = await tg.say("hôm nay ai trực chỉ huy?", user=ADMIN)
     assert "Xem lịch trực của đơn vị nào?" in picker
     message = tg.fake.messages(ADMIN)[-1]
-    kim_bang = next(b for b in message.buttons if b["text"] == "Kim Bảng")
-    tg.fake.user_presses(message, kim_bang["callback_data"])
-    await tg.fake.wait_for_idle()
-    assert "Lê Quang Cường" in tg.fake.get_message(ADMIN, message.message_id)["text"]
+    assert "Lê Quang Cường" in (await tg.press(ADMIN, message.message_id, "Kim Bảng", ADMIN))["text"]
 
 
 async def test_long_replies_are_split_under_4096(tg: Harness) -> None:
@@ -227,3 +238,95 @@ async def test_an_admin_links_a_group_to_a_unit(tg: Harness) -> None:
     # In the linked group, "đơn vị tôi" is the group's unit, for any member.
     await tg.join(OFFICER, "Bình Lục")
     assert "Phạm Minh Dũng" in await tg.say("/truc 23/6", user=OFFICER, chat_id=group, chat_type="supergroup")
+
+
+def roster_xlsx() -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["LỊCH TRỰC SẴN SÀNG CHIẾN ĐẤU TUẦN 27"])
+    sheet.append(["Ngày", "Thứ", "Trực chỉ huy", "Trực ban", "Trực chiến"])
+    people = [("Nguyễn Văn An", "Long", "Tổ 1"), ("Trần Đức Bình", "Nam", "Tổ 2"), ("Lê Quang Cường", "Phúc", "Tổ 1")]
+    for offset, (commander, officer, team) in enumerate(people):
+        sheet.append([datetime(2022, 6, 27 + offset), "", commander, officer, team])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_a_guided_dialog_with_buttons(tg: Harness) -> None:
+    await tg.say("/themhop", user=ADMIN)
+    await tg.say("14h 30/6/2022", user=ADMIN)
+    prompt = tg.fake.messages(ADMIN)[-1]
+    assert "Nội dung?" in (await tg.press(ADMIN, prompt.message_id, "Kim Bảng", ADMIN))["text"]
+    await tg.say("Họp triển khai kế hoạch quý III", user=ADMIN)
+    units = tg.fake.messages(ADMIN)[-1]
+    summary = await tg.press(ADMIN, units.message_id, "Cả cụm", ADMIN)
+    assert "Địa điểm: Ban CHQS huyện Kim Bảng" in summary["text"]
+    assert "Đã thêm [S" in (await tg.press(ADMIN, units.message_id, "Lưu", ADMIN))["text"]
+    async with tg.app.sessions() as session:
+        event = await session.scalar(select(Event).where(Event.title == "Họp triển khai kế hoạch quý III"))
+    assert event is not None and event.cluster_wide
+
+
+async def test_a_dialog_resumes_after_the_bot_restarts(demo_db_url: str) -> None:
+    async with FakeTelegram() as fake:
+        first = App(make_settings(demo_db_url, admin_telegram_ids=[ADMIN]))
+        settings = fake_settings(first.settings, fake)
+        clock = fixed_clock(NOW, settings)
+        async with telegram_bot(first.dispatcher, settings, fake, clock=clock):
+            fake.user_sends("/themnhiemvu", user_id=ADMIN)
+            await fake.wait_for_message(ADMIN)
+            fake.user_sends("Kiểm tra kho vũ khí", user_id=ADMIN)
+            assert "Hạn hoàn thành?" in (await fake.wait_for_message(ADMIN)).text
+        await first.close()
+        second = App(make_settings(demo_db_url, admin_telegram_ids=[ADMIN]))
+        async with telegram_bot(second.dispatcher, settings, fake, clock=clock):
+            fake.user_sends("30/7/2022", user_id=ADMIN)
+            assert "Giao cho" in (await fake.wait_for_message(ADMIN)).text
+            fake.user_sends("Kim Bảng", user_id=ADMIN)
+            summary = await fake.wait_for_message(ADMIN)
+            assert "Nhiệm vụ: Kiểm tra kho vũ khí" in summary.text
+            fake.user_presses(summary, next(b["callback_data"] for b in summary.buttons if b["text"] == "Lưu"))
+            await fake.wait_for_idle()
+            assert "Đã thêm nhiệm vụ FT7" in fake.get_message(ADMIN, summary.message_id)["text"]
+        await second.close()
+
+
+async def test_a_roster_uploaded_as_excel(tg: Harness) -> None:
+    tg.fake.user_sends_document(
+        "lich-truc-tuan-27.xlsx",
+        roster_xlsx(),
+        mime_type="application/vnd.ms-excel",
+        user_id=ADMIN,
+        caption="/nhap lịch trực Kim Bảng",
+    )
+    reply = await tg.fake.wait_for_message(ADMIN, timeout=10)
+    assert "Đã nhập 9 ca trực của Kim Bảng (27–29/06/2022)" in reply.text
+    await tg.join(OFFICER, "Kim Bảng")
+    roster = await tg.say("/truc 28/6/2022")
+    assert "Trực chỉ huy: Thượng tá Trần Đức Bình (CTV)" in roster and "Trực ban: Đại úy Đỗ Văn Nam" in roster
+
+
+async def test_a_broken_upload_is_explained_and_nothing_is_written(tg: Harness) -> None:
+    async with tg.app.sessions() as session:
+        before = await session.scalar(select(func.count()).select_from(DutyShift))
+    tg.fake.user_sends_document(
+        "lich.xlsx",
+        b"PK\x03\x04 broken",
+        mime_type="application/zip",
+        user_id=ADMIN,
+        caption="/nhap lịch trực Kim Bảng",
+    )
+    assert "Không đọc được tệp Excel" in (await tg.fake.wait_for_message(ADMIN, timeout=10)).text
+    # A file sent after /nhap, in two messages.
+    assert "Bot đang chờ tệp" in await tg.say("/nhap lịch trực Kim Bảng", user=ADMIN)
+    tg.fake.user_sends_document("notes.docx", b"hello", mime_type="application/msword", user_id=ADMIN)
+    assert "Chỉ nhận tệp .xlsx hoặc .csv" in (await tg.fake.wait_for_message(ADMIN, timeout=10)).text
+    async with tg.app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(DutyShift)) == before
+
+
+async def test_officers_are_refused_admin_commands_over_telegram(tg: Harness) -> None:
+    await tg.join(OFFICER, "Kim Bảng")
+    assert "chỉ dành cho cán bộ quản trị" in await tg.say("/themhop")
+    assert "chỉ dành cho cán bộ quản trị" in await tg.say("/huy S1")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import UserError
 from bot.models import DrillPlan, Event, Unit
+from bot.vntime import fmt_date
 
 # Steps of a drill, in order (DOMAIN.md §3).
 DRILL_STEPS = {
@@ -90,3 +94,71 @@ async def years_with_drills(session: AsyncSession, organiser_ids: list[int] | No
     if organiser_ids is not None:
         query = query.where(or_(DrillPlan.organising_unit_id.in_(organiser_ids)))
     return sorted(await session.scalars(query))
+
+
+async def new_drill(
+    session: AsyncSession,
+    *,
+    area: Unit,
+    review_day: date,
+    exercise: tuple[date, date] | None,
+    now: datetime,
+    today: date,
+    tz: ZoneInfo,
+) -> DrillPlan:
+    """A commune drill with its three milestones (kiểm tra, duyệt; thực hành; rút kinh nghiệm), under
+    the district's programme of that year if there is one."""
+    if area.kind != "commune" or area.parent_id is None:
+        raise UserError("Diễn tập chiến đấu phòng thủ cấp xã: hãy cho tên xã, phường hoặc thị trấn.")
+    if review_day <= today:
+        raise UserError(f"Ngày kiểm tra, duyệt {fmt_date(review_day)} đã qua hoặc là hôm nay; cho một ngày sắp tới.")
+    first, last = exercise or (review_day + timedelta(days=1), review_day + timedelta(days=2))
+    if first < review_day or last < first:
+        raise UserError("Ngày thực hành phải sau ngày kiểm tra, duyệt, và ngày cuối không trước ngày đầu.")
+    year = review_day.year
+    existing = await session.scalar(
+        select(DrillPlan).where(
+            DrillPlan.area_unit_id == area.id, DrillPlan.year == year, DrillPlan.status != "cancelled"
+        )
+    )
+    if existing is not None:
+        raise UserError(f"{area.name} đã có kế hoạch diễn tập năm {year} [D{existing.id}]. Dùng /sua hoặc /huy.")
+    programme = await session.scalar(
+        select(DrillPlan).where(
+            DrillPlan.organising_unit_id == area.parent_id, DrillPlan.year == year, DrillPlan.area_unit_id.is_(None)
+        )
+    )
+    plan = DrillPlan(
+        organising_unit_id=area.parent_id,
+        area_unit_id=area.id,
+        parent_id=programme.id if programme else None,
+        year=year,
+        kind="dtcdpt_xa",
+        title=f"Diễn tập chiến đấu phòng thủ {area.name}",
+    )
+    session.add(plan)
+    await session.flush()
+    steps = [
+        ("kiem_tra_duyet", "Kiểm tra, duyệt", review_day, review_day, None),
+        ("thuc_hanh", "Thực hành (3 giai đoạn)", first, last, None),
+        ("rut_kinh_nghiem", "Rút kinh nghiệm", last, last, "chieu"),
+    ]
+    for step, title, start, end, session_name in steps:
+        session.add(
+            Event(
+                kind="drill",
+                subkind=step,
+                title=title,
+                drill_plan_id=plan.id,
+                all_day=True,
+                session=session_name,
+                starts_at=datetime.combine(start, time(0), tz),
+                ends_at=datetime.combine(end, time(23, 59), tz),
+                host_unit_id=area.parent_id,
+                units=[area],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    await session.flush()
+    return plan

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.errors import UserError
 from bot.models import DutyShift, Member, ReadinessPeriod
 from bot.textnorm import contains_phrase, normalize
+from bot.vntime import fmt_date, fmt_time
 
 # Roles in the order a roster shows them.
 DUTY_ROLES = {
@@ -108,3 +111,138 @@ def period_named(periods: list[ReadinessPeriod], norm_text: str) -> ReadinessPer
         if any(contains_phrase(norm_text, name) for name in names):
             return period
     return None
+
+
+# --- Changing rosters (admins) ------------------------------------------------------------------
+
+
+async def resolve_person(session: AsyncSession, unit_id: int, text: str) -> tuple[int | None, str | None]:
+    """A roster entry as typed: a person of the unit ("Trung tá Lê Quang Cường", "Cường") or a team
+    ("Tổ 1"). Returns (member id, None) or (None, label)."""
+    norm = normalize(text)
+    people = list(await session.scalars(select(Member).where(Member.unit_id == unit_id, Member.active.is_(True))))
+    full = [p for p in people if contains_phrase(norm, normalize(p.full_name))]
+    if len(full) == 1:
+        return full[0].id, None
+    given = [p for p in people if normalize(p.full_name).split()[-1] == norm.split()[-1]] if norm else []
+    if len(norm.split()) == 1 and len(given) == 1:
+        return given[0].id, None
+    if not text.strip() or len(text) > 120:
+        raise UserError("Tên người trực phải có, tối đa 120 ký tự.")
+    return None, " ".join(text.split())
+
+
+def shift_times(day: date, handover: time, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, handover, tz)
+    return start, start + timedelta(days=1)
+
+
+async def overlapping(
+    session: AsyncSession, unit_id: int, role: str, start: datetime, end: datetime, exclude: int | None = None
+) -> DutyShift | None:
+    query = (
+        select(DutyShift)
+        .options(selectinload(DutyShift.member))
+        .where(
+            DutyShift.unit_id == unit_id,
+            DutyShift.role == role,
+            DutyShift.status != "cancelled",
+            DutyShift.starts_at < end,
+            DutyShift.ends_at > start,
+        )
+    )
+    if exclude is not None:
+        query = query.where(DutyShift.id != exclude)
+    return await session.scalar(query.limit(1))
+
+
+async def new_shifts(
+    session: AsyncSession,
+    *,
+    unit_id: int,
+    days: list[date],
+    role: str,
+    people: list[tuple[int | None, str | None]],
+    handover: time,
+    now: datetime,
+    tz: ZoneInfo,
+) -> list[DutyShift]:
+    """Add one shift per day (one person for all days, or one per day); nothing is written if any
+    day is in the past or overlaps a shift of the same role."""
+    if role not in DUTY_ROLES:
+        raise UserError("Vai trò trực phải là: " + ", ".join(DUTY_ROLES.values()) + ".")
+    if len(people) not in (1, len(days)):
+        raise UserError(
+            f"Có {len(days)} ngày nhưng {len(people)} người: cho 1 người cho cả đợt, hoặc {len(days)} người."
+        )
+    created = []
+    for index, day in enumerate(days):
+        start, end = shift_times(day, handover, tz)
+        if start < now:
+            raise UserError(
+                f"Ngày {fmt_date(day)} đã qua (ca bắt đầu {fmt_time(handover)}); chỉ thêm lịch trực sắp tới."
+            )
+        clash = await overlapping(session, unit_id, role, start, end)
+        if clash is not None:
+            raise UserError(
+                f"Đã có {role_name(role).lower()} ngày {fmt_date(clash.duty_date)}: {person_text(clash)} "
+                f"[T{clash.id}]. Dùng /sua T{clash.id} người ... để đổi người."
+            )
+        member_id, label = people[index if len(people) > 1 else 0]
+        reinforced = bool(await reinforced_periods_covering(session, day))
+        shift = DutyShift(
+            unit_id=unit_id,
+            duty_date=day,
+            role=role,
+            member_id=member_id,
+            person_label=label,
+            starts_at=start,
+            ends_at=end,
+            reinforced=reinforced,
+            updated_at=now,
+        )
+        session.add(shift)
+        created.append(shift)
+    await session.flush()
+    return created
+
+
+async def load_shift(session: AsyncSession, shift_id: int) -> DutyShift | None:
+    return await session.scalar(
+        select(DutyShift).options(selectinload(DutyShift.member)).where(DutyShift.id == shift_id)
+    )
+
+
+async def change_shift(
+    session: AsyncSession,
+    shift: DutyShift,
+    *,
+    person: tuple[int | None, str | None] | None = None,
+    day: date | None = None,
+    handover: time,
+    now: datetime,
+    tz: ZoneInfo,
+) -> DutyShift:
+    """Another person, or another day (same role; it must not overlap another shift). The caller
+    tells the chats concerned (bot/services/reminders.entity_changed)."""
+    if shift.status == "cancelled":
+        raise UserError(f"Ca trực T{shift.id} đã hủy.")
+    if day is not None:
+        start, end = shift_times(day, handover, tz)
+        if start < now:
+            raise UserError(f"Ngày {fmt_date(day)} đã qua; chỉ chuyển ca sang ngày sắp tới.")
+        clash = await overlapping(session, shift.unit_id, shift.role, start, end, exclude=shift.id)
+        if clash is not None:
+            raise UserError(
+                f"Ngày {fmt_date(day)} đã có {role_name(shift.role).lower()}: {person_text(clash)} [T{clash.id}]."
+            )
+        shift.duty_date, shift.starts_at, shift.ends_at = day, start, end
+        shift.reinforced = bool(await reinforced_periods_covering(session, day))
+    if person is not None:
+        shift.member_id, shift.person_label = person
+    shift.version += 1
+    shift.updated_at = now
+    await session.flush()
+    loaded = await load_shift(session, shift.id)
+    assert loaded is not None
+    return loaded

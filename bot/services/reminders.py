@@ -150,6 +150,26 @@ class PlanContext:
         return fire is not None and self.lo <= fire <= self.hi and fire >= changed_at
 
 
+def event_audience(audience: Audience, event: Event, kind: str) -> list[ChatLink]:
+    """Who an event concerns: everyone if cluster-wide, else its host's and participants' chats."""
+    if event.cluster_wide:
+        return audience.everyone(kind)
+    unit_ids = {u.id for u in event.units} | ({event.host_unit_id} if event.host_unit_id else set())
+    return audience.for_units(kind, unit_ids)
+
+
+def shift_audience(audience: Audience, shift: DutyShift) -> list[ChatLink]:
+    """The person on duty (if they use the bot) and the unit's group chats."""
+    return [
+        *audience.for_member("duty", shift.member_id),
+        *audience.for_units("duty", [shift.unit_id], groups_only=True),
+    ]
+
+
+def task_audience(audience: Audience, unit_ids: Iterable[int]) -> list[ChatLink]:
+    return audience.for_units("task", unit_ids)
+
+
 async def _event_pushes(plan: PlanContext, kind: str, units: dict[int, Unit]) -> list[Push]:
     pushes: list[Push] = []
     for offset in plan.settings.offsets(kind):
@@ -169,11 +189,7 @@ async def _event_pushes(plan: PlanContext, kind: str, units: dict[int, Unit]) ->
             if not plan.fires(fire, event.updated_at):
                 continue
             assert fire is not None
-            if event.cluster_wide:
-                chats = plan.audience.everyone(kind)
-            else:
-                unit_ids = {u.id for u in event.units} | ({event.host_unit_id} if event.host_unit_id else set())
-                chats = plan.audience.for_units(kind, unit_ids)
+            chats = event_audience(plan.audience, event, kind)
             area = next((units.get(u.id) for u in event.units if u.kind == "commune"), None)
             reply = views.event_reminder(event, offset, plan.tz, area=area)
             pushes.extend(
@@ -314,6 +330,27 @@ def _entity_filter(entity_type: str, entity_id: int, extra: Iterable[tuple[str, 
     return or_(*clauses)
 
 
+async def notify(
+    session: AsyncSession,
+    *,
+    what: str,
+    entity_type: str,
+    entity_id: int,
+    version: int,
+    chats: Iterable[ChatLink],
+    notice: Reply,
+    now: datetime,
+) -> int:
+    """Tell chats about a new, changed or cancelled item, once per (item, version, chat). Notices are
+    urgent (quiet hours do not hold them) and never "missed"."""
+    unique = {chat.id: chat for chat in chats}
+    pushes = [
+        Push(what, entity_type, entity_id, f"v{version}", version, "notice", now, chat, notice, urgent=True)
+        for chat in unique.values()
+    ]
+    return await write_pushes(session, pushes, now=now, grace=timedelta(days=365), tz=ZoneInfo("UTC"))
+
+
 async def entity_changed(
     session: AsyncSession,
     *,
@@ -323,10 +360,12 @@ async def entity_changed(
     notice: Reply,
     now: datetime,
     related: Iterable[tuple[str, int, str]] = (),
+    audience: Iterable[ChatLink] = (),
 ) -> tuple[int, int]:
     """An event, shift or task changed or was cancelled: cancel its pending reminders (the planner
-    writes new ones for the new version) and tell the chats already reminded. Returns (cancelled,
-    notified). ``related``: other (entity_type, entity_id, occurrence) rows it feeds (a duty day)."""
+    writes new ones for the new version) and tell the chats already reminded, plus ``audience`` (the
+    chats it concerns now). Returns (cancelled, notified). ``related``: other (entity_type,
+    entity_id, occurrence) rows it feeds (a duty day)."""
     match = _entity_filter(entity_type, entity_id, related)
     cancelled = await session.execute(
         update(OutboxMessage)
@@ -347,10 +386,14 @@ async def entity_changed(
             .order_by(ChatLink.id)
         )
     )
-    pushes = [
-        Push("change", entity_type, entity_id, f"v{version}", version, "notice", now, chat, notice, urgent=True)
-        for chat in told
-    ]
-    # A change notice is never "missed": it goes out now, whatever the grace window.
-    notified = await write_pushes(session, pushes, now=now, grace=timedelta(days=365), tz=ZoneInfo("UTC"))
+    notified = await notify(
+        session,
+        what="change",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        version=version,
+        chats=[*told, *audience],
+        notice=notice,
+        now=now,
+    )
     return cancelled.rowcount or 0, notified

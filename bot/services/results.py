@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import UserError
 from bot.models import Cluster, Criterion, ReviewPeriod, ReviewResult, Score, Unit
-from bot.vntime import PeriodSpec
+from bot.vntime import PeriodSpec, fmt_points
 
 
 def competition_ranks(totals: dict[int, Decimal]) -> dict[int, int]:
@@ -132,3 +134,102 @@ async def result_table(session: AsyncSession, period: ReviewPeriod) -> ResultTab
 
 def period_spec(period: ReviewPeriod) -> PeriodSpec:
     return PeriodSpec(year=period.year, kind=period.kind, number=period.number)
+
+
+# --- Entering and publishing scores (admins) ------------------------------------------------------
+
+
+def parse_points(text: str, criteria: list[Criterion]) -> dict[str, Decimal]:
+    """'G1=18,5 G2=27 TT=+1' or the numbers in rubric order ('18,5 27,5 13,5 13,5 9 9,5 +1').
+    Checks each against its criterion's range; raises UserError saying which and how."""
+    codes = {c.code.upper(): c for c in criteria}
+    named = re.findall(r"([A-Za-z]{1,4}\d{0,2})\s*[=:]\s*([+\-−]?\d+(?:[.,]\d+)?)", text)
+    if named:
+        pairs = [(code.upper(), value) for code, value in named]
+    else:
+        numbers = re.findall(r"[+\-−]?\d+(?:[.,]\d+)?", text)
+        if not numbers:
+            raise UserError(
+                "Viết điểm như: G1=18,5 G2=27,5 ... TT=+1, hoặc các số theo thứ tự " + ", ".join(codes) + "."
+            )
+        if len(numbers) > len(criteria):
+            raise UserError(
+                f"Có {len(numbers)} số nhưng biểu điểm chỉ có {len(criteria)} tiêu chí: {', '.join(codes)}."
+            )
+        pairs = list(zip(codes, numbers, strict=False))
+    points: dict[str, Decimal] = {}
+    for code, raw in pairs:
+        criterion = codes.get(code)
+        if criterion is None:
+            raise UserError(f"Không có tiêu chí {code}. Các tiêu chí: {', '.join(codes)}.")
+        value = Decimal(raw.replace(",", ".").replace("−", "-"))
+        if not criterion.min_points <= value <= criterion.max_points:
+            raise UserError(
+                f"Điểm {code} ({criterion.name}) là {fmt_points(value)}, vượt khung "
+                f"{fmt_points(criterion.min_points)}–{fmt_points(criterion.max_points)}."
+            )
+        points[code] = value
+    return points
+
+
+async def ensure_period(session: AsyncSession, cluster_id: int, spec: PeriodSpec) -> ReviewPeriod:
+    period = await find_period(session, cluster_id, spec)
+    if period is None:
+        start, end = spec.bounds()
+        period = ReviewPeriod(
+            cluster_id=cluster_id, year=spec.year, kind=spec.kind, number=spec.number, starts_on=start, ends_on=end
+        )
+        session.add(period)
+        await session.flush()
+    return period
+
+
+async def enter_scores(
+    session: AsyncSession,
+    *,
+    period: ReviewPeriod,
+    unit_id: int,
+    points: dict[str, Decimal],
+    member_id: int | None,
+    now: datetime,
+) -> dict[str, tuple[Decimal | None, Decimal]]:
+    """Write a unit's points (code -> points) and recompute the period's totals, ranks and grades.
+    Returns code -> (before, after)."""
+    criteria = {c.code.upper(): c for c in await criteria_of(session, period.cluster_id)}
+    existing = {
+        s.criterion_id: s
+        for s in await session.scalars(select(Score).where(Score.period_id == period.id, Score.unit_id == unit_id))
+    }
+    changes: dict[str, tuple[Decimal | None, Decimal]] = {}
+    for code, value in points.items():
+        criterion = criteria[code]
+        score = existing.get(criterion.id)
+        changes[code] = (score.points if score else None, value)
+        if score is None:
+            session.add(
+                Score(
+                    period_id=period.id,
+                    unit_id=unit_id,
+                    criterion_id=criterion.id,
+                    points=value,
+                    entered_by_member_id=member_id,
+                    updated_at=now,
+                )
+            )
+        else:
+            score.points, score.entered_by_member_id, score.updated_at = value, member_id, now
+    await session.flush()
+    await compute_results(session, period)
+    return changes
+
+
+async def publish(session: AsyncSession, period: ReviewPeriod, now: datetime) -> None:
+    if period.status == "published":
+        raise UserError(f"Kết quả {period_spec(period).label()} đã công bố từ trước.")
+    count = await session.scalar(
+        select(func.count()).select_from(ReviewResult).where(ReviewResult.period_id == period.id)
+    )
+    if not count:
+        raise UserError(f"Kỳ {period_spec(period).label()} chưa có điểm nào; nhập bằng /chamdiem trước.")
+    period.status, period.published_at = "published", now
+    await session.flush()

@@ -9,11 +9,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.models import Directive, Event, event_units
-from bot.services.reminders import entity_changed
+from bot.errors import UserError
+from bot.models import ChatLink, Directive, Event, Unit, event_units
+from bot.services.reminders import entity_changed, event_audience, notify
+from bot.services.subscriptions import load_audience
 from bot.textnorm import normalize
 from bot.views import reminders as reminder_views
 from bot.views.common import capitalize, when
+from bot.vntime import fmt_day_month, fmt_time, fmt_weekday_date
 
 EVENT_KINDS = {
     "conference": "Hội nghị",
@@ -109,15 +112,159 @@ async def find_directives(session: AsyncSession, number: str | None, words: str 
     return rows
 
 
+MAX_TITLE = 300
+_CONFERENCE_WORDS = ("hoi nghi", "so ket", "tong ket", "giao uoc", "phat dong")
+
+
+def guess_kind(title: str) -> tuple[str, str | None]:
+    """'Sơ kết thi đua 6 tháng đầu năm' -> ('conference', 'so_ket_6t'); 'Giao ban tuần' -> ('meeting', None)."""
+    norm = normalize(title)
+    if not any(word in norm for word in _CONFERENCE_WORDS):
+        return "meeting", None
+    if "tong ket" in norm:
+        return "conference", "tong_ket"
+    if "so ket" in norm:
+        return "conference", "so_ket_6t" if ("6 thang" in norm or "sau thang" in norm) else "so_ket_quy"
+    if "giao uoc" in norm:
+        return "conference", "ky_giao_uoc"
+    if "phat dong" in norm:
+        return "conference", "phat_dong"
+    return "conference", None
+
+
+def check_event_fields(
+    *, title: str, starts_at: datetime, ends_at: datetime | None, now: datetime | None, tz: ZoneInfo
+) -> None:
+    """The rules every new or changed event keeps; raises UserError saying what to write instead.
+    ``now`` None: the time is not being set, so it may be in the past."""
+    if not 3 <= len(title.strip()) <= MAX_TITLE:
+        raise UserError(f"Nội dung phải dài 3–{MAX_TITLE} ký tự.")
+    if now is not None and starts_at < now:
+        raise UserError(
+            f"Thời gian {capitalize(fmt_moment(starts_at, tz))} đã qua. Hãy cho thời gian sắp tới, ví dụ 14h00 "
+            f"{fmt_day_month((now.astimezone(tz) + timedelta(days=1)).date())}."
+        )
+    if ends_at is not None and ends_at <= starts_at:
+        raise UserError("Giờ kết thúc phải sau giờ bắt đầu, ví dụ 14h00-17h00.")
+
+
+def fmt_moment(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{fmt_time(local.time())} {fmt_weekday_date(local.date())}"
+
+
+async def event_audience_now(session: AsyncSession, event: Event, kind: str) -> list[ChatLink]:
+    return event_audience(await load_audience(session), event, kind)
+
+
+def _reminder_kind(event: Event) -> str:
+    return "drill" if event.kind == "drill" else "conference"
+
+
+async def new_event(
+    session: AsyncSession,
+    *,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    session_name: str | None,
+    location: str | None,
+    host_unit_id: int | None,
+    units: list[Unit],
+    cluster_wide: bool,
+    cluster_id: int | None,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[Event, int]:
+    """Add a conference or meeting and tell the chats it concerns. Returns (event, notices)."""
+    check_event_fields(title=title, starts_at=starts_at, ends_at=ends_at, now=now, tz=tz)
+    kind, subkind = guess_kind(title)
+    event = Event(
+        cluster_id=cluster_id,
+        kind=kind,
+        subkind=subkind,
+        title=title.strip(),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        session=session_name,
+        location=location,
+        host_unit_id=host_unit_id,
+        cluster_wide=cluster_wide,
+        units=units,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(event)
+    await session.flush()
+    notice = reminder_views.new_event_notice(event, tz)
+    chats = await event_audience_now(session, event, _reminder_kind(event))
+    told = await notify(
+        session,
+        what="new",
+        entity_type="event",
+        entity_id=event.id,
+        version=event.version,
+        chats=chats,
+        notice=notice,
+        now=now,
+    )
+    return event, told
+
+
+async def change_event(
+    session: AsyncSession, event: Event, changes: dict[str, object], *, now: datetime, tz: ZoneInfo
+) -> tuple[int, int]:
+    """Apply changes (starts_at, ends_at, session, location, host_unit_id, title, units, cluster_wide)
+    as one new version; pending reminders are redone and the chats concerned are told."""
+    before = fmt_moment(event.starts_at, tz) if not event.all_day else capitalize(when(event, tz))
+    old_where = event.location
+    for field, value in changes.items():
+        setattr(event, field, value)
+    check_event_fields(
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        now=now if "starts_at" in changes else None,
+        tz=tz,
+    )
+    event.version += 1
+    event.updated_at = now
+    await session.flush()
+    what = f"{EVENT_KINDS.get(event.kind, 'Sự kiện')} {event.title}"
+    after = capitalize(when(event, tz))
+    if event.location != old_where:
+        before, after = f"{before}, tại {old_where or '?'}", f"{after}, tại {event.location or '?'}"
+    notice = reminder_views.change_notice(what, before, after)
+    chats = await event_audience_now(session, event, _reminder_kind(event))
+    return await entity_changed(
+        session,
+        entity_type="event",
+        entity_id=event.id,
+        version=event.version,
+        notice=notice,
+        now=now,
+        audience=chats,
+    )
+
+
 async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, tz: ZoneInfo) -> tuple[int, int]:
-    """Cancel an event: its pending reminders are cancelled and the chats already reminded are told.
+    """Cancel an event: its pending reminders are cancelled and the chats it concerns are told.
     Returns (reminders cancelled, notices written)."""
+    if event.status == "cancelled":
+        raise UserError("Việc này đã hủy từ trước.")
     event.status = "cancelled"
     event.version += 1
     event.updated_at = now
     await session.flush()
     what = f"{EVENT_KINDS.get(event.kind, 'Sự kiện')} {event.title}"
     notice = reminder_views.cancel_notice(what, capitalize(when(event, tz)))
+    chats = await event_audience_now(session, event, _reminder_kind(event))
     return await entity_changed(
-        session, entity_type="event", entity_id=event.id, version=event.version, notice=notice, now=now
+        session,
+        entity_type="event",
+        entity_id=event.id,
+        version=event.version,
+        notice=notice,
+        now=now,
+        audience=chats,
     )

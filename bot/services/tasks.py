@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import UserError
 from bot.models import Task, TaskAssignment
+from bot.textnorm import contains_phrase, normalize
+from bot.vntime import fmt_date
 
 TASK_STATUSES = {
     "not_started": "chưa thực hiện",
@@ -54,3 +58,103 @@ async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, 
 
 async def task_periods(session: AsyncSession) -> list[str]:
     return sorted(p for p in await session.scalars(select(Task.period).distinct().where(Task.period.is_not(None))) if p)
+
+
+# --- Changing tasks (admins) and reporting progress (officers) ------------------------------------
+
+MAX_TITLE = 400
+DONE_WORDS = ("xong", "hoan thanh", "da hoan thanh", "done", "100%")
+
+
+async def find_task(session: AsyncSession, reference: str) -> Task | None:
+    """A task by its code ("FT1", any case) or its id ("N12")."""
+    ref = reference.strip().upper()
+    if ref.startswith("N") and ref[1:].isdigit():
+        return await session.get(Task, int(ref[1:]))
+    return await session.scalar(
+        select(Task).where(func.upper(Task.code) == ref, Task.status != "cancelled").order_by(Task.id.desc()).limit(1)
+    )
+
+
+async def next_code(session: AsyncSession, cluster_id: int | None) -> str:
+    codes = await session.scalars(select(Task.code).where(Task.cluster_id == cluster_id, Task.code.like("FT%")))
+    numbers = [int(c[2:]) for c in codes if c and c[2:].isdigit()]
+    return f"FT{max(numbers, default=0) + 1}"
+
+
+async def new_task(
+    session: AsyncSession,
+    *,
+    cluster_id: int | None,
+    title: str,
+    due_on: date,
+    unit_ids: list[int],
+    now: datetime,
+    today: date,
+) -> Task:
+    if not 3 <= len(title.strip()) <= MAX_TITLE:
+        raise UserError(f"Tên nhiệm vụ phải dài 3–{MAX_TITLE} ký tự.")
+    if due_on < today:
+        raise UserError(f"Hạn {fmt_date(due_on)} đã qua; cho một hạn sắp tới, ví dụ 30/{today.month:02d}/{today.year}.")
+    if not unit_ids:
+        raise UserError("Cần ít nhất một đơn vị thực hiện (hoặc 'cả cụm').")
+    task = Task(
+        cluster_id=cluster_id,
+        code=await next_code(session, cluster_id),
+        title=title.strip(),
+        period=period_of(due_on),
+        starts_on=today,
+        due_on=due_on,
+        created_at=now,
+        updated_at=now,
+        assignments=[TaskAssignment(unit_id=unit_id) for unit_id in dict.fromkeys(unit_ids)],
+    )
+    session.add(task)
+    await session.flush()
+    return task
+
+
+def parse_progress(text: str) -> tuple[str, int]:
+    """'xong' -> ('done', 100); '40%' -> ('in_progress', 40); 'đang làm' -> ('in_progress', 0)."""
+    norm = normalize(text)
+    percent = re.search(r"\b(\d{1,3})\s*%", text)
+    if percent:
+        value = int(percent.group(1))
+        if value > 100:
+            raise UserError("Tiến độ tối đa 100%.")
+        return ("done", 100) if value == 100 else ("in_progress", value) if value else ("not_started", 0)
+    if any(contains_phrase(norm, word) for word in DONE_WORDS):
+        return "done", 100
+    if contains_phrase(norm, "dang") or contains_phrase(norm, "dang thuc hien") or contains_phrase(norm, "dang lam"):
+        return "in_progress", 0
+    if contains_phrase(norm, "chua"):
+        return "not_started", 0
+    raise UserError("Viết tiến độ như: 50%, xong, đang thực hiện. Ví dụ: /baocao FT1 50% đã tập huấn khung")
+
+
+async def report_progress(
+    session: AsyncSession,
+    task: Task,
+    unit_id: int,
+    *,
+    status: str,
+    progress: int,
+    note: str | None,
+    member_id: int | None,
+    now: datetime,
+) -> tuple[TaskAssignment, dict[str, object]]:
+    """Record a unit's progress; returns the assignment and what it was before."""
+    assignment = next((a for a in task.assignments if a.unit_id == unit_id), None)
+    if assignment is None:
+        raise UserError(f"Đơn vị không được giao nhiệm vụ {task.code or task.id}.")
+    before = {"status": assignment.status, "progress": assignment.progress, "report": assignment.report}
+    assignment.status, assignment.progress = status, progress
+    if note:
+        assignment.report = note[:1000]
+    assignment.updated_at, assignment.updated_by_member_id = now, member_id
+    await session.flush()
+    return assignment, before
+
+
+async def load_task(session: AsyncSession, task_id: int) -> Task | None:
+    return await session.get(Task, task_id)

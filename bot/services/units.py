@@ -192,6 +192,9 @@ class ClusterView:
     def units(self) -> list[UnitRef]:
         return [u for u, _ in self.members]
 
+    def unit_ids(self) -> list[int]:
+        return [u.id for u, _ in self.members]
+
     def role_of(self, unit_id: int) -> str | None:
         return next((role for u, role in self.members if u.id == unit_id), None)
 

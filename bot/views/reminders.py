@@ -99,3 +99,30 @@ def due_text(day_or_event: Event | Task, tz: ZoneInfo) -> str:
     if isinstance(day_or_event, Event):
         return capitalize(when(day_or_event, tz))
     return f"hạn {fmt_date(day_or_event.due_on)}" if day_or_event.due_on else ""
+
+
+def new_event_notice(event: Event, tz: ZoneInfo) -> Reply:
+    label = "Lịch diễn tập mới" if event.kind == "drill" else f"Lịch mới — {_EVENT_LABELS.get(event.kind, 'Sự kiện')}"
+    lines = [f"<b>{label}</b>: {esc(event.title)}", f"Thời gian: {when(event, tz)}."]
+    if event.location:
+        lines.append(f"Địa điểm: {esc(event.location)}.")
+    who = _participants(event)
+    if who:
+        lines.append(f"Thành phần: {who}.")
+    return Reply("\n".join(lines))
+
+
+def new_task_notice(task: Task, unit_names: list[str]) -> Reply:
+    code = f"{esc(task.code)}. " if task.code else ""
+    due = f" — hạn {fmt_weekday_date(task.due_on)}" if task.due_on else ""
+    return Reply(
+        f"<b>Nhiệm vụ mới</b>: {code}{esc(task.title)}{due}\nĐơn vị thực hiện: {esc(', '.join(unit_names))}.\n"
+        f"Báo cáo tiến độ: /baocao {esc(task.code or task.id)} &lt;phần trăm hoặc xong&gt;"
+    )
+
+
+def shift_notice(shift: DutyShift, unit: Unit, tz: ZoneInfo, *, title: str = "Phân công trực") -> Reply:
+    return Reply(
+        f"<b>{esc(title)}</b>: {role_name(shift.role)} {esc(unit.name)} {fmt_weekday_date(shift.duty_date)} — "
+        f"{esc(person_text(shift))}.\nCa {short_when(shift.starts_at, tz)} → {short_when(shift.ends_at, tz)}."
+    )

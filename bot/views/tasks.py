@@ -18,7 +18,13 @@ def _period_label(period: str | None) -> str:
 
 
 def tasks_reply(
-    tasks: list[Task], units: dict[int, Unit], today: date, *, unit: Unit | None, title_period: str | None
+    tasks: list[Task],
+    units: dict[int, Unit],
+    today: date,
+    *,
+    unit: Unit | None,
+    title_period: str | None,
+    per_unit: bool = False,
 ) -> Reply:
     """The focus tasks with their due dates; for a unit, its own status; otherwise an overview."""
     heading = "Nhiệm vụ trọng tâm"
@@ -49,4 +55,11 @@ def tasks_reply(
                 f"   {len(task.assignments)} đơn vị: {counts['done']} hoàn thành, "
                 f"{counts['in_progress']} đang thực hiện, {counts['not_started']} chưa thực hiện"
             )
+            if per_unit:
+                lines.extend(
+                    f"   – {esc(units[a.unit_id].short_name)}: {status_name(a, today, task.due_on)}"
+                    + (f" — {esc(a.report)}" if a.report else "")
+                    for a in task.assignments
+                    if a.unit_id in units
+                )
     return Reply("\n".join(lines))

@@ -1,0 +1,583 @@
+"""Admins add items: /themhop, /themtruc, /themdientap, /themnhiemvu, /chamdiem, /congbo, /themtin.
+
+Each is a :class:`handlers.forms.Form`: one line with "|" between the parts, or step by step. Every
+save is one transaction with its audit entry; the chats concerned are told through the outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.errors import UserError
+from bot.messages import Reply, esc
+from bot.models import Member, Unit
+from bot.services import announcements, audit, drills, duty, news, schedule, tasks
+from bot.services import results as results_service
+from bot.services.reminders import notify, shift_audience, task_audience
+from bot.services.subscriptions import load_audience
+from bot.textnorm import normalize
+from bot.views import reminders as reminder_views
+from bot.views.common import capitalize, when
+from bot.vntime import PeriodSpec, fmt_date, fmt_date_range, fmt_points, fmt_weekday_date, parse_date_range
+from handlers import forms
+from handlers.context import Context
+from handlers.forms import Field, Form, Value, iso_day, register
+
+
+async def _units_text(ctx: Context, value: dict[str, Value]) -> str:
+    if value.get("cluster_wide"):
+        return "cả cụm"
+    directory = await ctx.directory()
+    return ", ".join(directory.by_id[i].short_name for i in value["units"])
+
+
+async def _cluster_id(ctx: Context) -> int | None:
+    cluster = await ctx.cluster()
+    return cluster.id if cluster else None
+
+
+# --- /themhop ---------------------------------------------------------------------------------------
+
+
+async def parse_place(ctx: Context, text: str, _values: dict[str, Value]) -> dict[str, Value]:
+    """A unit (it hosts, and its name is the place) or a place written out ("Hội trường Bộ CHQS tỉnh")."""
+    token = text.strip()
+    if token.startswith("u:"):
+        unit = await forms.find_unit(ctx, token)
+        return {"host": unit.id, "location": unit.name}
+    match = (await ctx.directory()).find_in_text(token, communes=False)
+    if match is not None and match.matched and len(match.matched) >= len(normalize(token)) * 0.6:
+        return {"host": match.unit.id, "location": match.unit.name}
+    cleaned = " ".join(token.split())
+    if not 2 <= len(cleaned) <= 200:
+        raise UserError("Địa điểm phải dài 2–200 ký tự.")
+    return {"host": None, "location": cleaned}
+
+
+def _event_times(ctx: Context, value: dict[str, Value]) -> tuple[datetime, datetime | None]:
+    day = iso_day(value["date"])
+    start = datetime.combine(day, time.fromisoformat(value["time"]), ctx.tz)
+    end = datetime.combine(day, time.fromisoformat(value["end"]), ctx.tz) if value.get("end") else None
+    return start, end
+
+
+async def _event_summary(ctx: Context, values: dict[str, Value]) -> str:
+    start, end = _event_times(ctx, values["when"])
+    span = f"{start.astimezone(ctx.tz):%H}h{start.astimezone(ctx.tz):%M}" + (
+        f"–{end.astimezone(ctx.tz):%H}h{end.astimezone(ctx.tz):%M}" if end else ""
+    )
+    return (
+        f"Nội dung: {esc(values['title'])}\nThời gian: {span} {fmt_weekday_date(start.astimezone(ctx.tz).date())}\n"
+        f"Địa điểm: {esc(values['place']['location'])}\nThành phần: {await _units_text(ctx, values['units'])}"
+    )
+
+
+async def _save_event(ctx: Context, values: dict[str, Value]) -> Reply:
+    start, end = _event_times(ctx, values["when"])
+    unit_rows = list(await ctx.session.scalars(select(Unit).where(Unit.id.in_(values["units"]["units"]))))
+    event, told = await schedule.new_event(
+        ctx.session,
+        title=values["title"],
+        starts_at=start,
+        ends_at=end,
+        session_name=values["when"]["session"],
+        location=values["place"]["location"],
+        host_unit_id=values["place"]["host"],
+        units=unit_rows,
+        cluster_wide=values["units"]["cluster_wide"],
+        cluster_id=await _cluster_id(ctx),
+        now=ctx.now,
+        tz=ctx.tz,
+    )
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "event.create",
+        at=ctx.now,
+        entity_type="event",
+        entity_id=event.id,
+        after={"title": event.title, "starts_at": start.isoformat(), "location": event.location},
+    )
+    return Reply(
+        f"Đã thêm [S{event.id}] {esc(event.title)} — {capitalize(when(event, ctx.tz))}, tại "
+        f"{esc(event.location or '?')}. Đã báo {told} chat. Sửa: /sua S{event.id}; hủy: /huy S{event.id}."
+    )
+
+
+EVENT_FORM = register(
+    Form(
+        name="themhop",
+        title="Thêm hội nghị, cuộc họp",
+        usage="/themhop 14h00 23/6/2022 | Ban CHQS huyện Kim Bảng | Sơ kết thi đua 6 tháng đầu năm 2022 | cả cụm",
+        fields=(
+            Field(
+                "when",
+                "Thời gian? Ví dụ: 14h00 23/6/2022, chiều 23/6, 8h thứ Năm tuần sau, 14h-17h 23/6.",
+                forms.parse_when,
+            ),
+            Field("place", "Địa điểm hoặc đơn vị chủ trì?", parse_place, forms.unit_choices),
+            Field(
+                "title", "Nội dung? Ví dụ: Sơ kết thi đua 6 tháng đầu năm 2022.", forms.parse_text(3, 300, "Nội dung")
+            ),
+            Field(
+                "units",
+                "Thành phần: cả cụm hay những đơn vị nào? (viết nhiều đơn vị cách nhau bằng dấu phẩy)",
+                forms.parse_units,
+                forms.participant_choices,
+            ),
+        ),
+        save=_save_event,
+        summary=_event_summary,
+    )
+)
+
+
+# --- /themtruc --------------------------------------------------------------------------------------
+
+
+async def parse_people(ctx: Context, text: str, values: dict[str, Value]) -> list[list[Value]]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UserError("Cho tên người trực (hoặc 'Tổ 1'); cả tuần thì các tên cách nhau bằng dấu phẩy.")
+    days = values.get("days") or []
+    if days and len(names) not in (1, len(days)):
+        raise UserError(f"Có {len(days)} ngày nhưng {len(names)} tên: cho 1 tên cho cả đợt, hoặc đủ {len(days)} tên.")
+    return [list(await duty.resolve_person(ctx.session, values["unit"], name)) for name in names]
+
+
+async def _person_names(ctx: Context, people: list[list[Value]]) -> list[str]:
+    names = []
+    for member_id, label in people:
+        member = await ctx.session.get(Member, member_id) if member_id else None
+        names.append(" ".join(p for p in (member.rank, member.full_name) if p) if member else str(label))
+    return names
+
+
+async def _duty_summary(ctx: Context, values: dict[str, Value]) -> str:
+    days = [iso_day(d) for d in values["days"]]
+    directory = await ctx.directory()
+    people = ", ".join(await _person_names(ctx, values["people"]))
+    return (
+        f"Đơn vị: {esc(directory.by_id[values['unit']].name)}\nNgày: {fmt_date_range(days[0], days[-1])}\n"
+        f"Vai trò: {duty.role_name(values['role'])}\nNgười trực: {esc(people)}"
+    )
+
+
+async def _save_duty(ctx: Context, values: dict[str, Value]) -> Reply:
+    unit = await ctx.session.get(Unit, values["unit"])
+    assert unit is not None
+    shifts = await duty.new_shifts(
+        ctx.session,
+        unit_id=unit.id,
+        days=[iso_day(d) for d in values["days"]],
+        role=values["role"],
+        people=[(p[0], p[1]) for p in values["people"]],
+        handover=unit.duty_handover or ctx.settings.duty_handover,
+        now=ctx.now,
+        tz=ctx.tz,
+    )
+    audience = await load_audience(ctx.session)
+    told = 0
+    for shift in shifts:
+        loaded = await duty.load_shift(ctx.session, shift.id)
+        assert loaded is not None
+        told += await notify(
+            ctx.session,
+            what="new",
+            entity_type="shift",
+            entity_id=shift.id,
+            version=shift.version,
+            chats=shift_audience(audience, loaded),
+            notice=reminder_views.shift_notice(loaded, unit, ctx.tz),
+            now=ctx.now,
+        )
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "duty.create",
+        at=ctx.now,
+        entity_type="duty_shift",
+        entity_id=shifts[0].id,
+        after={"unit": unit.name, "role": values["role"], "days": values["days"]},
+    )
+    days = [s.duty_date for s in shifts]
+    ids = ", ".join(f"T{s.id}" for s in shifts)
+    return Reply(
+        f"Đã thêm {len(shifts)} ca {duty.role_name(values['role']).lower()} của {esc(unit.name)} "
+        f"({fmt_date_range(days[0], days[-1])}) [{ids}]. Đã báo {told} chat."
+    )
+
+
+DUTY_FORM = register(
+    Form(
+        name="themtruc",
+        title="Thêm lịch trực",
+        usage="/themtruc Kim Bảng | 27/6/2022 | trực chỉ huy | Trung tá Lê Quang Cường\n"
+        "/themtruc Kim Bảng | tuần 27/6 | trực ban | Long, Nam, Phúc, Quang, Long, Nam, Phúc",
+        fields=(
+            Field("unit", "Đơn vị nào?", forms.parse_unit, forms.unit_choices),
+            Field("days", "Ngày trực? Ví dụ: 27/6/2022, mai; cả tuần: tuần 27/6; một đợt: 27/6-3/7.", forms.parse_days),
+            Field("role", "Vai trò trực?", forms.parse_role, forms.role_choices),
+            Field(
+                "people",
+                "Người trực? Tên cán bộ (ví dụ Trung tá Lê Quang Cường) hoặc 'Tổ 1'; "
+                "nhiều ngày: các tên theo thứ tự ngày, cách nhau bằng dấu phẩy.",
+                parse_people,
+            ),
+        ),
+        save=_save_duty,
+        summary=_duty_summary,
+    )
+)
+
+
+# --- /themdientap -----------------------------------------------------------------------------------
+
+
+async def _commune(ctx: Context, text: str, _values: dict[str, Value]) -> int:
+    return (await forms.find_unit(ctx, text, communes=True)).id
+
+
+async def _exercise(ctx: Context, text: str, values: dict[str, Value]) -> list[str] | None:
+    if not text.strip():
+        return None
+    span = parse_date_range(text, ctx.today)
+    if span is None:
+        raise UserError("Viết ngày thực hành như: 24-25/8/2022.")
+    return [span[0].isoformat(), span[1].isoformat()]
+
+
+async def _drill_summary(ctx: Context, values: dict[str, Value]) -> str:
+    directory = await ctx.directory()
+    review = iso_day(values["review"])
+    exercise = values.get("exercise")
+    practice = fmt_date_range(iso_day(exercise[0]), iso_day(exercise[1])) if exercise else "hai ngày sau kiểm tra"
+    return (
+        f"Nơi diễn tập: {esc(directory.by_id[values['area']].name)}\nKiểm tra, duyệt: {fmt_weekday_date(review)}\n"
+        f"Thực hành: {practice}"
+    )
+
+
+async def _save_drill(ctx: Context, values: dict[str, Value]) -> Reply:
+    area = await ctx.session.get(Unit, values["area"])
+    assert area is not None
+    exercise = values.get("exercise")
+    plan = await drills.new_drill(
+        ctx.session,
+        area=area,
+        review_day=iso_day(values["review"]),
+        exercise=(iso_day(exercise[0]), iso_day(exercise[1])) if exercise else None,
+        now=ctx.now,
+        today=ctx.today,
+        tz=ctx.tz,
+    )
+    audience = await load_audience(ctx.session)
+    chats = audience.for_units("drill", [area.id, plan.organising_unit_id])
+    review = iso_day(values["review"])
+    notice = Reply(
+        f"<b>Lịch diễn tập mới</b>: {esc(plan.title)} — kiểm tra, duyệt {fmt_weekday_date(review)}. "
+        "Xem: /dientap " + esc(area.short_name)
+    )
+    told = await notify(
+        ctx.session,
+        what="new",
+        entity_type="drill_plan",
+        entity_id=plan.id,
+        version=1,
+        chats=chats,
+        notice=notice,
+        now=ctx.now,
+    )
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "drill.create",
+        at=ctx.now,
+        entity_type="drill_plan",
+        entity_id=plan.id,
+        after={"area": area.name, "review": values["review"]},
+    )
+    return Reply(f"Đã thêm [D{plan.id}] {esc(plan.title)}; xem /dientap {esc(area.short_name)}. Đã báo {told} chat.")
+
+
+DRILL_FORM = register(
+    Form(
+        name="themdientap",
+        title="Thêm kế hoạch diễn tập",
+        usage="/themdientap xã Thụy Lôi | 18/10/2022 | 19-20/10/2022",
+        fields=(
+            Field("area", "Xã, phường, thị trấn nào? Ví dụ: xã Thụy Lôi.", _commune),
+            Field("review", "Ngày kiểm tra, duyệt? Ví dụ: 18/10/2022.", forms.parse_day),
+            Field(
+                "exercise",
+                "Ngày thực hành (mặc định hai ngày ngay sau)? Ví dụ: 19-20/10/2022.",
+                _exercise,
+                optional=True,
+            ),
+        ),
+        save=_save_drill,
+        summary=_drill_summary,
+    )
+)
+
+
+# --- /themnhiemvu -----------------------------------------------------------------------------------
+
+
+async def _task_summary(ctx: Context, values: dict[str, Value]) -> str:
+    return (
+        f"Nhiệm vụ: {esc(values['title'])}\nHạn: {fmt_weekday_date(iso_day(values['due']))}\n"
+        f"Đơn vị: {await _units_text(ctx, values['units'])}"
+    )
+
+
+async def _save_task(ctx: Context, values: dict[str, Value]) -> Reply:
+    cluster = await ctx.cluster()
+    unit_ids = cluster.unit_ids() if values["units"]["cluster_wide"] and cluster else values["units"]["units"]
+    task = await tasks.new_task(
+        ctx.session,
+        cluster_id=cluster.id if cluster else None,
+        title=values["title"],
+        due_on=iso_day(values["due"]),
+        unit_ids=unit_ids,
+        now=ctx.now,
+        today=ctx.today,
+    )
+    directory = await ctx.directory()
+    names = [directory.by_id[i].short_name for i in unit_ids]
+    told = await notify(
+        ctx.session,
+        what="new",
+        entity_type="task",
+        entity_id=task.id,
+        version=task.version,
+        chats=task_audience(await load_audience(ctx.session), unit_ids),
+        notice=reminder_views.new_task_notice(task, names),
+        now=ctx.now,
+    )
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "task.create",
+        at=ctx.now,
+        entity_type="task",
+        entity_id=task.id,
+        after={"code": task.code, "title": task.title, "due": values["due"], "units": names},
+    )
+    return Reply(
+        f"Đã thêm nhiệm vụ {esc(task.code)} [N{task.id}]: {esc(task.title)} — hạn "
+        f"{fmt_date(task.due_on)}; {len(unit_ids)} đơn vị. Đã báo {told} chat."
+    )
+
+
+TASK_FORM = register(
+    Form(
+        name="themnhiemvu",
+        title="Thêm nhiệm vụ trọng tâm",
+        usage="/themnhiemvu Hoàn thành báo cáo sơ kết | 15/7/2022 | cả cụm",
+        fields=(
+            Field("title", "Tên nhiệm vụ?", forms.parse_text(3, 400, "Tên nhiệm vụ")),
+            Field("due", "Hạn hoàn thành? Ví dụ: 15/7/2022.", forms.parse_day),
+            Field("units", "Giao cho: cả cụm hay những đơn vị nào?", forms.parse_units, forms.participant_choices),
+        ),
+        save=_save_task,
+        summary=_task_summary,
+    )
+)
+
+
+# --- /chamdiem and /congbo ----------------------------------------------------------------------------
+
+
+async def _points(ctx: Context, text: str, _values: dict[str, Value]) -> dict[str, str]:
+    cluster = await ctx.cluster()
+    if cluster is None:
+        raise UserError("Chưa có cụm thi đua nào trong dữ liệu.")
+    criteria = await results_service.criteria_of(ctx.session, cluster.id)
+    if not criteria:
+        raise UserError("Cụm chưa có biểu điểm (tiêu chí chấm điểm).")
+    return {code: str(value) for code, value in results_service.parse_points(text, criteria).items()}
+
+
+def _spec(value: dict[str, Value]) -> PeriodSpec:
+    return PeriodSpec(int(value["year"]), str(value["kind"]), int(value["number"]))
+
+
+async def _scores_summary(ctx: Context, values: dict[str, Value]) -> str:
+    directory = await ctx.directory()
+    points = ", ".join(f"{code}={fmt_points(Decimal(v))}" for code, v in values["points"].items())
+    return f"Đơn vị: {esc(directory.by_id[values['unit']].name)}\nKỳ: {_spec(values['period']).label()}\nĐiểm: {points}"
+
+
+async def _save_scores(ctx: Context, values: dict[str, Value]) -> Reply:
+    cluster = await ctx.cluster()
+    assert cluster is not None
+    spec = _spec(values["period"])
+    period = await results_service.ensure_period(ctx.session, cluster.id, spec)
+    changes = await results_service.enter_scores(
+        ctx.session,
+        period=period,
+        unit_id=values["unit"],
+        points={code: Decimal(v) for code, v in values["points"].items()},
+        member_id=ctx.viewer.member.id if ctx.viewer.member else None,
+        now=ctx.now,
+    )
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "scores.enter",
+        at=ctx.now,
+        entity_type="review_period",
+        entity_id=period.id,
+        before={c: str(b) if b is not None else None for c, (b, _a) in changes.items()},
+        after={"unit_id": values["unit"], **{c: str(a) for c, (_b, a) in changes.items()}},
+    )
+    table = await results_service.result_table(ctx.session, period)
+    row = table.row_of(values["unit"])
+    directory = await ctx.directory()
+    status = (
+        "đã công bố" if period.status == "published" else "chưa công bố (chỉ quản trị xem được; /congbo để công bố)"
+    )
+    total = f"tổng {fmt_points(row.result.total)} điểm, tạm xếp thứ {row.result.rank}/{len(table.rows)}" if row else ""
+    return Reply(
+        f"Đã ghi điểm {esc(directory.by_id[values['unit']].short_name)} — {spec.label()}: {total}. Kết quả {status}."
+    )
+
+
+SCORES_FORM = register(
+    Form(
+        name="chamdiem",
+        title="Chấm điểm thi đua",
+        usage="/chamdiem Kim Bảng | quý 3/2022 | G1=18,5 G2=27,5 G3=13,5 G4=13,5 G5=9 G6=9,5 TT=+1",
+        fields=(
+            Field("unit", "Đơn vị nào?", forms.parse_unit, forms.unit_choices),
+            Field("period", "Kỳ chấm? Ví dụ: quý 3, quý III/2022, 6 tháng cuối năm.", forms.parse_period_field),
+            Field(
+                "points",
+                "Điểm từng tiêu chí? Ví dụ: G1=18,5 G2=27,5 G3=13,5 G4=13,5 G5=9 G6=9,5 TT=+1 "
+                "(hoặc các số theo thứ tự).",
+                _points,
+            ),
+        ),
+        save=_save_scores,
+        summary=_scores_summary,
+    )
+)
+
+
+async def _period_summary(ctx: Context, values: dict[str, Value]) -> str:
+    cluster = await ctx.cluster()
+    assert cluster is not None
+    spec = _spec(values["period"])
+    period = await results_service.find_period(ctx.session, cluster.id, spec)
+    if period is None:
+        raise UserError(f"Chưa có điểm nào của {spec.label()}; nhập bằng /chamdiem trước.")
+    table = await results_service.result_table(ctx.session, period)
+    lines = [f"Công bố kết quả {spec.label()} cho cả cụm:"]
+    lines += [
+        f"{r.result.rank}. {esc(r.unit.short_name)}: {fmt_points(r.result.total)} — {esc(r.result.grade or '')}"
+        for r in table.rows
+    ]
+    return "\n".join(lines)
+
+
+async def _publish(ctx: Context, values: dict[str, Value]) -> Reply:
+    cluster = await ctx.cluster()
+    assert cluster is not None
+    spec = _spec(values["period"])
+    period = await results_service.find_period(ctx.session, cluster.id, spec)
+    if period is None:
+        raise UserError(f"Chưa có điểm nào của {spec.label()}.")
+    await results_service.publish(ctx.session, period, ctx.now)
+    entry = await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "results.publish",
+        at=ctx.now,
+        entity_type="review_period",
+        entity_id=period.id,
+        after={"period": spec.label()},
+    )
+    chats = announcements.recipients(await load_audience(ctx.session), "cluster")
+    text = (
+        f"<b>Công bố kết quả thi đua</b> {spec.label()} của {esc(cluster.name)}. "
+        f"Xem bảng xếp hạng: /xephang {spec.label()}; kết quả đơn vị: /ketqua {spec.label()}"
+    )
+    queued = await announcements.queue(ctx.session, reference=entry.id, text=text, chats=chats, now=ctx.now)
+    return Reply(f"Đã công bố kết quả {spec.label()}; đang gửi thông báo tới {queued} chat.")
+
+
+PUBLISH_FORM = register(
+    Form(
+        name="congbo",
+        title="Công bố kết quả chấm điểm",
+        usage="/congbo quý 3/2022",
+        fields=(Field("period", "Kỳ nào? Ví dụ: quý 3/2022.", forms.parse_period_field),),
+        save=_publish,
+        summary=_period_summary,
+        confirm_label="Công bố",
+        confirm_line=True,
+    )
+)
+
+
+# --- /themtin (guided too) ------------------------------------------------------------------------
+
+
+async def _link(_ctx: Context, text: str, _values: dict[str, Value]) -> str | None:
+    link = text.strip()
+    if not link:
+        return None
+    if not link.startswith(("http://", "https://")) or " " in link:
+        raise UserError("Đường link phải bắt đầu bằng http:// hoặc https://")
+    return link[:1000]
+
+
+async def _news_summary(_ctx: Context, values: dict[str, Value]) -> str:
+    summary, link = values.get("summary") or "—", values.get("link") or "—"
+    return f"Tiêu đề: {esc(values['title'])}\nTóm tắt: {esc(summary)}\nLink: {esc(link)}"
+
+
+async def _save_news(ctx: Context, values: dict[str, Value]) -> Reply:
+    item = await news.post_item(
+        ctx.session,
+        title=values["title"],
+        summary=values.get("summary"),
+        link=values.get("link"),
+        member_id=ctx.viewer.member.id if ctx.viewer.member else None,
+        now=ctx.now,
+    )
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "news.post",
+        at=ctx.now,
+        entity_type="news_item",
+        entity_id=item.id,
+        after={"title": item.title},
+    )
+    return Reply(f"Đã đăng tin: <b>{esc(item.title)}</b>. Tin sẽ có trong /tin và bản tin chiều.")
+
+
+NEWS_FORM = register(
+    Form(
+        name="themtin",
+        title="Đăng tin",
+        usage="/themtin Tiêu đề | tóm tắt (không bắt buộc) | https://... (không bắt buộc)",
+        fields=(
+            Field("title", "Tiêu đề tin?", forms.parse_text(3, 300, "Tiêu đề")),
+            Field("summary", "Tóm tắt (không bắt buộc)?", forms.parse_text(0, 3000, "Tóm tắt"), optional=True),
+            Field("link", "Đường link (không bắt buộc)?", _link, optional=True),
+        ),
+        save=_save_news,
+        summary=_news_summary,
+    )
+)
+
+
+async def cmd_form(ctx: Context) -> Reply | list[Reply]:
+    """Every form command: its name is the command that was typed."""
+    return await forms.run(ctx, forms.FORMS[ctx.command])

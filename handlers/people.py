@@ -1,0 +1,286 @@
+"""Officers report progress (/baocao); admins broadcast (/thongbao), manage members (/thanhvien,
+/capquyen, /thuhoi) and read the audit log (/nhatky)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+
+from bot.errors import UserError
+from bot.messages import Button, Reply, esc
+from bot.models import ChatLink, Member, OutboxMessage
+from bot.services import announcements, audit, tasks
+from bot.services.members import ROLE_NAMES
+from bot.services.subscriptions import load_audience
+from bot.textnorm import contains_phrase, normalize
+from bot.views.common import short_when
+from handlers import forms
+from handlers.context import Context
+from handlers.forms import Field, Form, Value, register
+
+# --- /baocao ---------------------------------------------------------------------------------------
+
+
+async def cmd_report(ctx: Context) -> Reply:
+    """/baocao FT1 50% đã tập huấn khung — an officer's unit; admins may name the unit:
+    /baocao FT1 Kim Bảng xong."""
+    words = ctx.slots.text.split()
+    if not words:
+        raise UserError("Viết: /baocao <mã nhiệm vụ> <tiến độ> [ghi chú], ví dụ /baocao FT1 50% đã tập huấn khung.")
+    task = await tasks.find_task(ctx.session, words[0])
+    if task is None or task.status == "cancelled":
+        raise UserError(f"Không có nhiệm vụ {words[0]}. Xem mã nhiệm vụ trong /nhiemvu.")
+    rest = words[1:]
+    unit = ctx.viewer.unit
+    if ctx.viewer.at_least("admin"):
+        named = (await ctx.directory()).find_in_text(" ".join(rest), communes=False)
+        if named is not None and named.matched:
+            unit = named.unit
+            size = len(named.matched.split())
+            position = next(
+                (i for i in range(len(rest)) if normalize(" ".join(rest[i : i + size])) == named.matched), None
+            )
+            if position is not None:
+                rest = rest[:position] + rest[position + size :]
+    if unit is None:
+        raise UserError("Đồng chí chưa gắn với đơn vị nào; quản trị ghi rõ đơn vị: /baocao FT1 Kim Bảng 50%.")
+    status, progress, used = _progress(rest)
+    note = " ".join(rest[used:]) or None
+    assignment, before = await tasks.report_progress(
+        ctx.session,
+        task,
+        unit.id,
+        status=status,
+        progress=progress,
+        note=note,
+        member_id=ctx.viewer.member.id if ctx.viewer.member else None,
+        now=ctx.now,
+    )
+    if status == "done":  # no more deadline reminders for this unit
+        unit_chats = select(ChatLink.id).where(ChatLink.unit_id == unit.id)
+        await ctx.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.entity_type == "task",
+                OutboxMessage.entity_id == task.id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.chat_link_id.in_(unit_chats),
+            )
+            .values(status="cancelled", last_error="đơn vị đã hoàn thành")
+        )
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "task.report",
+        at=ctx.now,
+        entity_type="task",
+        entity_id=task.id,
+        before=before,
+        after={"unit": unit.short_name, "status": status, "progress": progress, "report": assignment.report},
+    )
+    shown = tasks.status_name(assignment, ctx.today, task.due_on)
+    return Reply(
+        f"Đã ghi: {esc(task.code or '')} {esc(task.title)} — {esc(unit.short_name)}: {shown}."
+        + (f"\nGhi chú: {esc(note)}" if note else "")
+    )
+
+
+_STATUS_TAIL = {"thuc", "hien", "lam", "xong", "thanh"}
+
+
+def _progress(words: list[str]) -> tuple[str, int, int]:
+    """The shortest leading words that say the progress ("60%", "xong", "đang thực hiện"); returns
+    (status, percent, words used). The rest is the note."""
+    for size in range(1, min(len(words), 3) + 1):
+        try:
+            status, progress = tasks.parse_progress(" ".join(words[:size]))
+        except UserError:
+            continue
+        while size < len(words) and normalize(words[size]) in _STATUS_TAIL:
+            size += 1
+        return status, progress, size
+    status, progress = tasks.parse_progress(" ".join(words))  # raises, with an example
+    return status, progress, len(words)
+
+
+# --- /thongbao ---------------------------------------------------------------------------------------
+
+
+async def _scope(ctx: Context, text: str, _values: dict[str, Value]) -> dict[str, Value]:
+    norm = normalize(text)
+    if norm in ("nhom", "cac nhom", "chi nhom", "groups", "chi cac nhom"):
+        return {"scope": "groups", "unit": None}
+    if not norm or any(contains_phrase(norm, w) for w in ("ca cum", "toan cum", "tat ca", "all")):
+        return {"scope": "cluster", "unit": None}
+    return {"scope": "unit", "unit": (await forms.find_unit(ctx, text)).id}
+
+
+async def scope_choices(ctx: Context, values: dict[str, Value]) -> list[Button]:
+    return [Button("Cả cụm", "dlg:cả cụm"), Button("Chỉ các nhóm", "dlg:nhóm"), *await forms.unit_choices(ctx, values)]
+
+
+def _split_announcement(text: str) -> list[str]:
+    if "|" in text:
+        scope, _, body = text.partition("|")
+        return [scope.strip(), body.strip()]
+    return ["cả cụm", text.strip()]
+
+
+async def _recipients(ctx: Context, values: dict[str, Value]) -> list[ChatLink]:
+    audience = await load_audience(ctx.session)
+    return announcements.recipients(audience, values["scope"]["scope"], values["scope"]["unit"])
+
+
+async def _scope_text(ctx: Context, scope: dict[str, Value]) -> str:
+    if scope["scope"] == "groups":
+        return "các nhóm chat"
+    if scope["scope"] == "unit":
+        return (await ctx.directory()).by_id[scope["unit"]].name
+    return "cả cụm"
+
+
+async def _announce_summary(ctx: Context, values: dict[str, Value]) -> str:
+    count = len(await _recipients(ctx, values))
+    if not count:
+        raise UserError(f"Không có chat nào nhận thông báo ở {await _scope_text(ctx, values['scope'])}.")
+    return (
+        f"Gửi tới {esc(await _scope_text(ctx, values['scope']))}: {count} chat.\nXem trước:\n"
+        f"<b>Thông báo</b>: {esc(values['text'])}"
+    )
+
+
+async def _send_announcement(ctx: Context, values: dict[str, Value]) -> Reply:
+    chats = await _recipients(ctx, values)
+    if not chats:
+        raise UserError("Không có chat nào nhận thông báo trong phạm vi này.")
+    entry = await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "announcement.send",
+        at=ctx.now,
+        entity_type="announcement",
+        after={"scope": values["scope"], "text": values["text"], "chats": len(chats)},
+    )
+    queued = await announcements.queue(
+        ctx.session, reference=entry.id, text=f"<b>Thông báo</b>: {esc(values['text'])}", chats=chats, now=ctx.now
+    )
+    return Reply(f"Đã xếp hàng gửi {queued} tin; xem tiến độ bằng /guitin.")
+
+
+ANNOUNCE_FORM = register(
+    Form(
+        name="thongbao",
+        title="Gửi thông báo",
+        usage="/thongbao Họp giao ban lúc 8h00 mai\n/thongbao Kim Bảng | Chuẩn bị báo cáo sơ kết\n/thongbao nhóm | ...",
+        fields=(
+            Field("scope", "Gửi tới đâu?", _scope, scope_choices),
+            Field("text", "Nội dung thông báo?", forms.parse_text(2, 3500, "Nội dung")),
+        ),
+        save=_send_announcement,
+        summary=_announce_summary,
+        confirm_label="Gửi",
+        confirm_line=True,
+        split=_split_announcement,
+    )
+)
+
+
+# --- members and roles -------------------------------------------------------------------------------
+
+
+async def _bot_users(ctx: Context, unit_id: int | None = None) -> list[tuple[Member, list[str]]]:
+    query = select(Member).where(Member.role.in_(("officer", "admin")), Member.active.is_(True))
+    if unit_id is not None:
+        query = query.where(Member.unit_id == unit_id)
+    members = list(await ctx.session.scalars(query.order_by(Member.unit_id, Member.id)))
+    channels: dict[int, list[str]] = {}
+    for link in await ctx.session.scalars(select(ChatLink).where(ChatLink.member_id.in_([m.id for m in members]))):
+        channels.setdefault(link.member_id, []).append(link.channel + ("" if link.active else " (đã chặn bot)"))
+    return [(m, channels.get(m.id, [])) for m in members]
+
+
+async def cmd_members(ctx: Context) -> Reply:
+    unit = ctx.slots.unit.unit if ctx.slots.unit else None
+    people = await _bot_users(ctx, unit.id if unit else None)
+    if not people:
+        return Reply("Chưa có ai dùng bot" + (f" ở {esc(unit.name)}." if unit else "."))
+    directory = await ctx.directory()
+    lines = [f"<b>Thành viên dùng bot{' — ' + esc(unit.name) if unit else ''}</b> ({len(people)})"]
+    for member, channels in people:
+        where = directory.by_id[member.unit_id].short_name if member.unit_id in directory.by_id else "—"
+        name = " ".join(p for p in (member.rank, member.full_name) if p)
+        lines.append(
+            f"M{member.id} {esc(name)} — {esc(where)} — {ROLE_NAMES.get(member.role or '', '')}"
+            + (f" ({esc(', '.join(channels))})" if channels else "")
+        )
+    lines.append("Cấp quyền quản trị: /capquyen M12; thu hồi: /thuhoi M12")
+    return Reply("\n".join(lines))
+
+
+async def _find_member(ctx: Context) -> Member:
+    text = ctx.slots.text.strip()
+    code = re.fullmatch(r"[Mm](\d+)", text)
+    if code:
+        member = await ctx.session.get(Member, int(code.group(1)))
+        if member is not None and member.role in ("officer", "admin"):
+            return member
+    else:
+        norm = normalize(text)
+        found = [m for m, _ in await _bot_users(ctx) if norm and contains_phrase(normalize(m.full_name), norm)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise UserError("Có nhiều người trùng tên; dùng mã trong /thanhvien, ví dụ /capquyen M12.")
+    raise UserError("Không tìm thấy người dùng bot này. Xem mã trong /thanhvien, ví dụ /capquyen M12.")
+
+
+async def _set_role(ctx: Context, role: str) -> Reply:
+    member = await _find_member(ctx)
+    if ctx.viewer.member is not None and member.id == ctx.viewer.member.id and role != "admin":
+        raise UserError("Không tự thu hồi quyền của mình; nhờ một quản trị khác.")
+    before = member.role
+    if before == role:
+        return Reply(f"{esc(member.full_name)} đã là {ROLE_NAMES[role]} từ trước.")
+    member.role = role
+    await ctx.session.flush()
+    await audit.record(
+        ctx.session,
+        ctx.viewer,
+        "member.role",
+        at=ctx.now,
+        entity_type="member",
+        entity_id=member.id,
+        before={"role": before},
+        after={"role": role},
+    )
+    note = ""
+    if role != "admin":
+        note = " (Người có tên trong QTBOT_ADMIN_TELEGRAM_IDS vẫn là quản trị theo cấu hình.)"
+    return Reply(f"Đã chuyển {esc(member.full_name)} thành {ROLE_NAMES[role]}.{note}")
+
+
+async def cmd_grant(ctx: Context) -> Reply:
+    return await _set_role(ctx, "admin")
+
+
+async def cmd_revoke(ctx: Context) -> Reply:
+    return await _set_role(ctx, "officer")
+
+
+async def cmd_audit_log(ctx: Context) -> Reply:
+    count = int(ctx.slots.number) if ctx.slots.number and ctx.slots.number.isdigit() else 15
+    entries = await audit.latest(ctx.session, min(max(count, 1), 50))
+    if not entries:
+        return Reply("Nhật ký trống.")
+    lines = ["<b>Nhật ký thay đổi</b> (mới nhất trước)"]
+    for entry in entries:
+        target = f" {entry.entity_type}#{entry.entity_id}" if entry.entity_type else ""
+        detail = entry.after or {}
+        summary = ", ".join(f"{k}={v}" for k, v in list(detail.items())[:3])
+        summary = summary if len(summary) <= 120 else summary[:119] + "…"
+        lines.append(
+            f"• {short_when(entry.at, ctx.tz)} {esc(entry.actor_label)}: {esc(entry.action)}{esc(target)}"
+            + (f" — {esc(summary)}" if summary else "")
+        )
+    return Reply("\n".join(lines))
