@@ -475,6 +475,8 @@ async def _period_summary(ctx: Context, values: dict[str, Value]) -> str:
     period = await results_service.find_period(ctx.session, cluster.id, spec)
     if period is None:
         raise UserError(f"Chưa có điểm nào của {spec.label()}; nhập bằng /chamdiem trước.")
+    if period.status == "published":
+        raise UserError(f"Kết quả {spec.label()} đã công bố từ trước.")
     table = await results_service.result_table(ctx.session, period)
     lines = [f"Công bố kết quả {spec.label()} cho cả cụm:"]
     lines += [

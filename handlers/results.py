@@ -43,10 +43,22 @@ async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Repl
     if unit is None and (own_unit_by_default or _OWN_UNIT.search(ctx.slots.norm)):
         unit = ctx.viewer.unit
     token = period_token(PeriodSpec(table.period.year, table.period.kind, table.period.number))
+    cluster = await ctx.cluster()
     if unit is None:
-        cluster = await ctx.cluster()
-        return views.ranking_reply(table, label, cluster.name if cluster else "", token)
-    return views.unit_result_reply(table, unit, label, token)
+        reply = views.ranking_reply(table, label, cluster.name if cluster else "", token)
+        command = "/xephang"
+    else:
+        reply = views.unit_result_reply(table, unit, label, token)
+        command = f"/ketqua u:{unit.id}"
+    # A period picker: the other periods this asker may see.
+    visible = await results.visible_periods(
+        ctx.session, table.period.cluster_id, include_drafts=ctx.viewer.at_least("admin")
+    )
+    others = [p for p in visible if p.id != table.period.id][:4]
+    if others:
+        specs = [results.period_spec(p) for p in others]
+        reply.buttons.append([views.period_button(spec, command, period_token(spec)) for spec in specs])
+    return reply
 
 
 async def ask_results(ctx: Context) -> Reply:

@@ -4,6 +4,7 @@ writes nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -40,6 +41,12 @@ async def chat(app: App, identity: str = "admin", now: str = NOW) -> ConsoleChat
 
 async def ask(console: ConsoleChat, text: str) -> str:
     return "\n".join(render(r) for r in await console.say(text))
+
+
+def button(reply: str, label: str) -> str:
+    """The number to type to press the button labelled ``label`` in a console reply (or the label)."""
+    buttons = {text.strip(): number for number, text in re.findall(r"\[(\d+)\] ([^\[\n]+)", reply)}
+    return buttons.get(label, label)
 
 
 async def count(app: App, model: type, *where: object) -> int:
@@ -407,3 +414,46 @@ async def test_assignments_for_a_new_task_reach_units(demo_app: App) -> None:
         )
     assert notice.chat_id == "officer:U-LN" and "Nhiệm vụ mới" in notice.text and assignments == 1
     assert timedelta(0) == notice.send_at - notice.due_at  # urgent: quiet hours do not hold it
+
+
+@pytest.mark.parametrize(
+    ("command", "answers", "expected"),
+    [
+        (
+            "/themtruc",
+            ["1", "28/6/2022", "Trực chỉ huy", "Cường", "1"],
+            "Đã thêm 1 ca trực chỉ huy của Ban CHQS huyện Kim Bảng",
+        ),
+        ("/themdientap", ["xã Thụy Lôi", "18/10/2022", "Bỏ qua", "1"], "Diễn tập chiến đấu phòng thủ Xã Thụy Lôi"),
+        ("/themtin", ["Tin có ảnh", "Bỏ qua", "https://example.vn/x", "1"], "Đã đăng tin: Tin có ảnh"),
+        ("/thongbao", ["Cả cụm", "Nộp báo cáo trước 16h", "1"], "Đã xếp hàng gửi"),
+        ("/sua", ["S1", "Nội dung", "Sơ kết 6 tháng (đã sửa)", "1"], "Đã sửa S1."),
+        ("/huy", ["N1", "1"], "Đã hủy N1"),
+        ("/congbo", ["quý 2/2022"], "đã công bố từ trước"),
+    ],
+)
+async def test_every_form_step_by_step(demo_app: App, command: str, answers: list[str], expected: str) -> None:
+    await chat(demo_app, "officer:Kim Bảng")  # someone to announce to
+    admin = await chat(demo_app)
+    reply = await ask(admin, command)
+    for answer in answers:
+        buttons = {
+            line.split("] ", 1)[1].strip(): line.split("]")[0].strip("[")
+            for part in reply.splitlines()
+            for line in part.split("  ")
+            if line.startswith("[")
+        }
+        reply = await ask(admin, buttons.get(answer, answer))  # press the button of that label, or type it
+    assert expected in reply, reply
+    assert await count(demo_app, DialogState) == 0 or "đã công bố" in reply
+
+
+async def test_period_buttons_switch_between_published_periods(demo_app: App) -> None:
+    admin = await chat(demo_app)
+    await ask(admin, "/chamdiem Kim Bảng | quý 3/2022 | 18 27 13 13 9 9")
+    await ask(admin, "/congbo quý 3/2022")
+    await ask(admin, "1")
+    officer = await chat(demo_app, "officer:Kim Bảng", now="2022-10-05 09:00")
+    latest = await ask(officer, "/xephang")
+    assert "quý III/2022" in latest.splitlines()[0] and "[" in latest and "quý II/2022" in latest
+    assert "7. Bình Lục: 84,0 điểm — Tốt" in await ask(officer, button(latest, "quý II/2022"))

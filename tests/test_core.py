@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from bot.app import App, RedactSecrets
-from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.config import DEFAULT_DATABASE_URL, ConfigError, Settings, load_settings
 from bot.db import upgrade_database
 from bot.messages import Button, split_text
 from bot.models import Base
@@ -149,3 +150,13 @@ async def test_migrations_match_the_models_and_rerun_cleanly(empty_app: App) -> 
 
     async with empty_app.engine.connect() as connection:
         assert await connection.run_sync(diff) == []
+
+
+def test_env_example_documents_every_setting_and_loads(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
+    documented = {line.split("=", 1)[0] for line in example.splitlines() if line.startswith("QTBOT_")}
+    assert documented == {f"QTBOT_{name.upper()}" for name in Settings.model_fields}
+    (tmp_path / ".env").write_text(example, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.remind_drill == ["7d@16:00", "1d@16:00", "0d@06:30"] and settings.telegram_token is None

@@ -6,7 +6,7 @@ from bot.messages import Button, Reply, esc
 from bot.models import Unit
 from bot.services.results import ResultTable
 from bot.views.common import ILLUSTRATIVE
-from bot.vntime import fmt_date_range, fmt_points
+from bot.vntime import PeriodSpec, fmt_date_range, fmt_points
 
 
 def _title(table: ResultTable, label: str) -> str:
@@ -66,6 +66,11 @@ def unit_result_reply(table: ResultTable, unit: Unit, label: str, period_token: 
     if row.result.remarks:
         lines.append(f"Nhận xét: {esc(row.result.remarks)}")
     return Reply("\n".join(lines), buttons=[[Button("Bảng xếp hạng cụm", f"/xephang {period_token}")]])
+
+
+def period_button(spec: PeriodSpec, command: str, token: str) -> Button:
+    """'quý II/2022', re-running ``command`` for that period (``token``: 'p:2022q2')."""
+    return Button(spec.label(), f"{command} {token}")
 
 
 def no_period_reply(label: str, available: list[str]) -> Reply:
