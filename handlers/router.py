@@ -281,8 +281,11 @@ class Dispatcher:
                 menu=menu_for(viewer.role),
             )
             answer = await self._with_dialog(ctx, route)
-            in_dialog = await dialogs.current(session, incoming.channel, incoming.chat_id, incoming.sender_id)
-        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog is not None)
+            # Only admins have guided dialogs (every form is an admin command).
+            in_dialog = viewer.at_least("admin") and (
+                await dialogs.current(session, incoming.channel, incoming.chat_id, incoming.sender_id) is not None
+            )
+        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog)
         self._viewers.put(version, asker_key, asker)
         if route.cacheable and not asker[2]:
             self.answers.put(version, (route.key, asker, channel.name, minute), answer)
@@ -291,7 +294,9 @@ class Dispatcher:
     async def _with_dialog(self, ctx: Context, route: Route) -> Answer:
         """A dialog in progress takes every message but a command; a command ends it."""
         incoming = ctx.incoming
-        state = await dialogs.current(ctx.session, incoming.channel, incoming.chat_id, incoming.sender_id)
+        state = None
+        if ctx.viewer.at_least("admin"):  # every dialog is an admin's: others cost no query
+            state = await dialogs.current(ctx.session, incoming.channel, incoming.chat_id, incoming.sender_id)
         if state is None:
             return await route.run(ctx)
         text = (incoming.callback_data if incoming.callback_data is not None else incoming.text or "").strip()

@@ -4,7 +4,8 @@ is due, so a restart loses nothing and several replicas can run the same jobs (D
 - planner: every minute, writes the reminders of the next minutes into the outbox;
 - digests: every minute, runs a digest whose time has come and whose period is not done yet;
 - news: every ``news_interval_minutes``, fetches the feeds;
-- housekeeping: every minute, reclaims outbox rows of dead processes, prunes planner runs;
+- housekeeping: every minute, reclaims outbox rows of dead processes, prunes planner runs and
+  expired dialogs;
 - delivery: not a job but a loop (bot/delivery.py) that sleeps until the next row is due.
 """
 
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from bot.delivery import DeliveryReport, OutboxDelivery
 from bot.models import JobRun, utcnow
+from bot.services import dialogs
 from bot.services.digests import DigestRun
 from bot.services.reminders import PLANNER_JOB, PlanResult
 from jobs import digests, news, planner
@@ -82,6 +84,7 @@ class Jobs:
         async with self.sessions() as session, session.begin():
             cutoff = now - timedelta(days=2)
             await session.execute(delete(JobRun).where(JobRun.job == PLANNER_JOB, JobRun.started_at < cutoff))
+            await dialogs.purge_expired(session, now)
 
     async def tick(self) -> TickReport:
         """Everything once, as of ``clock()``: plan, digests, then deliver what is due."""

@@ -65,11 +65,16 @@ async def run_digest(session: AsyncSession, settings: Settings, kind: str, now: 
     if fire is None or now - fire > CATCH_UP[kind]:
         return None
     job, period = f"digest_{kind}", fire.astimezone(tz).date().isoformat()
-    if not await _claim_period(session, job, period, now):
+    if await session.scalar(select(JobRun.id).where(JobRun.job == job, JobRun.period == period)):
         return None
     since = await _previous_run(session, job, period) or (fire - timedelta(days=7 if kind == "weekly" else 1))
     builder = {"daily": _daily, "weekly": _weekly, "news": _news}[kind]
-    written = await builder(session, settings, fire, since, now, f"digest_{kind}", period)
+    # Build first (reads only), then claim and write: on SQLite the write lock, which the outbox
+    # delivery also needs, is held only for the claim and the inserts.
+    content, chats = await builder(session, settings, fire, since, now)
+    if not await _claim_period(session, job, period, now):
+        return None  # another replica was first
+    written = await _fan_out(session, settings, job, period, now, content, chats)
     return DigestRun(kind, period, written)
 
 
@@ -131,12 +136,15 @@ async def _tasks_due(
     return [(t, a) for t, a in rows.all()]
 
 
+Content = dict[int | None, Reply | None]
+
+
 async def _daily(
-    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime, kind: str, period: str
-) -> int:
+    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime
+) -> tuple[Content, list[ChatLink]]:
     tz = settings.tz
     today = fire.astimezone(tz).date()
-    chats = (await load_audience(session)).everyone(kind)
+    chats = (await load_audience(session)).everyone("digest_daily")
     units = await _units(session, {c.unit_id for c in chats})
     published = await _published_since(session, since, now)
     content: dict[int | None, Reply | None] = {}
@@ -144,34 +152,34 @@ async def _daily(
         unit = units.get(unit_id) if unit_id else None
         roster = await duty.roster(session, unit_id, today, today + timedelta(days=1)) if unit_id else []
         lo, hi = schedule.local_day_bounds(today, today + timedelta(days=2), tz)
-        events = await schedule.events_between(session, lo, hi, unit_id=unit_id)
+        events = await schedule.events_between(session, lo, hi, unit_id=unit_id, limit=views.MAX_EVENTS + 1)
         tasks = await _tasks_due(session, unit_id, today, today + timedelta(days=7))
         content[unit_id] = views.daily(today, unit, roster, events, tasks, published, tz)
-    return await _fan_out(session, settings, kind, period, now, content, chats)
+    return content, chats
 
 
 async def _weekly(
-    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime, kind: str, period: str
-) -> int:
-    del since
+    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime
+) -> tuple[Content, list[ChatLink]]:
+    del since, now
     tz = settings.tz
     monday, sunday = week_bounds(fire.astimezone(tz).date())
-    chats = (await load_audience(session)).everyone(kind)
+    chats = (await load_audience(session)).everyone("digest_weekly")
     units = await _units(session, {c.unit_id for c in chats})
     content: dict[int | None, Reply | None] = {}
     for unit_id in {c.unit_id for c in chats}:
         unit = units.get(unit_id) if unit_id else None
         roster = await duty.roster(session, unit_id, monday, sunday) if unit_id else []
         lo, hi = schedule.local_day_bounds(monday, sunday, tz)
-        events = await schedule.events_between(session, lo, hi, unit_id=unit_id)
+        events = await schedule.events_between(session, lo, hi, unit_id=unit_id, limit=views.MAX_EVENTS + 1)
         tasks = await _tasks_due(session, unit_id, monday, sunday)
         content[unit_id] = views.weekly(monday, sunday, unit, roster, events, tasks, tz)
-    return await _fan_out(session, settings, kind, period, now, content, chats)
+    return content, chats
 
 
 async def _news(
-    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime, kind: str, period: str
-) -> int:
+    session: AsyncSession, settings: Settings, fire: datetime, since: datetime, now: datetime
+) -> tuple[Content, list[ChatLink]]:
     del fire
     items = list(
         await session.scalars(
@@ -183,4 +191,4 @@ async def _news(
     )
     chats = (await load_audience(session)).everyone("news")
     reply = views.news(items, settings.tz)
-    return await _fan_out(session, settings, kind, period, now, dict.fromkeys({c.unit_id for c in chats}, reply), chats)
+    return dict.fromkeys({c.unit_id for c in chats}, reply), chats

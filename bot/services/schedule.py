@@ -56,8 +56,10 @@ async def events_between(
     *,
     kinds: tuple[str, ...] | None = None,
     unit_id: int | None = None,
+    limit: int | None = None,
 ) -> list[Event]:
-    """Planned events overlapping [start, end), optionally only those concerning a unit."""
+    """Planned events overlapping [start, end), optionally only those concerning a unit; the first
+    ``limit`` of them when given."""
     query = select(Event).where(
         Event.status != "cancelled",
         Event.starts_at < end,
@@ -66,7 +68,10 @@ async def events_between(
     )
     if kinds:
         query = query.where(Event.kind.in_(kinds))
-    return list(await session.scalars(query.order_by(Event.starts_at, Event.id)))
+    query = query.order_by(Event.starts_at, Event.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await session.scalars(query))
 
 
 async def find_conferences(

@@ -22,11 +22,17 @@ def _duty_lines(days: list[DutyDay], labels: dict[date, str] | None = None) -> l
     return lines
 
 
+MAX_EVENTS = 15
+
+
 def _event_lines(events: list[Event], tz: ZoneInfo) -> list[str]:
+    """At most MAX_EVENTS lines; the caller fetches one more to know there are others."""
     lines = []
-    for event in events:
+    for event in events[:MAX_EVENTS]:
         where = f", {esc(event.location)}" if event.location else ""
         lines.append(f"• {capitalize(when(event, tz))}: {esc(event.title)}{where}")
+    if len(events) > MAX_EVENTS:
+        lines.append("• … và các lịch khác: xem /lich")
     return lines
 
 
