@@ -61,11 +61,19 @@ def _figures(start_seconds: float, rows: list[tuple[float, float]], expected: in
     }
 
 
-def _schedule(pending: int, due: int, window: float, now: datetime) -> list[datetime]:
+# The due reminders are written first with a time far ahead, then moved to "within the next
+# minute" right before the clock starts: writing 100,000 rows (or jobs) takes a while, and that time
+# must not count as lateness.
+PARKED = timedelta(days=60)
+
+
+def _schedule(pending: int, due: int, window: float, now: datetime) -> tuple[list[datetime], list[float]]:
+    """Fire times of the pending reminders (parked ones first), and the due ones' offsets in seconds."""
     rng = random.Random(1)
-    soon = [now + timedelta(seconds=5 + rng.random() * (window - 5)) for _ in range(due)]
+    offsets = [5 + rng.random() * (window - 5) for _ in range(due)]
+    parked = [now + PARKED + timedelta(seconds=n) for n in range(due)]
     later = [now + timedelta(seconds=window + 60 + rng.random() * 30 * 86400) for _ in range(pending)]
-    return soon + later
+    return parked + later, offsets
 
 
 # --- the project's way ---------------------------------------------------------------------------
@@ -89,7 +97,7 @@ class RecordingChannel:
 
 
 async def ours(pending: int, due: int, window: float) -> dict:
-    from sqlalchemy import insert
+    from sqlalchemy import insert, update
 
     from bot.app import App
     from bot.config import Settings
@@ -102,7 +110,7 @@ async def ours(pending: int, due: int, window: float) -> dict:
     setup = App(settings)
     await setup.prepare()
     now = datetime.now(UTC)
-    fire_times = _schedule(pending, due, window, now)
+    fire_times, offsets = _schedule(pending, due, window, now)
     entered = now - timedelta(days=1)
     async with setup.sessions() as session, session.begin():
         await session.execute(
@@ -126,21 +134,24 @@ async def ours(pending: int, due: int, window: float) -> dict:
         ]
         for start in range(0, len(rows), 5000):
             await session.execute(insert(Event.__table__), rows[start : start + 5000])
+    base = datetime.now(UTC)
+    due_times = [base + timedelta(seconds=o) for o in offsets]
+    async with setup.sessions() as session, session.begin():
+        for n, fire in enumerate(due_times):  # ids follow insertion order
+            await session.execute(update(Event).where(Event.id == n + 1).values(starts_at=fire + timedelta(hours=2)))
     await setup.close()
-    due_by_text = {
-        f"Nhắc lịch (còn 2 giờ): Cuộc họp Họp {n}": fire.timestamp() for n, fire in enumerate(fire_times[:due])
-    }
+    due_by_text = {f"Nhắc lịch (còn 2 giờ): Cuộc họp Họp {n}": fire.timestamp() for n, fire in enumerate(due_times)}
     started = time.perf_counter()
     app = App(settings)
     await app.prepare()
     jobs = app.jobs({"console": RecordingChannel(due_by_text)})
-    jobs.start()
     await jobs.plan()  # the first planner run is part of being ready
+    jobs.start()
     startup = time.perf_counter() - started
     await wait_for_all(due, window)
     await jobs.stop()
     await app.close()
-    return _figures(startup, FIRED, due, max(f.timestamp() for f in fire_times[:due]) if due else 0)
+    return _figures(startup, FIRED, due, max(f.timestamp() for f in due_times) if due else 0)
 
 
 # --- one APScheduler job per reminder -------------------------------------------------------------
@@ -157,12 +168,17 @@ async def per_job(pending: int, due: int, window: float) -> dict:
     folder = tempfile.mkdtemp()
     url = f"sqlite:///{folder}/jobs.db"
     now = datetime.now(UTC)
-    fire_times = _schedule(pending, due, window, now)
+    fire_times, offsets = _schedule(pending, due, window, now)
     # Writing the jobs is not timed: a paused scheduler only stores them.
     writer = AsyncIOScheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, timezone=UTC)
     writer.start(paused=True)
     for n, fire in enumerate(fire_times):
         writer.add_job(record_fire, "date", run_date=fire, args=[fire.timestamp()], id=f"r{n}", misfire_grace_time=None)
+    base = datetime.now(UTC)
+    due_times = [base + timedelta(seconds=o) for o in offsets]
+    for n, fire in enumerate(due_times):
+        writer.modify_job(f"r{n}", args=[fire.timestamp()])
+        writer.reschedule_job(f"r{n}", trigger="date", run_date=fire)
     writer.shutdown(wait=False)
     started = time.perf_counter()
     scheduler = AsyncIOScheduler(
@@ -174,7 +190,7 @@ async def per_job(pending: int, due: int, window: float) -> dict:
     startup = time.perf_counter() - started
     await wait_for_all(due, window)
     scheduler.shutdown(wait=False)
-    return _figures(startup, FIRED, due, max(f.timestamp() for f in fire_times[:due]) if due else 0)
+    return _figures(startup, FIRED, due, max(f.timestamp() for f in due_times) if due else 0)
 
 
 # --- driver ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.errors import UserError
+from bot.messages import Reply
 from bot.models import ChatLink, Directive, Event, Unit, event_units
 from bot.services.reminders import entity_changed, event_audience, notify
 from bot.services.subscriptions import load_audience
@@ -239,17 +240,7 @@ async def change_event(
     after = capitalize(when(event, tz))
     if event.location != old_where:
         before, after = f"{before}, tại {old_where or '?'}", f"{after}, tại {event.location or '?'}"
-    notice = reminder_views.change_notice(what, before, after)
-    chats = await event_audience_now(session, event, _reminder_kind(event))
-    return await entity_changed(
-        session,
-        entity_type="event",
-        entity_id=event.id,
-        version=event.version,
-        notice=notice,
-        now=now,
-        audience=chats,
-    )
+    return await _tell(session, event, reminder_views.change_notice(what, before, after), now)
 
 
 async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, tz: ZoneInfo) -> tuple[int, int]:
@@ -262,7 +253,11 @@ async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, tz
     event.updated_at = now
     await session.flush()
     what = f"{EVENT_KINDS.get(event.kind, 'Sự kiện')} {event.title}"
-    notice = reminder_views.cancel_notice(what, capitalize(when(event, tz)))
+    return await _tell(session, event, reminder_views.cancel_notice(what, capitalize(when(event, tz))), now)
+
+
+async def _tell(session: AsyncSession, event: Event, notice: Reply, now: datetime) -> tuple[int, int]:
+    """A new version of the event: redo its reminders and tell the chats concerned."""
     chats = await event_audience_now(session, event, _reminder_kind(event))
     return await entity_changed(
         session,

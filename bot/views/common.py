@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Reply, esc
-from bot.models import Event, Member, Unit
+from bot.models import Event, Unit
 from bot.vntime import (
     fmt_date_range,
     fmt_day_month,
@@ -17,16 +17,6 @@ from bot.vntime import (
 )
 
 ILLUSTRATIVE = "số liệu minh họa"
-
-
-def person(member: Member | None, *, position: bool = True) -> str:
-    """'Trung tá Lê Quang Cường (Phó CHT–TMT)'."""
-    if member is None:
-        return "chưa rõ"
-    text = " ".join(p for p in (member.rank, member.full_name) if p)
-    if position and member.position_short:
-        text += f" ({member.position_short})"
-    return esc(text)
 
 
 def area_label(unit: Unit) -> str:

@@ -42,7 +42,12 @@ def event_reminder(event: Event, offset: Offset, tz: ZoneInfo, *, area: Unit | N
         head = f"<b>Nhắc diễn tập ({lead_text(offset)})</b>: {esc(event.title)}{where}"
         return Reply(f"{head}\nThời gian: {when(event, tz)}.")
     label = _EVENT_LABELS.get(event.kind, "Sự kiện")
-    lines = [f"<b>Nhắc lịch ({lead_text(offset)})</b>: {label} {esc(event.title)}", f"Thời gian: {when(event, tz)}."]
+    return _event_card(f"<b>Nhắc lịch ({lead_text(offset)})</b>: {label} {esc(event.title)}", event, tz)
+
+
+def _event_card(head: str, event: Event, tz: ZoneInfo) -> Reply:
+    """The head line, then when, where and who."""
+    lines = [head, f"Thời gian: {when(event, tz)}."]
     if event.location:
         lines.append(f"Địa điểm: {esc(event.location)}.")
     who = _participants(event)
@@ -103,13 +108,7 @@ def due_text(day_or_event: Event | Task, tz: ZoneInfo) -> str:
 
 def new_event_notice(event: Event, tz: ZoneInfo) -> Reply:
     label = "Lịch diễn tập mới" if event.kind == "drill" else f"Lịch mới — {_EVENT_LABELS.get(event.kind, 'Sự kiện')}"
-    lines = [f"<b>{label}</b>: {esc(event.title)}", f"Thời gian: {when(event, tz)}."]
-    if event.location:
-        lines.append(f"Địa điểm: {esc(event.location)}.")
-    who = _participants(event)
-    if who:
-        lines.append(f"Thành phần: {who}.")
-    return Reply("\n".join(lines))
+    return _event_card(f"<b>{label}</b>: {esc(event.title)}", event, tz)
 
 
 def new_task_notice(task: Task, unit_names: list[str]) -> Reply:
