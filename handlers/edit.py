@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from bot.errors import UserError
 from bot.messages import Button, Reply, esc
 from bot.models import DrillPlan, DutyShift, Event, Member, Task, Unit
-from bot.services import audit, duty, schedule, tasks
+from bot.services import audit, changes, duty, schedule, tasks
 from bot.services.reminders import entity_changed, shift_audience, task_audience
 from bot.services.schedule import EVENT_KINDS
 from bot.services.subscriptions import load_audience
@@ -318,30 +318,9 @@ async def _save_cancel(ctx: Context, values: dict[str, Value]) -> Reply:
     if isinstance(row, Event):
         _, notified = await schedule.cancel_event(ctx.session, row, now=ctx.now, tz=ctx.tz)
     elif isinstance(row, DutyShift):
-        row.status, row.version, row.updated_at = "cancelled", row.version + 1, ctx.now
-        await ctx.session.flush()
-        _, notified = await entity_changed(
-            ctx.session,
-            entity_type="shift",
-            entity_id=row.id,
-            version=row.version,
-            notice=reminder_views.cancel_notice("Ca trực", what),
-            now=ctx.now,
-            related=[("duty_day", row.unit_id, row.starts_at.isoformat())],
-            audience=shift_audience(await load_audience(ctx.session), row),
-        )
+        notified = await changes.cancel_shift(ctx.session, row, what=what, now=ctx.now)
     elif isinstance(row, Task):
-        row.status, row.version, row.updated_at = "cancelled", row.version + 1, ctx.now
-        await ctx.session.flush()
-        _, notified = await entity_changed(
-            ctx.session,
-            entity_type="task",
-            entity_id=row.id,
-            version=row.version,
-            notice=reminder_views.cancel_notice("Nhiệm vụ", what),
-            now=ctx.now,
-            audience=task_audience(await load_audience(ctx.session), [a.unit_id for a in row.assignments]),
-        )
+        notified = await changes.cancel_task(ctx.session, row, what=what, now=ctx.now)
     else:
         assert isinstance(row, DrillPlan)
         row.status = "cancelled"

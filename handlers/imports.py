@@ -13,11 +13,9 @@ from bot.errors import UserError
 from bot.imports import ImportProblem, parse_roster, parse_scores, read_table
 from bot.messages import Reply, esc
 from bot.models import DialogState, DutyShift, Unit
-from bot.services import audit, dialogs, duty
+from bot.services import audit, changes, dialogs, duty
 from bot.services import results as results_service
-from bot.services.reminders import entity_changed
 from bot.textnorm import contains_phrase, normalize
-from bot.views import reminders as reminder_views
 from bot.vntime import fmt_date, fmt_date_range, fmt_points, parse_period
 from handlers import forms
 from handlers.context import Context
@@ -118,18 +116,7 @@ async def _import_roster(ctx: Context, table: list[list[str]], args: str, *, rep
                     start, end = duty.shift_times(day, handover, ctx.tz)
                     while (old := await duty.overlapping(ctx.session, unit_id, role, start, end)) is not None:
                         what = f"{duty.role_name(role)} {unit.short_name} {fmt_date(old.duty_date)}: "
-                        what += duty.person_text(old)
-                        old.status, old.version, old.updated_at = "cancelled", old.version + 1, ctx.now
-                        await ctx.session.flush()
-                        await entity_changed(
-                            ctx.session,
-                            entity_type="shift",
-                            entity_id=old.id,
-                            version=old.version,
-                            now=ctx.now,
-                            notice=reminder_views.cancel_notice("Ca trực", what),
-                            related=[("duty_day", unit_id, old.starts_at.isoformat())],
-                        )
+                        await changes.cancel_shift(ctx.session, old, what=what + duty.person_text(old), now=ctx.now)
                         replaced += 1
             people = [await duty.resolve_person(ctx.session, unit_id, person) for _, person in entries]
             shifts: list[DutyShift] = await duty.new_shifts(

@@ -330,3 +330,30 @@ async def test_officers_are_refused_admin_commands_over_telegram(tg: Harness) ->
     await tg.join(OFFICER, "Kim Bảng")
     assert "chỉ dành cho cán bộ quản trị" in await tg.say("/themhop")
     assert "chỉ dành cho cán bộ quản trị" in await tg.say("/huy S1")
+
+
+async def test_uploading_a_roster_again_replaces_only_when_asked(tg: Harness) -> None:
+    for caption in ("/nhap lịch trực Kim Bảng", "/nhap lịch trực Kim Bảng"):
+        tg.fake.user_sends_document(
+            "tuan27.xlsx", roster_xlsx(), mime_type="application/zip", user_id=ADMIN, caption=caption
+        )
+        reply = await tg.fake.wait_for_message(ADMIN, timeout=10)
+    assert "Đã có trực chỉ huy ngày 27/06/2022" in reply.text
+    tg.fake.user_sends_document(
+        "tuan27.xlsx",
+        roster_xlsx(),
+        mime_type="application/zip",
+        user_id=ADMIN,
+        caption="/nhap lịch trực Kim Bảng thay thế",
+    )
+    assert (
+        "Đã nhập 9 ca trực của Kim Bảng (27–29/06/2022); thay 9 ca cũ"
+        in (await tg.fake.wait_for_message(ADMIN, timeout=10)).text
+    )
+    async with tg.app.sessions() as session:
+        live = await session.scalar(
+            select(func.count())
+            .select_from(DutyShift)
+            .where(DutyShift.duty_date >= datetime(2022, 6, 27).date(), DutyShift.status == "planned")
+        )
+    assert live == 9
