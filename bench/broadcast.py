@@ -27,7 +27,7 @@ from telegram.request import HTTPXRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import App
+from bot.app import App, settle_memory
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.delivery import OutboxDelivery
@@ -123,6 +123,7 @@ async def main() -> None:
                     request=HTTPXRequest(connection_pool_size=args.concurrency, pool_timeout=30),
                 )
                 await channel.open()
+                settle_memory()  # as qtbot run does once it is up
                 delivery = OutboxDelivery(app.sessions, settings, {"telegram": channel})
                 started = time.perf_counter()
                 report = await delivery.deliver_due()

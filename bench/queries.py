@@ -34,7 +34,7 @@ from telegram.request import HTTPXRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import App
+from bot.app import App, settle_memory
 from bot.cli import fixed_clock
 from bot.config import Settings
 from bot.models import ClusterMember, DutyShift, Member, Unit
@@ -191,6 +191,7 @@ async def real_bot(url: str, users: list[int], messages: list[tuple[int, str]], 
             settings = fake_settings(app.settings, fake)
             clock = fixed_clock("2022-06-22 10:00", settings)
             async with telegram_bot(app.dispatcher, settings, fake, clock=clock) as channel:
+                settle_memory()  # as qtbot run does once it is up
                 watch = Stopwatch()
                 watch.install(channel.application)
                 await _drive(fake, messages, watch)

@@ -99,7 +99,7 @@ class RecordingChannel:
 async def ours(pending: int, due: int, window: float) -> dict:
     from sqlalchemy import insert, update
 
-    from bot.app import App
+    from bot.app import App, settle_memory
     from bot.config import Settings
     from bot.models import ChatLink, Event, Subscription
 
@@ -147,6 +147,7 @@ async def ours(pending: int, due: int, window: float) -> dict:
     jobs = app.jobs({"console": RecordingChannel(due_by_text)})
     await jobs.plan()  # the first planner run is part of being ready
     jobs.start()
+    settle_memory()  # as qtbot run does once it is up
     startup = time.perf_counter() - started
     await wait_for_all(due, window)
     await jobs.stop()

@@ -57,6 +57,15 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def settle_memory() -> None:
+    """For a long-running process, once start-up is done: move everything loaded so far (modules,
+    settings, the engine) out of the garbage collector's way. Its full collections were the pauses
+    that cost a long broadcast 2 % of its rate (bench/broadcast.py). Not for short-lived apps (tests):
+    what is frozen is never collected."""
+    gc.collect()
+    gc.freeze()
+
+
 class App:
     """One running bot: the database, the dispatcher, and whichever channels are started."""
 
@@ -69,11 +78,8 @@ class App:
         self.dispatcher = Dispatcher(self.sessions, settings, versions=self.versions)
 
     async def prepare(self) -> None:
-        """Upgrade the schema to the newest migration, then move everything loaded so far (modules,
-        settings, the engine) out of the garbage collector's way: its full collections were the
-        pauses that cost a long broadcast 2 % of its rate (bench/broadcast.py)."""
+        """Upgrade the schema to the newest migration."""
         await upgrade_database(self.engine)
-        gc.freeze()
 
     async def is_empty(self) -> bool:
         async with self.sessions() as session:
@@ -103,6 +109,7 @@ class App:
         await channel.start()
         jobs = self.jobs({channel.name: channel})
         jobs.start()
+        settle_memory()
         log.info("Telegram bot @%s is polling; the scheduler runs", channel.application.bot.username)
         try:
             await stop.wait()
