@@ -10,6 +10,7 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 
+import uvicorn
 from sqlalchemy import func, select
 
 from bot.cache import WATCH, VersionWatch
@@ -20,6 +21,7 @@ from bot.db import create_engine, session_factory, upgrade_database
 from bot.delivery import OutboxDelivery
 from bot.demo import load_demo
 from bot.models import Unit, utcnow
+from bot.web import web_app
 from handlers.router import Dispatcher
 from jobs.scheduler import Jobs
 
@@ -55,6 +57,13 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class _WebServer(uvicorn.Server):
+    """uvicorn without its own signal handling: run_telegram's handlers stop everything in order."""
+
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
 
 
 def settle_memory() -> None:
@@ -99,20 +108,36 @@ class App:
         return Jobs(self.sessions, self.settings, delivery, clock=clock)
 
     async def run_telegram(self, *, stop: asyncio.Event | None = None) -> None:
-        """Long polling and the scheduler until SIGINT/SIGTERM (or ``stop`` is set)."""
+        """Telegram (long polling, or a webhook when QTBOT_WEBHOOK_URL is set) and the scheduler,
+        until SIGINT/SIGTERM (or ``stop`` is set)."""
         channel = TelegramChannel(self.dispatcher, self.settings, clock=self.clock)
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        await channel.start()
+        server: uvicorn.Server | None = None
+        serving: asyncio.Task[None] | None = None
+        if self.settings.webhook_url and self.settings.webhook_secret:
+            secret = self.settings.webhook_secret.get_secret_value()
+            await channel.start_webhook(self.settings.webhook_url, secret)
+            host, _, port = self.settings.webhook_listen.rpartition(":")
+            web = web_app(channel, self.sessions, webhook_url=self.settings.webhook_url, secret=secret)
+            server = _WebServer(uvicorn.Config(web, host=host, port=int(port), log_level="warning", lifespan="off"))
+            serving = asyncio.create_task(server.serve())
+            mode = f"webhook on {self.settings.webhook_listen}"
+        else:
+            await channel.start()
+            mode = "long polling"
         jobs = self.jobs({channel.name: channel})
         jobs.start()
         settle_memory()
-        log.info("Telegram bot @%s is polling; the scheduler runs", channel.application.bot.username)
+        log.info("Telegram bot @%s: %s; the scheduler runs", channel.application.bot.username, mode)
         try:
             await stop.wait()
         finally:
+            if server is not None and serving is not None:
+                server.should_exit = True
+                await serving
             await jobs.stop()
             await channel.stop()

@@ -6,12 +6,13 @@ setting (see :func:`load_settings`); secrets never appear in that line or in log
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.offsets import Offset, parse_offset
@@ -41,6 +42,11 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org"
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Webhook mode (several replicas behind a load balancer): the public URL Telegram posts updates
+    # to, the secret it must send with them, and where this process listens. Empty: long polling.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0:8080"
 
     # Duty handover time when a roster row does not give one (07h30 is the common practice).
     duty_handover: time = time(7, 30)
@@ -133,6 +139,38 @@ class Settings(BaseSettings):
             raise ValueError("token Telegram có dạng 123456:ABC... (lấy từ @BotFather)")
         return SecretStr(token)
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("cần địa chỉ https://... mà Telegram gọi tới, ví dụ https://bot.example.vn/telegram")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()):
+            raise ValueError("16–256 ký tự A-Z, a-z, 0-9, _ hoặc - (Telegram gửi lại nó trong mỗi lần gọi)")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("cần dạng host:port, ví dụ 0.0.0.0:8080")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("phải có khi đặt QTBOT_WEBHOOK_URL")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -148,6 +186,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
+        field = str(error["loc"][0]) if error["loc"] else "webhook_secret"
         message = str(error.get("msg", "giá trị không hợp lệ")).removeprefix("Value error, ")
         raise ConfigError(f"Cấu hình sai: QTBOT_{field.upper()}: {message}") from None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -12,17 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select, text
+from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.cli import fixed_clock
+from bot.config import ConfigError, load_settings
 from bot.messages import Reply
 from bot.models import DutyShift, Event
 from bot.testing.fake_telegram import FakeTelegram
 from bot.testing.harness import fake_settings, telegram_bot
+from bot.web import web_app
 from tests.conftest import make_settings
 from tests.examples import EXAMPLES, NOW, Example, check
 
@@ -357,3 +363,116 @@ async def test_uploading_a_roster_again_replaces_only_when_asked(tg: Harness) ->
             .where(DutyShift.duty_date >= datetime(2022, 6, 27).date(), DutyShift.status == "planned")
         )
     assert live == 9
+
+
+SECRET = "webhook-secret-0123456789"
+HOOK = "https://bot.example.vn/telegram/hook"
+
+
+async def test_webhook_mode_serves_updates_and_refuses_forged_ones(demo_db_url: str) -> None:
+    app = App(make_settings(demo_db_url, admin_telegram_ids=[ADMIN], webhook_url=HOOK, webhook_secret=SECRET))
+    holder: dict[str, object] = {}
+
+    async def to_bot(request: httpx.Request) -> httpx.Response:  # the fake posts webhook calls here
+        transport = httpx.ASGITransport(app=holder["web"])
+        async with httpx.AsyncClient(transport=transport, base_url="https://bot.example.vn") as client:
+            response = await client.request(
+                request.method, request.url.path, content=request.content, headers=request.headers
+            )
+        return httpx.Response(response.status_code, content=response.content)
+
+    async with FakeTelegram(webhook_transport=httpx.MockTransport(to_bot)) as fake:
+        settings = fake_settings(app.settings, fake)
+        channel = TelegramChannel(
+            app.dispatcher,
+            settings,
+            request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+            clock=fixed_clock(NOW, settings),
+        )
+        holder["web"] = web_app(channel, app.sessions, webhook_url=HOOK, secret=SECRET)
+        await channel.start_webhook(HOOK, SECRET)
+        try:
+            assert fake.webhook_url == HOOK
+            fake.user_sends("cụm 2 gồm những đơn vị nào?", user_id=ADMIN)
+            assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in (await fake.wait_for_message(ADMIN, timeout=10)).text
+            assert all(d.ok for d in fake.webhook_deliveries)
+            forged = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "text": "/moi Kim Bảng",
+                    "chat": {"id": ADMIN, "type": "private"},
+                    "from": {"id": ADMIN, "is_bot": False, "first_name": "X"},
+                },
+            }
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=holder["web"]), base_url="https://bot.example.vn"
+            ) as client:
+                assert (await client.post("/telegram/hook", json=forged)).status_code == 403
+                wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                assert (await client.post("/telegram/hook", json=forged, headers=wrong)).status_code == 403
+                right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                assert (await client.post("/telegram/hook", content=b"{not json", headers=right)).status_code == 400
+                assert (await client.get("/healthz")).json() == {"ok": True}
+            await asyncio.sleep(0.2)
+            assert len(fake.messages(ADMIN)) == 1  # the forged /moi never reached the bot
+        finally:
+            await channel.stop()
+    await app.close()
+
+
+def test_webhook_settings_need_a_strong_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir("/")
+    monkeypatch.setenv("QTBOT_WEBHOOK_URL", HOOK)
+    with pytest.raises(ConfigError, match="QTBOT_WEBHOOK_SECRET"):
+        load_settings()
+    monkeypatch.setenv("QTBOT_WEBHOOK_SECRET", "short")
+    with pytest.raises(ConfigError, match="16–256 ký tự"):
+        load_settings()
+
+
+async def test_qtbot_run_in_webhook_mode_as_its_own_process(demo_db_url: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hook = f"http://127.0.0.1:{port}/telegram"
+    async with FakeTelegram() as fake, fake.serve() as root:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("QTBOT_")},
+            "QTBOT_DATABASE_URL": demo_db_url,
+            "QTBOT_TELEGRAM_TOKEN": fake.token,
+            "QTBOT_TELEGRAM_BASE_URL": root,
+            "QTBOT_ADMIN_TELEGRAM_IDS": str(ADMIN),
+            "QTBOT_WEBHOOK_URL": hook,
+            "QTBOT_WEBHOOK_SECRET": SECRET,
+            "QTBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            await fake.wait_for_call("setWebhook", timeout=30)
+            for _ in range(100):  # until the web server listens
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+                await asyncio.sleep(0.1)
+            fake.user_sends("cụm 2 gồm những đơn vị nào?", user_id=ADMIN)
+            reply = await fake.wait_for_message(ADMIN, timeout=30)
+            assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in reply.text
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+                assert (await client.post(hook, json={"update_id": 5})).status_code == 403
+        finally:
+            process.terminate()
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        log = output.decode()
+        assert process.returncode == 0, log
+        assert SECRET not in log and fake.token.split(":")[1] not in log

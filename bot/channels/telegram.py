@@ -115,6 +115,21 @@ class TelegramChannel:
             poll_interval=0, timeout=poll_timeout, allowed_updates=["message", "callback_query"]
         )
 
+    async def start_webhook(self, url: str, secret: str) -> None:
+        """Receive updates through a webhook (bot/web.py feeds them in); Telegram is told the URL and
+        the secret it must send back. Several replicas may do this: the last call wins, same URL."""
+        await self.open()
+        if self.application.post_init:
+            await self.application.post_init(self.application)
+        await self.application.start()
+        await self.application.bot.set_webhook(
+            url, secret_token=secret, allowed_updates=["message", "callback_query"], max_connections=40
+        )
+
+    async def feed(self, data: dict) -> None:
+        """One update received by the webhook."""
+        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+
     async def stop(self) -> None:
         if self.application.updater and self.application.updater.running:
             await self.application.updater.stop()
