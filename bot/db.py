@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -71,17 +70,6 @@ async def upgrade_database(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (idempotent; safe with several replicas)."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
-
-
-def upgrade_database_sync(url: str) -> None:
-    async def _run() -> None:
-        engine = create_engine(url)
-        try:
-            await upgrade_database(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(_run())
 
 
 async def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *, key: str | list[str]) -> int:

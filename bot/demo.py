@@ -39,8 +39,6 @@ YEAR = 2022
 DEMO_ENTERED_ON = date(2022, 6, 1)
 COMMUNES_FILE = Path(__file__).parent / "data" / "hanam_admin_2022.json"
 AREA_TYPES = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thi_tran"}
-DISTRICT_TYPES = {"Huyện": "huyen", "Thị xã": "thi_xa", "Thành phố": "thanh_pho"}
-
 # key, full name, short name, kind, GSO code of the district, aliases
 UNITS = [
     ("U-HN", "Bộ CHQS tỉnh Hà Nam", "Bộ CHQS tỉnh", "province_command", "35", ["Bộ CHQS tỉnh", "tỉnh đội"]),

@@ -38,13 +38,6 @@ class Offset:
         assert self.days is not None and self.clock is not None
         return datetime.combine(day - timedelta(days=self.days), self.clock, tz)
 
-    def lead(self) -> timedelta:
-        """How far before the start it can fire at most (for choosing what to look at)."""
-        if self.before is not None:
-            return self.before
-        assert self.days is not None
-        return timedelta(days=self.days + 1)
-
 
 def parse_offset(text: str) -> Offset:
     code = text.strip().lower().replace(" ", "")

@@ -250,6 +250,7 @@ class Dispatcher:
         now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)
         minute = now.replace(second=0, microsecond=0)
         version = await self.versions.current(self.sessions)
+        self.reference.use(version)
         asker_key = (incoming.channel, incoming.chat_id, incoming.sender_id)
         asker = self._viewers.get(version, asker_key)  # (role, unit id, in a dialog)
         if route.cacheable and asker is not None and not asker[2]:

@@ -4,7 +4,6 @@ writes nothing."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.channels.console import ConsoleChat, ConsolePushes, render
+from bot.channels.console import ConsoleChat, ConsolePushes
 from bot.cli import fixed_clock
 from bot.models import (
     AuditEntry,
@@ -29,24 +28,14 @@ from bot.models import (
     TaskAssignment,
     Unit,
 )
+from tests.chatting import ask, button, console
 from tests.conftest import local
 from tests.examples import NOW
 
 
 async def chat(app: App, identity: str = "admin", now: str = NOW) -> ConsoleChat:
-    console = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, app.settings))
-    await console.setup()
-    return console
-
-
-async def ask(console: ConsoleChat, text: str) -> str:
-    return "\n".join(render(r) for r in await console.say(text))
-
-
-def button(reply: str, label: str) -> str:
-    """The number to type to press the button labelled ``label`` in a console reply (or the label)."""
-    buttons = {text.strip(): number for number, text in re.findall(r"\[(\d+)\] ([^\[\n]+)", reply)}
-    return buttons.get(label, label)
+    """Most of these tests speak as the admin."""
+    return await console(app, identity, now)
 
 
 async def count(app: App, model: type, *where: object) -> int:

@@ -8,12 +8,10 @@ from decimal import Decimal
 from sqlalchemy import select, update
 
 from bot.app import App
-from bot.channels.console import ConsoleChat, render
-from bot.cli import fixed_clock
 from bot.models import ContentVersion, DutyShift, Member, OutboxMessage, ReviewPeriod, Score, Unit
 from bot.services.results import compute_results
+from tests.chatting import ask, console
 from tests.conftest import make_settings
-from tests.examples import NOW
 
 
 async def version(app: App) -> int:
@@ -21,18 +19,8 @@ async def version(app: App) -> int:
         return await session.scalar(select(ContentVersion.version))
 
 
-async def officer(app: App) -> ConsoleChat:
-    chat = ConsoleChat(app.dispatcher, "officer:Kim Bảng", clock=fixed_clock(NOW, app.settings))
-    await chat.setup()
-    return chat
-
-
-async def ask(chat: ConsoleChat, text: str) -> str:
-    return "\n".join(render(r) for r in await chat.say(text))
-
-
 async def test_a_repeated_question_is_answered_from_the_cache(demo_app: App) -> None:
-    chat = await officer(demo_app)
+    chat = await console(demo_app)
     first = await ask(chat, "mai ai trực?")
     hits = demo_app.dispatcher.answers.hits
     assert await ask(chat, "mai ai trực?") == first
@@ -40,7 +28,7 @@ async def test_a_repeated_question_is_answered_from_the_cache(demo_app: App) -> 
 
 
 async def test_orm_changes_bump_the_version_and_empty_the_cache(demo_app: App) -> None:
-    chat = await officer(demo_app)
+    chat = await console(demo_app)
     assert "Phạm Minh Dũng" in await ask(chat, "mai ai trực?")
     before = await version(demo_app)
     async with demo_app.sessions() as session, session.begin():
@@ -56,7 +44,7 @@ async def test_statements_bump_the_version_too(demo_app: App) -> None:
         unit = await session.scalar(select(Unit).where(Unit.key == "U-BL"))
         await session.execute(update(Score).where(Score.unit_id == unit.id).values(points=Decimal(14)))
     assert await version(demo_app) == before + 1
-    chat = await officer(demo_app)
+    chat = await console(demo_app)
     async with demo_app.sessions() as session, session.begin():
         await compute_results(session, await session.scalar(select(ReviewPeriod)))
     assert "98,0 điểm, xếp thứ 1/7" in await ask(chat, "/ketqua Bình Lục quý 2")
@@ -86,7 +74,7 @@ async def test_a_change_on_another_replica_is_seen(demo_db_url: str) -> None:
     replica_a, replica_b = App(make_settings(demo_db_url)), App(make_settings(demo_db_url))
     replica_a.versions.refresh = 0  # read the version on every question
     try:
-        chat = await officer(replica_a)
+        chat = await console(replica_a)
         assert "Phạm Minh Dũng (Phó CHT)" in await ask(chat, "mai ai trực?")
         async with replica_b.sessions() as session, session.begin():
             shift = await session.scalar(select(DutyShift).where(DutyShift.key == "DS-KB-2022-06-23-truc_chien"))

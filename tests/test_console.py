@@ -7,20 +7,11 @@ import io
 import pytest
 
 from bot.app import App
-from bot.channels.console import ConsoleChat, render
+from bot.channels.console import ConsoleChat
 from bot.cli import fixed_clock
 from bot.errors import UserError
+from tests.chatting import ask, console
 from tests.examples import EXAMPLES, NOW, UNIT, Example, check
-
-
-async def console(app: App, identity: str = f"officer:{UNIT}", now: str = NOW) -> ConsoleChat:
-    chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, app.settings))
-    await chat.setup()
-    return chat
-
-
-async def ask(chat: ConsoleChat, text: str) -> str:
-    return "\n".join(render(r) for r in await chat.say(text))
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.question for e in EXAMPLES])

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,14 +12,12 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.channels.base import RateLimits
-from bot.channels.console import ConsoleChat, render
-from bot.cli import fixed_clock
 from bot.config import ConfigError, load_settings
 from bot.delivery import Throttle
 from bot.models import ChatLink, Member, NewsItem, NewsSource, OutboxMessage, Subscription
 from bot.services.news import fetch_all
+from tests.chatting import ask, console, qtbot, qtbot_env
 from tests.conftest import local
-from tests.examples import NOW
 
 RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Bao Ha Nam</title>
@@ -31,16 +26,6 @@ RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <pubDate>Thu, 20 Oct 2022 09:00:00 +0700</pubDate></item>
 <item><guid>bhn-2</guid><title>Tin hai</title><link>https://example.vn/2</link></item>
 </channel></rss>"""
-
-
-async def console(app: App, identity: str = "officer:Kim Bảng") -> ConsoleChat:
-    chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(NOW, app.settings))
-    await chat.setup()
-    return chat
-
-
-async def ask(chat: ConsoleChat, text: str) -> str:
-    return "\n".join(render(r) for r in await chat.say(text))
 
 
 async def test_subscribe_and_unsubscribe_by_words_and_buttons(demo_app: App) -> None:
@@ -167,41 +152,15 @@ def test_throttle_spaces_messages_to_one_chat_and_groups() -> None:
 
 
 def test_qtbot_tick_prints_what_was_sent_where(demo_db_url: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QTBOT_")}
-    env["QTBOT_DATABASE_URL"] = demo_db_url
-    chat = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "chat", "--as", "officer:Kim Bảng", "--now", "2022-06-22 10:00"],
-        input="/caidat\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=True,
+    env = qtbot_env(demo_db_url)
+    chat = qtbot(
+        "chat", "--as", "officer:Kim Bảng", "--now", "2022-06-22 10:00", env=env, cwd=tmp_path, stdin="/caidat\n"
     )
-    assert "✅ Hội nghị, họp" in chat.stdout
-    tick = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "tick", "--now", "2022-06-22 16:00"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=True,
-    )
-    out = tick.stdout
+    assert "✅ Hội nghị, họp" in chat
+    out = qtbot("tick", "--now", "2022-06-22 16:00", env=env, cwd=tmp_path)
     assert "Lúc 16h00 22/06/2022 (giờ Việt Nam):" in out
     assert "→ console:officer:U-KB\nNhắc lịch (ngày mai): Hội nghị Sơ kết phong trào Thi đua Quyết thắng" in out
-    again = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "tick", "--now", "2022-06-22 16:00"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-        check=True,
-    )
-    assert "Đã gửi 0;" in again.stdout
+    assert "Đã gửi 0;" in qtbot("tick", "--now", "2022-06-22 16:00", env=env, cwd=tmp_path)
 
 
 async def test_joining_subscribes_to_everything(demo_app: App) -> None:

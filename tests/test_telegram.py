@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import os
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from bot.models import DutyShift, Event
 from bot.testing.fake_telegram import FakeTelegram
 from bot.testing.harness import fake_settings, telegram_bot
 from bot.web import web_app
+from tests.chatting import qtbot_env
 from tests.conftest import make_settings
 from tests.examples import EXAMPLES, NOW, Example, check
 
@@ -212,38 +212,34 @@ async def test_groups_answer_commands_and_mentions_only(tg: Harness) -> None:
     assert "Phạm Minh Dũng" in mention
 
 
+@contextlib.asynccontextmanager
+async def qtbot_running(env: dict[str, str], cwd: Path) -> AsyncIterator[list[str]]:
+    """``qtbot run`` as its own process; on exit it is stopped with SIGTERM, must exit cleanly, and
+    its log is appended to the yielded list."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    logs: list[str] = []
+    try:
+        yield logs
+    finally:
+        process.terminate()
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        logs.append(output.decode())
+    assert process.returncode == 0, logs[0]
+
+
 async def test_qtbot_run_process_talks_to_a_local_bot_api(demo_db_url: str, tmp_path: Path) -> None:
     """A separate `qtbot run` process, pointed at the fake over HTTP with QTBOT_TELEGRAM_BASE_URL."""
     async with FakeTelegram() as fake, fake.serve() as root:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("QTBOT_")},
-            "QTBOT_DATABASE_URL": demo_db_url,
-            "QTBOT_TELEGRAM_TOKEN": fake.token,
-            "QTBOT_TELEGRAM_BASE_URL": root,
-            "QTBOT_ADMIN_TELEGRAM_IDS": str(ADMIN),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
+        env = qtbot_env(demo_db_url, telegram_token=fake.token, telegram_base_url=root, admin_telegram_ids=str(ADMIN))
+        async with qtbot_running(env, tmp_path) as logs:
             fake.user_sends("cụm 2 gồm những đơn vị nào?", user_id=ADMIN)
             reply = await fake.wait_for_message(ADMIN, timeout=30)
             assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in reply.text
             fake.user_sends("/truc", user_id=GUEST)
             assert "chưa là thành viên" in (await fake.wait_for_message(GUEST, timeout=10)).text
-        finally:
-            process.terminate()
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
-        log = output.decode()
-        assert process.returncode == 0, log
-        assert fake.token not in log and fake.token.split(":")[1] not in log
+        assert fake.token not in logs[0] and fake.token.split(":")[1] not in logs[0]
 
 
 async def test_an_admin_links_a_group_to_a_unit(tg: Harness) -> None:
@@ -450,27 +446,16 @@ async def test_qtbot_run_in_webhook_mode_as_its_own_process(demo_db_url: str, tm
         port = probe.getsockname()[1]
     hook = f"http://127.0.0.1:{port}/telegram"
     async with FakeTelegram() as fake, fake.serve() as root:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("QTBOT_")},
-            "QTBOT_DATABASE_URL": demo_db_url,
-            "QTBOT_TELEGRAM_TOKEN": fake.token,
-            "QTBOT_TELEGRAM_BASE_URL": root,
-            "QTBOT_ADMIN_TELEGRAM_IDS": str(ADMIN),
-            "QTBOT_WEBHOOK_URL": hook,
-            "QTBOT_WEBHOOK_SECRET": SECRET,
-            "QTBOT_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+        env = qtbot_env(
+            demo_db_url,
+            telegram_token=fake.token,
+            telegram_base_url=root,
+            admin_telegram_ids=str(ADMIN),
+            webhook_url=hook,
+            webhook_secret=SECRET,
+            webhook_listen=f"127.0.0.1:{port}",
         )
-        try:
+        async with qtbot_running(env, tmp_path) as logs:
             await fake.wait_for_call("setWebhook", timeout=30)
             for _ in range(100):  # until the web server listens
                 with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
@@ -482,9 +467,4 @@ async def test_qtbot_run_in_webhook_mode_as_its_own_process(demo_db_url: str, tm
             async with httpx.AsyncClient() as client:
                 assert (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
                 assert (await client.post(hook, json={"update_id": 5})).status_code == 403
-        finally:
-            process.terminate()
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
-        log = output.decode()
-        assert process.returncode == 0, log
-        assert SECRET not in log and fake.token.split(":")[1] not in log
+        assert SECRET not in logs[0] and fake.token.split(":")[1] not in logs[0]

@@ -12,8 +12,6 @@ from bot.models import ChatLink
 from bot.services.reminders import Push, write_pushes
 from bot.services.subscriptions import Audience
 
-SCOPES = ("cluster", "unit", "groups")
-
 
 def recipients(audience: Audience, scope: str, unit_id: int | None = None) -> list[ChatLink]:
     """The whole cluster, one unit's chats, or every group chat; only chats subscribed to

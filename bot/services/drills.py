@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
@@ -87,13 +87,6 @@ async def programme(session: AsyncSession, organiser_id: int, year: int) -> tupl
     drills = [v for v in views if v.plan.area_unit_id is not None]
     drills.sort(key=lambda v: v.milestones[0].starts_at if v.milestones else v.plan.id)
     return shared, drills
-
-
-async def years_with_drills(session: AsyncSession, organiser_ids: list[int] | None = None) -> list[int]:
-    query = select(DrillPlan.year).distinct()
-    if organiser_ids is not None:
-        query = query.where(or_(DrillPlan.organising_unit_id.in_(organiser_ids)))
-    return sorted(await session.scalars(query))
 
 
 async def new_drill(

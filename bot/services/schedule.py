@@ -26,13 +26,6 @@ EVENT_KINDS = {
     "inspection": "Kiểm tra",
     "other": "Sự kiện",
 }
-CONFERENCE_KINDS = {
-    "phat_dong": "phát động thi đua",
-    "ky_giao_uoc": "ký kết giao ước",
-    "so_ket_quy": "sơ kết quý",
-    "so_ket_6t": "sơ kết 6 tháng",
-    "tong_ket": "tổng kết năm",
-}
 
 
 def local_day_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -18,15 +18,6 @@ TASK_STATUSES = {
     "in_progress": "đang thực hiện",
     "done": "hoàn thành",
 }
-TASK_CATEGORIES = {
-    "dien_tap": "Diễn tập",
-    "truc_sscd": "Trực SSCĐ",
-    "lanh_dao_dang": "Lãnh đạo của Đảng",
-    "hau_can_tai_chinh": "Hậu cần, tài chính",
-    "huan_luyen": "Huấn luyện",
-    "kiem_tra": "Kiểm tra",
-    "thi_dua": "Thi đua, khen thưởng",
-}
 
 
 def status_name(assignment: TaskAssignment, today: date, due: date | None) -> str:
@@ -54,10 +45,6 @@ async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, 
     elif year is not None:
         query = query.where(Task.period.like(f"{year}%"))
     return list(await session.scalars(query.order_by(Task.due_on.is_(None), Task.due_on, Task.id)))
-
-
-async def task_periods(session: AsyncSession) -> list[str]:
-    return sorted(p for p in await session.scalars(select(Task.period).distinct().where(Task.period.is_not(None))) if p)
 
 
 # --- Changing tasks (admins) and reporting progress (officers) ------------------------------------
@@ -154,7 +141,3 @@ async def report_progress(
     assignment.updated_at, assignment.updated_by_member_id = now, member_id
     await session.flush()
     return assignment, before
-
-
-async def load_task(session: AsyncSession, task_id: int) -> Task | None:
-    return await session.get(Task, task_id)

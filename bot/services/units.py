@@ -1,8 +1,8 @@
 """Units and communes: finding them by the names officers type, and the cluster's membership.
 
 Units and the cluster change rarely and are needed by almost every question, so each process keeps
-an immutable snapshot of them (:class:`ReferenceData`) for a short time instead of querying them for
-every message. Snapshots are plain frozen dataclasses, never ORM objects: code that writes must load
+an immutable snapshot of them (:class:`ReferenceData`) until the content version changes, instead of
+querying them for every message. Snapshots are plain frozen dataclasses, never ORM objects: code that writes must load
 the row it changes with ``session.get(Unit, ref.id)``.
 """
 
@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -222,32 +220,25 @@ async def current_cluster(session: AsyncSession, year: int, directory: UnitDirec
 
 
 class ReferenceData:
-    """Per-process snapshots of the unit directory and the clusters, refreshed after ``ttl`` seconds
-    and dropped at once by :meth:`invalidate` after this process changes units or clusters. Another
-    replica's change is seen within ``ttl``."""
+    """Per-process snapshots of the unit directory and the clusters, kept while the content version
+    (bot/cache.py) stays the same: any change anywhere, on any replica, drops them."""
 
-    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
-        self.clock = clock
+    def __init__(self) -> None:
         self._lock = asyncio.Lock()
-        self._loaded_at = -float("inf")
+        self._version: int | None = None
         self._directory: UnitDirectory | None = None
         self._clusters: dict[int, ClusterView | None] = {}
 
-    def invalidate(self) -> None:
-        self._loaded_at = -float("inf")
-
-    def _fresh(self) -> bool:
-        return self._directory is not None and self.clock() - self._loaded_at < self.ttl
+    def use(self, version: int) -> None:
+        """The content version the current message is answered at."""
+        if version != self._version:
+            self._version, self._directory, self._clusters = version, None, {}
 
     async def directory(self, session: AsyncSession) -> UnitDirectory:
-        if not self._fresh():
+        if self._directory is None:
             async with self._lock:
-                if not self._fresh():
+                if self._directory is None:
                     self._directory = await load_directory(session)
-                    self._clusters = {}
-                    self._loaded_at = self.clock()
-        assert self._directory is not None
         return self._directory
 
     async def cluster(self, session: AsyncSession, day: date) -> ClusterView | None:

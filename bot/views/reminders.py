@@ -9,8 +9,8 @@ from bot.models import DutyShift, Event, Task, TaskAssignment, Unit
 from bot.offsets import Offset
 from bot.services.duty import person_text, role_name, role_sort_key
 from bot.services.tasks import status_name
-from bot.views.common import area_label, capitalize, short_when, when
-from bot.vntime import fmt_date, fmt_time, fmt_weekday_date
+from bot.views.common import area_label, short_when, when
+from bot.vntime import fmt_time, fmt_weekday_date
 
 _EVENT_LABELS = {"conference": "Hội nghị", "meeting": "Cuộc họp", "inspection": "Kiểm tra", "other": "Sự kiện"}
 
@@ -98,12 +98,6 @@ def change_notice(what: str, before: str, after: str) -> Reply:
 
 def cancel_notice(what: str, when_text: str) -> Reply:
     return Reply(f"<b>Hủy</b>: {esc(what)} ({esc(when_text)}) đã hủy. Các lời nhắc về việc này sẽ không gửi nữa.")
-
-
-def due_text(day_or_event: Event | Task, tz: ZoneInfo) -> str:
-    if isinstance(day_or_event, Event):
-        return capitalize(when(day_or_event, tz))
-    return f"hạn {fmt_date(day_or_event.due_on)}" if day_or_event.due_on else ""
 
 
 def new_event_notice(event: Event, tz: ZoneInfo) -> Reply:
