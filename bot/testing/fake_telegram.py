@@ -1792,10 +1792,22 @@ class FakeTelegram:
                 self.add_chat(int(chat_id), first_name=f"U{chat_id}")
             return Response("{}", media_type="application/json")
 
+        async def users_send(request: Request) -> Response:
+            """Queue messages from users (``{"messages": [[user_id, text], ...]}``)."""
+            for user_id, text in json.loads(await request.body())["messages"]:
+                self.user_sends(text, user_id=int(user_id))
+            return Response("{}", media_type="application/json")
+
+        async def sent(_request: Request) -> Response:
+            """The plain texts of every message the bot sent, in order."""
+            return Response(json.dumps([record.text for record in self.sent]), media_type="application/json")
+
         return Starlette(
             routes=[
                 Route("/_fake/stats", stats, methods=["GET"]),
                 Route("/_fake/chats", chats, methods=["POST"]),
+                Route("/_fake/send", users_send, methods=["POST"]),
+                Route("/_fake/sent", sent, methods=["GET"]),
                 Route("/{path:path}", endpoint, methods=["GET", "POST"]),
             ]
         )
@@ -2532,7 +2544,8 @@ class FakeTelegram:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve a fake Bot API in its own process (benchmarks): prints ``READY <root url>`` and runs
-    until killed. ``GET /_fake/stats`` and ``POST /_fake/chats`` are the test hooks."""
+    until killed. ``GET /_fake/stats``, ``GET /_fake/sent``, ``POST /_fake/chats`` and
+    ``POST /_fake/send`` (users' messages) are the test hooks."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m bot.testing.fake_telegram")
