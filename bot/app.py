@@ -8,20 +8,24 @@ import gc
 import logging
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlparse
 
 import uvicorn
 from sqlalchemy import func, select
 
 from bot.cache import WATCH, VersionWatch
-from bot.channels.base import Channel
-from bot.channels.telegram import TelegramChannel
+from bot.channels.base import Channel, RateLimits
 from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade_database
 from bot.delivery import OutboxDelivery
 from bot.demo import load_demo
+from bot.messages import ChannelInfo, Reply
+from bot.metrics import Metrics
 from bot.models import Unit, utcnow
-from bot.web import web_app
+from bot.web import Health, Webhook, web_app
 from handlers.router import Dispatcher
 from jobs.scheduler import Jobs
 
@@ -48,8 +52,7 @@ class RedactSecrets(logging.Filter):
 def setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    handler.addFilter(RedactSecrets([token]))
+    handler.addFilter(RedactSecrets(settings.secrets()))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
@@ -60,7 +63,7 @@ def setup_logging(settings: Settings) -> None:
 
 
 class _WebServer(uvicorn.Server):
-    """uvicorn without its own signal handling: run_telegram's handlers stop everything in order."""
+    """uvicorn without its own signal handling: App.run's handlers stop everything in order."""
 
     def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
         return contextlib.nullcontext()
@@ -75,6 +78,55 @@ def settle_memory() -> None:
     gc.freeze()
 
 
+class LiveChannel(Protocol):
+    """A messenger the bot talks on: it receives (polling or webhook), answers, and delivers the outbox."""
+
+    name: str
+    limits: RateLimits
+
+    async def open(self) -> None: ...
+    async def start(self) -> None: ...
+    async def start_webhook(self, url: str, secret: str) -> None: ...
+    async def stop(self) -> None: ...
+    def info(self) -> ChannelInfo: ...
+    def webhook(self, path: str, secret: str) -> Webhook: ...
+    def healthy(self) -> bool: ...
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChannelPlugin:
+    """How to tell that a channel is configured, build it, and whether it runs on a webhook."""
+
+    name: str
+    configured: Callable[[Settings], bool]
+    build: Callable[[App, Callable[[], datetime]], LiveChannel]
+    webhook: Callable[[Settings], tuple[str, str] | None]
+
+
+def _telegram(app: App, clock: Callable[[], datetime]) -> LiveChannel:
+    from bot.channels.telegram import TelegramChannel
+
+    return TelegramChannel(app.dispatcher, app.settings, clock=clock)
+
+
+def _zalo(app: App, clock: Callable[[], datetime]) -> LiveChannel:
+    from bot.channels.zalo import ZaloChannel
+
+    return ZaloChannel(app.dispatcher, app.settings, clock=clock)
+
+
+# The registry of messengers; a new one is one entry here and one module in bot/channels/.
+CHANNELS: tuple[ChannelPlugin, ...] = (
+    ChannelPlugin("telegram", lambda s: s.telegram_token is not None, _telegram, lambda s: s.telegram_webhook),
+    ChannelPlugin("zalo", lambda s: s.zalo_token is not None, _zalo, lambda s: s.zalo_webhook),
+)
+
+
+def configured_channels(settings: Settings) -> list[ChannelPlugin]:
+    return [plugin for plugin in CHANNELS if plugin.configured(settings)]
+
+
 class App:
     """One running bot: the database, the dispatcher, and whichever channels are started."""
 
@@ -84,7 +136,8 @@ class App:
         self.engine = create_engine(settings.database_url)
         self.versions = VersionWatch()
         self.sessions = session_factory(self.engine, **{WATCH: self.versions})
-        self.dispatcher = Dispatcher(self.sessions, settings, versions=self.versions)
+        self.metrics = Metrics()
+        self.dispatcher = Dispatcher(self.sessions, settings, versions=self.versions, metrics=self.metrics)
 
     async def prepare(self) -> None:
         """Upgrade the schema to the newest migration."""
@@ -104,40 +157,66 @@ class App:
     def jobs(self, channels: dict[str, Channel], *, clock: Callable[[], datetime] | None = None) -> Jobs:
         """The scheduler and the outbox delivery, pushing through ``channels``."""
         clock = clock or self.clock
-        delivery = OutboxDelivery(self.sessions, self.settings, channels, clock=clock)
+        delivery = OutboxDelivery(self.sessions, self.settings, channels, clock=clock, metrics=self.metrics)
         return Jobs(self.sessions, self.settings, delivery, clock=clock)
 
-    async def run_telegram(self, *, stop: asyncio.Event | None = None) -> None:
-        """Telegram (long polling, or a webhook when QTBOT_WEBHOOK_URL is set) and the scheduler,
-        until SIGINT/SIGTERM (or ``stop`` is set)."""
-        channel = TelegramChannel(self.dispatcher, self.settings, clock=self.clock)
+    def build_channels(self, *, clock: Callable[[], datetime] | None = None) -> list[LiveChannel]:
+        """Every configured channel, not started."""
+        return [plugin.build(self, clock or self.clock) for plugin in configured_channels(self.settings)]
+
+    def web(self, webhooks: list[Webhook], channels: list[LiveChannel]) -> object:
+        health = [Health(channel.name, channel.healthy) for channel in channels]
+        return web_app(self.sessions, webhooks=webhooks, health=health, metrics=self.metrics)
+
+    async def run(self, *, stop: asyncio.Event | None = None) -> None:
+        """Every configured channel (long polling, or a webhook when QTBOT_PUBLIC_URL and its secret
+        are set), the web app when QTBOT_WEB_LISTEN is set, and the scheduler, until SIGINT/SIGTERM
+        (or ``stop`` is set)."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
+        plugins = configured_channels(self.settings)
+        channels = [plugin.build(self, self.clock) for plugin in plugins]
+        started: list[LiveChannel] = []
+        webhooks: list[Webhook] = []
         server: uvicorn.Server | None = None
         serving: asyncio.Task[None] | None = None
-        if self.settings.webhook_url and self.settings.webhook_secret:
-            secret = self.settings.webhook_secret.get_secret_value()
-            await channel.start_webhook(self.settings.webhook_url, secret)
-            host, _, port = self.settings.webhook_listen.rpartition(":")
-            web = web_app(channel, self.sessions, webhook_url=self.settings.webhook_url, secret=secret)
-            server = _WebServer(uvicorn.Config(web, host=host, port=int(port), log_level="warning", lifespan="off"))
-            serving = asyncio.create_task(server.serve())
-            mode = f"webhook on {self.settings.webhook_listen}"
-        else:
-            await channel.start()
-            mode = "long polling"
-        jobs = self.jobs({channel.name: channel})
-        jobs.start()
-        settle_memory()
-        log.info("Telegram bot @%s: %s; the scheduler runs", channel.application.bot.username, mode)
+        jobs: Jobs | None = None
         try:
+            modes = []
+            for plugin, channel in zip(plugins, channels, strict=True):
+                started.append(channel)
+                hook = plugin.webhook(self.settings)
+                if hook is None:
+                    await channel.start()
+                    modes.append(f"{channel.name}: long polling")
+                else:
+                    url, secret = hook
+                    await channel.start_webhook(url, secret)
+                    webhooks.append(channel.webhook(urlparse(url).path or "/", secret))
+                    modes.append(f"{channel.name}: webhook")
+            address = self.settings.web_address
+            if address:
+                host, _, port = address.rpartition(":")
+                config = uvicorn.Config(
+                    self.web(webhooks, channels), host=host, port=int(port), log_level="warning", lifespan="off"
+                )
+                server = _WebServer(config)
+                serving = asyncio.create_task(server.serve())
+                modes.append(f"web on {address}")
+            jobs = self.jobs({channel.name: channel for channel in channels})
+            jobs.start()
+            settle_memory()
+            log.info("qtbot runs (%s); the scheduler runs", "; ".join(modes))
             await stop.wait()
         finally:
             if server is not None and serving is not None:
                 server.should_exit = True
                 await serving
-            await jobs.stop()
-            await channel.stop()
+            if jobs is not None:
+                await jobs.stop()
+            for channel in reversed(started):
+                with contextlib.suppress(Exception):
+                    await channel.stop()

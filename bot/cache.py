@@ -3,7 +3,7 @@
 Every transaction that changes content (units, rosters, events, scores, members, chat links...)
 increments one row, ``content_versions.version``, in the same transaction: the session hooks below
 see ORM flushes and INSERT/UPDATE/DELETE statements, so no service has to remember to do it.
-Delivery bookkeeping (outbox, job runs, the audit log) does not count as content.
+Delivery bookkeeping (outbox, job runs, the audit log, channel state) does not count as content.
 
 Each process reads the version at most once per ``refresh`` seconds, and at once after its own
 commits. Answers to read-only questions are cached per version: the same question from the same
@@ -23,7 +23,16 @@ from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from bot.models import AuditEntry, ContentVersion, JobRun, OutboxMessage
+from bot.models import (
+    AuditEntry,
+    ChannelUsage,
+    ChatOptions,
+    ContentVersion,
+    JobRun,
+    OutboxMessage,
+    SeenUpdate,
+    StoredFile,
+)
 
 # Tables whose changes do not alter any answer.
 NOT_CONTENT = {
@@ -31,6 +40,10 @@ NOT_CONTENT = {
     OutboxMessage.__tablename__,
     JobRun.__tablename__,
     AuditEntry.__tablename__,
+    ChatOptions.__tablename__,
+    SeenUpdate.__tablename__,
+    ChannelUsage.__tablename__,
+    StoredFile.__tablename__,
 }
 _CHANGED = "qtbot.content_changed"
 _BUMPED = "qtbot.content_bumped"

@@ -9,10 +9,9 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from bot.app import App, setup_logging
-from bot.channels.base import Channel
+from bot.app import App, configured_channels, setup_logging
+from bot.channels.base import Channel, StartupError
 from bot.channels.console import ConsoleChat, ConsolePushes, render
-from bot.channels.telegram import TelegramChannel
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import UserError
 from bot.models import utcnow
@@ -20,11 +19,11 @@ from bot.views.common import short_when
 from bot.vntime import fmt_date, fmt_time
 
 NO_TOKEN_HELP = """\
-Chưa đặt QTBOT_TELEGRAM_TOKEN, nên bot chạy ở chế độ console (trò chuyện ngay trong terminal).
+Chưa đặt QTBOT_TELEGRAM_TOKEN hay QTBOT_ZALO_TOKEN, nên bot chạy ở chế độ console (trò chuyện ngay trong terminal).
   Hỏi như một cán bộ Kim Bảng:  qtbot chat --as officer:"Kim Bảng" --now "{demo_now}"
   Với quyền quản trị:           qtbot chat --as admin
   Xem nhắc việc lúc 16h00:      qtbot tick --now "2022-06-22 16:00"
-  Kết nối Telegram:             đặt QTBOT_TELEGRAM_TOKEN trong .env (xem README.md) rồi chạy lại qtbot run.
+  Kết nối Telegram, Zalo:       đặt QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN trong .env (xem README.md) rồi chạy lại.
 Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D để thoát.
 """
 # The demo data is Cụm thi đua số 2 in 2022: the console answers as of the day before its conference.
@@ -77,11 +76,11 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
 
 
 async def _run(settings: Settings, identity: str, now: str | None) -> int:
-    if settings.telegram_token is None:
+    if not configured_channels(settings):
         print(NO_TOKEN_HELP.format(demo_now=DEMO_NOW))
         return await _chat(settings, identity, now, demo_if_empty=True)
     async with opened(settings) as app:
-        await app.run_telegram()
+        await app.run()
     return 0
 
 
@@ -90,16 +89,15 @@ async def _tick(settings: Settings, now: str | None) -> int:
     clock = fixed_clock(now, settings)
     async with opened(settings, clock) as app:
         channels: dict[str, Channel] = {"console": ConsolePushes(None, clock=clock, tz=settings.tz)}
-        telegram = None
-        if settings.telegram_token is not None:
-            telegram = TelegramChannel(app.dispatcher, settings, clock=clock)
-            await telegram.open()
-            channels[telegram.name] = telegram
+        live = app.build_channels(clock=clock)
         try:
+            for channel in live:
+                await channel.open()
+                channels[channel.name] = channel
             report = await app.jobs(channels, clock=clock).tick()
         finally:
-            if telegram is not None:
-                await telegram.stop()
+            for channel in live:
+                await channel.stop()
     moment = clock().astimezone(settings.tz)
     lo, hi = report.plan.window
     print(f"Lúc {fmt_time(moment.time())} {fmt_date(moment.date())} (giờ Việt Nam):")
@@ -110,7 +108,7 @@ async def _tick(settings: Settings, now: str | None) -> int:
     delivery = report.delivery
     print(
         f"Đã gửi {len(delivery.sent)}; hoãn {delivery.retried}; lỗi {delivery.failed}; lỡ {delivery.missed}."
-        + ("" if telegram else " (Tin Telegram chờ đến khi có QTBOT_TELEGRAM_TOKEN.)")
+        + ("" if live else " (Tin Telegram, Zalo chờ đến khi có QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN.)")
     )
     for row in delivery.sent:
         print(f"\n→ {row.channel}:{row.chat_id}\n{render(row.reply)}")
@@ -137,7 +135,9 @@ async def _migrate(settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="qtbot", description="Quyết Thắng Bot — bot của cụm thi đua.")
     commands = root.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="chạy bot (Telegram nếu có token, không thì console trên dữ liệu minh họa)")
+    run = commands.add_parser(
+        "run", help="chạy bot (Telegram, Zalo nếu có token; không thì console, dữ liệu minh họa)"
+    )
     chat = commands.add_parser("chat", help="trò chuyện với bot trong terminal")
     for command in (run, chat):
         command.add_argument(
@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"Không khởi động được: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -42,11 +42,35 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org"
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    # Webhook mode (several replicas behind a load balancer): the public URL Telegram posts updates
-    # to, the secret it must send with them, and where this process listens. Empty: long polling.
+    # Webhook mode for Telegram: the secret Telegram must send back with every call (the address is
+    # {QTBOT_PUBLIC_URL}/telegram). Empty: long polling.
+    telegram_webhook_secret: SecretStr | None = None
+
+    # Zalo Bot API (ZALO.md): token from Zalo Bot Creator, API root, admins by Zalo user id.
+    zalo_token: SecretStr | None = None
+    zalo_base_url: str = "https://bot-api.zaloplatforms.com"
+    admin_zalo_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Webhook mode for Zalo: the secret Zalo sends in X-Bot-Api-Secret-Token ({QTBOT_PUBLIC_URL}/zalo).
+    zalo_webhook_secret: SecretStr | None = None
+    # Long polling: seconds getUpdates waits for a message.
+    zalo_poll_timeout: int = Field(default=30, ge=1, le=60)
+    # Outgoing messages per calendar month the Zalo plan allows (Basic: 3,000); 0 = no limit.
+    zalo_monthly_quota: int = Field(default=3000, ge=0)
+    # Zalo publishes no rate limit; these keep well below what bots are seen to get away with.
+    zalo_rate_per_second: float = Field(default=10.0, gt=0)
+    zalo_private_interval_seconds: float = Field(default=1.0, ge=0)
+    zalo_group_per_minute: int = Field(default=20, ge=1)
+
+    # The one web app (webhooks, /healthz, /metrics, /files): the public HTTPS root a load balancer
+    # forwards to QTBOT_WEB_LISTEN. A channel uses a webhook when this and its secret are set.
+    public_url: str | None = None
+    web_listen: str | None = None
+
+    # Old names (one release): QTBOT_WEBHOOK_URL is Telegram's full webhook address,
+    # QTBOT_WEBHOOK_SECRET = QTBOT_TELEGRAM_WEBHOOK_SECRET, QTBOT_WEBHOOK_LISTEN = QTBOT_WEB_LISTEN.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_listen: str = "0.0.0.0:8080"
+    webhook_listen: str | None = "0.0.0.0:8080"
 
     # Duty handover time when a roster row does not give one (07h30 is the common practice).
     duty_handover: time = time(7, 30)
@@ -83,7 +107,7 @@ class Settings(BaseSettings):
     # few enough that the HTTP client's own bookkeeping stays cheap.
     delivery_concurrency: int = Field(default=16, ge=1, le=256)
 
-    @field_validator("admin_telegram_ids", "news_feeds", mode="before")
+    @field_validator("admin_telegram_ids", "admin_zalo_ids", "news_feeds", mode="before")
     @classmethod
     def _parse_lists(cls, value: object) -> object:
         return _split_csv(value)
@@ -121,12 +145,41 @@ class Settings(BaseSettings):
             raise ValueError("cần dạng sqlite+aiosqlite:///duong/dan.db hoặc postgresql+asyncpg://user@host/db")
         return value
 
-    @field_validator("telegram_base_url")
+    @field_validator("telegram_base_url", "zalo_base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("cần một địa chỉ http(s)://, ví dụ https://api.telegram.org")
         return value.rstrip("/")
+
+    @field_validator("zalo_token")
+    @classmethod
+    def _check_zalo_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        head, _, tail = token.partition(":")
+        if not head or not tail or any(c.isspace() or c == "/" for c in token):
+            raise ValueError("token Zalo có dạng <bot_id>:<khóa> (lấy trong Zalo Bot Creator)")
+        return SecretStr(token)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("https://", "http://")):
+            raise ValueError("cần địa chỉ https://... công khai của bot, ví dụ https://bot.example.vn")
+        return value.strip().rstrip("/")
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _check_zalo_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{8,256}", value.get_secret_value()):
+            raise ValueError("8–256 ký tự A-Z, a-z, 0-9, _ hoặc - (Zalo gửi lại nó trong mỗi lần gọi)")
+        return value
 
     @field_validator("telegram_token")
     @classmethod
@@ -148,7 +201,7 @@ class Settings(BaseSettings):
             raise ValueError("cần địa chỉ https://... mà Telegram gọi tới, ví dụ https://bot.example.vn/telegram")
         return value.strip()
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "telegram_webhook_secret")
     @classmethod
     def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
@@ -157,9 +210,11 @@ class Settings(BaseSettings):
             raise ValueError("16–256 ký tự A-Z, a-z, 0-9, _ hoặc - (Telegram gửi lại nó trong mỗi lần gọi)")
         return value
 
-    @field_validator("webhook_listen")
+    @field_validator("webhook_listen", "web_listen")
     @classmethod
-    def _check_listen(cls, value: str) -> str:
+    def _check_listen(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         host, _, port = value.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("cần dạng host:port, ví dụ 0.0.0.0:8080")
@@ -170,6 +225,40 @@ class Settings(BaseSettings):
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("phải có khi đặt QTBOT_WEBHOOK_URL")
         return self
+
+    @property
+    def telegram_webhook(self) -> tuple[str, str] | None:
+        """(address, secret) when Telegram runs on a webhook; None: long polling."""
+        if self.webhook_url and self.webhook_secret:  # the old settings, still honoured
+            return self.webhook_url, self.webhook_secret.get_secret_value()
+        if self.public_url and self.telegram_webhook_secret:
+            return f"{self.public_url}/telegram", self.telegram_webhook_secret.get_secret_value()
+        return None
+
+    @property
+    def zalo_webhook(self) -> tuple[str, str] | None:
+        """(address, secret) when Zalo runs on a webhook; None: long polling."""
+        if self.public_url and self.zalo_webhook_secret:
+            return f"{self.public_url}/zalo", self.zalo_webhook_secret.get_secret_value()
+        return None
+
+    @property
+    def web_address(self) -> str | None:
+        """Where the web app listens: QTBOT_WEB_LISTEN, or the old QTBOT_WEBHOOK_LISTEN in webhook mode."""
+        if self.web_listen:
+            return self.web_listen
+        if self.telegram_webhook or self.zalo_webhook:
+            return self.webhook_listen
+        return None
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for log redaction."""
+        tokens = [t.get_secret_value() for t in (self.telegram_token, self.zalo_token) if t is not None]
+        others = (self.webhook_secret, self.telegram_webhook_secret, self.zalo_webhook_secret)
+        found = tokens + [s.get_secret_value() for s in others if s is not None]
+        # A token's secret half alone must not leak either (it shows up URL-quoted or split).
+        found += [token.split(":", 1)[1] for token in tokens if ":" in token]
+        return sorted({s for s in found if s}, key=len, reverse=True)
 
     @property
     def tz(self) -> ZoneInfo:

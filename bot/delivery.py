@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import Channel, ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
 from bot.config import Settings
 from bot.messages import Button, Reply
+from bot.metrics import Metrics
 from bot.models import ChatLink, OutboxMessage, utcnow
 from bot.services.reminders import REMINDER_KINDS
 
@@ -112,6 +113,7 @@ class Claimed:
     is_group: bool
     reply: Reply
     attempts: int
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -148,8 +150,10 @@ class OutboxDelivery:
         channels: dict[str, Channel],
         *,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics
         self.settings = settings
         self.channels = channels
         self.clock = clock
@@ -231,6 +235,7 @@ class OutboxDelivery:
                         row.chat_link_id in groups,
                         _reply(row, is_late),
                         row.attempts,
+                        row.due_at,
                     )
                 )
             if missed:
@@ -278,6 +283,9 @@ class OutboxDelivery:
                     outcomes.put_nowait(Outcome(row, "temporary", f"{type(exc).__name__}: {exc}"))
                     continue
                 outcomes.put_nowait(Outcome(row, "sent"))
+                if self.metrics is not None and row.due_at is not None:
+                    late = (self.clock() - row.due_at).total_seconds()
+                    self.metrics.lateness.labels(row.channel).observe(max(0.0, late))
 
     async def _recorder(self, outcomes: asyncio.Queue[Outcome | None], report: DeliveryReport) -> None:
         """Writes outcomes while a batch is being sent (every half second, or 200 at a time), so a

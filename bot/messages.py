@@ -85,31 +85,54 @@ class Reply:
 
 @dataclass(frozen=True)
 class ChannelInfo:
-    """What a handler may know about the channel it answers on."""
+    """What a channel can do, as handlers and the dispatcher need to know it.
+
+    ``buttons`` False: choices are shown as numbered options and typed back as numbers (the
+    dispatcher keeps them per chat in the database). ``text_limit`` is what one message may hold, as
+    the platform counts it (Telegram and Zalo both count UTF-16 units); ``formatting`` is ``html``
+    (our small subset) or ``plain``. ``deep_link`` makes a join link from an invite code, where the
+    platform has them (Zalo has none: the code is sent to the bot as a message)."""
 
     name: str
     buttons: bool = True
+    text_limit: int = MAX_TEXT
+    formatting: str = "html"
     deep_link: Callable[[str], str | None] = lambda _code: None
 
 
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split a long reply at line breaks into parts of at most ``limit`` characters.
+def utf16_len(text: str) -> int:
+    """Length as Telegram and Zalo count it: UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(line: str, limit: int, measure: Callable[[str], int]) -> tuple[str, str]:
+    """The longest head of ``line`` within ``limit`` (by ``measure``), and the rest."""
+    if measure is len:
+        return line[:limit], line[limit:]
+    end = min(len(line), limit)
+    while end > 1 and measure(line[:end]) > limit:
+        end -= 1
+    return line[:end], line[end:]
+
+
+def split_text(text: str, limit: int = MAX_TEXT, *, measure: Callable[[str], int] = len) -> list[str]:
+    """Split a long reply at line breaks into parts of at most ``limit`` (as ``measure`` counts).
 
     Markup never spans lines in our replies, so each part stays well-formed; a single line longer than
     the limit is cut hard (it can only be plain user text)."""
-    if len(text) <= limit:
+    if measure(text) <= limit:
         return [text]
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
-        while len(line) > limit:
+        while measure(line) > limit:
             if current:
                 parts.append(current)
                 current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
+            head, line = _cut(line, limit, measure)
+            parts.append(head)
         candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
+        if measure(candidate) > limit:
             parts.append(current)
             current = line
         else:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -571,3 +572,63 @@ class ContentVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# --- Channels: numbered options, re-delivered updates, quotas, served files ----------------------------
+
+
+class ChatOptions(Base):
+    """The numbered options a chat was last offered, on a channel without buttons (Zalo, console):
+    "1" pressed after a restart, or answered by another replica, still means what was offered."""
+
+    __tablename__ = "chat_options"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    # [[label, callback data], ...] in the order they were numbered.
+    options: Mapped[list[Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeenUpdate(Base):
+    """An update a channel has already handled (Zalo hands consumed updates out again); kept for a
+    few days, so a repeat is dropped even after a restart or on another replica."""
+
+    __tablename__ = "seen_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    update_key: Mapped[str] = mapped_column(String(120))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ChannelUsage(Base):
+    """Messages sent per channel and calendar month (Zalo's plans count them), and when the admins
+    were warned that the quota is running out."""
+
+    __tablename__ = "channel_usage"
+    __table_args__ = (UniqueConstraint("channel", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    month: Mapped[str] = mapped_column(String(7))  # 2022-06
+    sent: Mapped[int] = mapped_column(default=0)
+    warned_at: Mapped[datetime | None]
+
+
+class StoredFile(Base):
+    """A generated picture or file served at ``/files/<token>`` (Zalo's sendPhoto takes an address,
+    not an upload); the token is long and random, so the address cannot be guessed."""
+
+    __tablename__ = "stored_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

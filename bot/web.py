@@ -1,7 +1,10 @@
-"""The web side of webhook mode: Telegram posts updates here; load balancers ask /healthz.
+"""The one web app (Starlette): webhooks of every channel, ``/healthz``, ``/metrics``, ``/files/<token>``.
 
-Every POST must carry the secret Telegram was given with setWebhook (header
-``X-Telegram-Bot-Api-Secret-Token``); anything else is refused with 403 and never reaches the bot.
+A webhook POST must carry the secret the platform was given (compared in constant time) or it gets
+403 and never reaches the bot; the body size is checked before the body is read (413); a body that is
+not JSON gets 400; JSON of a shape the bot does not know is logged and answered 200, so the platform
+does not send it again and again; when the database cannot be reached the answer is 503, so a
+platform that retries delivers the message again instead of it being lost.
 """
 
 from __future__ import annotations
@@ -9,53 +12,128 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from urllib.parse import urlparse
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.channels.telegram import TelegramChannel
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.models import utcnow
+from bot.services import channel_state
 
 log = logging.getLogger(__name__)
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024
 
 
-def web_app(
-    channel: TelegramChannel, sessions: async_sessionmaker[AsyncSession], *, webhook_url: str, secret: str
-) -> Starlette:
-    async def telegram_update(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
+class Malformed(Exception):
+    """A webhook body of a shape the channel cannot read."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One channel's webhook route: where, which header carries the secret, and what takes the body."""
+
+    channel: str
+    path: str
+    header: str
+    secret: str
+    receive: Callable[[Any], Awaitable[None]]  # the parsed JSON; raises Malformed for a shape it cannot read
+
+
+@dataclass(frozen=True)
+class Health:
+    """A channel as /healthz reports it."""
+
+    name: str
+    check: Callable[[], bool]
+
+
+def _webhook_endpoint(hook: Webhook) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        given = request.headers.get(hook.header, "")
+        if not hmac.compare_digest(given.encode(), hook.secret.encode()):
             log.warning(
-                "refused a webhook call without the right secret from %s",
+                "%s webhook: refused a call without the right secret from %s",
+                hook.channel,
                 request.client.host if request.client else "?",
             )
             return Response(status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
             return Response(status_code=413)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return Response(status_code=413)
         try:
             data = json.loads(body)
         except ValueError:
             return Response(status_code=400)
-        if not isinstance(data, dict) or "update_id" not in data:
-            return Response(status_code=400)
-        await channel.feed(data)
+        try:
+            await hook.receive(data)
+        except Malformed as exc:
+            log.warning("%s webhook: ignored an update of an unknown shape (%s)", hook.channel, exc)
+        except (OperationalError, DBAPIError, OSError):
+            log.exception("%s webhook: the database does not answer; asking the platform to retry", hook.channel)
+            return Response(status_code=503)
         return Response(status_code=200)
 
+    return endpoint
+
+
+def web_app(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    webhooks: Sequence[Webhook] = (),
+    health: Sequence[Health] = (),
+    metrics: Metrics | None = None,
+) -> Starlette:
     async def healthz(_request: Request) -> Response:
+        report: dict[str, Any] = {"ok": True}
         try:
             async with sessions() as session:
                 await session.execute(text("SELECT 1"))
         except Exception:
             log.exception("health check: the database does not answer")
             return JSONResponse({"ok": False, "database": "down"}, status_code=503)
-        return JSONResponse({"ok": True})
+        channels = {item.name: ("ok" if item.check() else "down") for item in health}
+        if channels:
+            report["channels"] = channels
+        if "down" in channels.values():
+            report["ok"] = False
+            return JSONResponse(report, status_code=503)
+        return JSONResponse(report)
 
-    path = urlparse(webhook_url).path or "/"
-    return Starlette(routes=[Route(path, telegram_update, methods=["POST"]), Route("/healthz", healthz)])
+    async def metrics_endpoint(_request: Request) -> Response:
+        assert metrics is not None
+        return Response(await metrics.render(sessions), media_type=CONTENT_TYPE)
+
+    async def files(request: Request) -> Response:
+        token = request.path_params["token"]
+        if not 20 <= len(token) <= 64:
+            return Response(status_code=404)
+        async with sessions() as session:
+            stored = await channel_state.load_file(session, token, now=utcnow())
+        if stored is None:
+            return Response(status_code=404)
+        disposition = "inline" if stored.mime_type.startswith("image/") else "attachment"
+        return Response(
+            stored.content,
+            media_type=stored.mime_type,
+            headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(stored.filename, safe='')}"},
+        )
+
+    routes = [Route(hook.path, _webhook_endpoint(hook), methods=["POST"]) for hook in webhooks]
+    routes += [Route("/healthz", healthz), Route("/files/{token}", files)]
+    if metrics is not None:
+        routes.append(Route("/metrics", metrics_endpoint))
+    return Starlette(routes=routes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +20,8 @@ from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
 from bot.errors import UserError
 from bot.messages import ChannelInfo, Incoming, Reply, esc
-from bot.services import dialogs
+from bot.metrics import Metrics
+from bot.services import dialogs, options
 from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
 from bot.textnorm import normalize
@@ -181,7 +182,9 @@ class Dispatcher:
         *,
         versions: VersionWatch | None = None,
         admin_ids: Callable[[Incoming], bool] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.sessions = sessions
         self.settings = settings
         self.reference = ReferenceData()
@@ -189,13 +192,56 @@ class Dispatcher:
         self.answers = VersionedCache(size=5000)
         self._viewers = VersionedCache(size=20000)
         self._is_config_admin = admin_ids or self._settings_admin
+        # Chats that may hold numbered options (channels without buttons): only those need clearing.
+        self._offered: dict[tuple[str, str], bool] = {}
 
     def _settings_admin(self, incoming: Incoming) -> bool:
-        if incoming.channel != "telegram":
-            return False
-        return incoming.sender_id.lstrip("-").isdigit() and int(incoming.sender_id) in self.settings.admin_telegram_ids
+        """Bootstrap admins come from settings, per channel (QTBOT_ADMIN_TELEGRAM_IDS, QTBOT_ADMIN_ZALO_IDS)."""
+        if incoming.channel == "telegram":
+            sender = incoming.sender_id
+            return sender.lstrip("-").isdigit() and int(sender) in self.settings.admin_telegram_ids
+        if incoming.channel == "zalo":
+            return incoming.sender_id in self.settings.admin_zalo_ids
+        return False
 
     async def handle(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
+        if not channel.buttons:
+            incoming = await self._press_numbered_option(incoming)
+        replies = await self._replies(incoming, channel)
+        if not channel.buttons:
+            await self._remember_options(incoming, replies)
+        if self.metrics is not None:
+            self.metrics.updates_in.labels(incoming.channel).inc()
+            self.metrics.replies_out.labels(incoming.channel).inc(len(replies))
+        return replies
+
+    async def _press_numbered_option(self, incoming: Incoming) -> Incoming:
+        """On a channel without buttons, "2" presses the second option the chat was last offered."""
+        number = options.as_number(incoming.text) if incoming.callback_data is None else None
+        if number is None:
+            return incoming
+        lifetime = timedelta(minutes=self.settings.dialog_timeout_minutes)
+        async with self.sessions() as session:
+            data = await options.chosen(
+                session, incoming.channel, incoming.chat_id, number, now=incoming.received_at, lifetime=lifetime
+            )
+        return incoming if data is None else replace(incoming, text=None, callback_data=data)
+
+    async def _remember_options(self, incoming: Incoming, replies: list[Reply]) -> None:
+        offered = [(b.text, b.data) for reply in replies for row in reply.buttons for b in row]
+        chat = (incoming.channel, incoming.chat_id)
+        if not offered and (not replies or self._offered.get(chat) is False):
+            return
+        async with self.sessions() as session, session.begin():
+            if offered:
+                await options.offer(session, *chat, offered, now=incoming.received_at)
+            else:
+                await options.clear(session, *chat)
+        if len(self._offered) > 50_000:
+            self._offered.clear()
+        self._offered[chat] = bool(offered)
+
+    async def _replies(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
         try:
             route = self.route(incoming)
             answer: Answer = [] if route is None else await self._answer(incoming, channel, route)

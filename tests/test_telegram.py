@@ -397,7 +397,7 @@ async def test_webhook_mode_serves_updates_and_refuses_forged_ones(demo_db_url: 
             request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
             clock=fixed_clock(NOW, settings),
         )
-        holder["web"] = web_app(channel, app.sessions, webhook_url=HOOK, secret=SECRET)
+        holder["web"] = web_app(app.sessions, webhooks=[channel.webhook("/telegram/hook", SECRET)])
         await channel.start_webhook(HOOK, SECRET)
         try:
             assert fake.webhook_url == HOOK

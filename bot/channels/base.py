@@ -8,6 +8,11 @@ from typing import Protocol
 from bot.messages import Reply
 
 
+class StartupError(Exception):
+    """A channel cannot start (token rejected, API unreachable): one Vietnamese line naming the
+    setting, without the token."""
+
+
 class DeliveryError(Exception):
     """Sending failed; the subclass says what the outbox should do."""
 

@@ -15,14 +15,15 @@ from zoneinfo import ZoneInfo
 
 from bot.channels.base import RateLimits
 from bot.errors import UserError
-from bot.messages import Button, ChannelInfo, Incoming, Reply, to_plain
+from bot.messages import ChannelInfo, Incoming, Reply, to_plain
 from bot.models import utcnow
 from bot.services.members import ensure_local_identity
 from bot.services.units import load_directory
 from bot.vntime import fmt_date, fmt_time
 from handlers.router import Dispatcher
 
-CHANNEL = ChannelInfo(name="console", buttons=True)
+# Buttons print numbered; the dispatcher keeps what each number means (bot/services/options.py).
+CHANNEL = ChannelInfo(name="console", buttons=False, formatting="plain", text_limit=1_000_000)
 
 
 def render(reply: Reply) -> str:
@@ -58,7 +59,6 @@ class ConsoleChat:
         self.out = out
         self.clock = clock
         self.chat_id = ""
-        self._buttons: list[Button] = []
 
     async def setup(self) -> None:
         """Create the console user's membership on first use (the console is a trusted local tool)."""
@@ -82,10 +82,6 @@ class ConsoleChat:
                 )
 
     def incoming(self, line: str) -> Incoming:
-        callback = None
-        text: str | None = line
-        if line.isdigit() and 1 <= int(line) <= len(self._buttons):
-            callback, text = self._buttons[int(line) - 1].data, None
         return Incoming(
             channel="console",
             chat_id=self.chat_id,
@@ -93,16 +89,11 @@ class ConsoleChat:
             sender_id=self.chat_id,
             sender_name="console",
             received_at=self.clock(),
-            text=text,
-            callback_data=callback,
+            text=line,
         )
 
     async def say(self, line: str) -> list[Reply]:
-        replies = await self.dispatcher.handle(self.incoming(line), CHANNEL)
-        buttons = [b for reply in replies for row in reply.buttons for b in row]
-        if buttons or replies:
-            self._buttons = buttons
-        return replies
+        return await self.dispatcher.handle(self.incoming(line), CHANNEL)
 
     async def run(self, stream: TextIO, *, echo: bool) -> None:
         interactive = stream.isatty()

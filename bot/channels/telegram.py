@@ -1,7 +1,7 @@
 """Telegram through python-telegram-bot 22: updates become :class:`Incoming`, replies become messages.
 
 Long polling by default (``run``); ``base_url`` comes from settings so a local Bot API server or the
-project's fake (bot/testing/fake_telegram.py) can stand in for api.telegram.org.
+project's fake (tests/fakes/telegram/) can stand in for api.telegram.org.
 """
 
 from __future__ import annotations
@@ -23,14 +23,23 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
-from bot.channels.base import ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
+from bot.channels.base import ChatUnreachable, RateLimits, Rejected, RetryLater, StartupError, TemporaryFailure
 from bot.config import Settings
 from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text
 from bot.models import utcnow
+from bot.web import Malformed, Webhook
 from handlers.router import Dispatcher, menu_for
 
 # PTB 22 gives RetryAfter.retry_after as a timedelta with this (and warns without it).
@@ -38,6 +47,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
 NAME = "telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -99,9 +109,20 @@ class TelegramChannel:
     # --- lifecycle -----------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Ready to send (the outbox can deliver) without receiving updates."""
+        """Ready to send (the outbox can deliver) without receiving updates. A rejected token or an
+        unreachable Bot API stops start-up with one line naming the setting."""
         if not self._opened:
-            await self.application.initialize()
+            try:
+                await self.application.initialize()
+            except InvalidToken:
+                raise StartupError(
+                    "QTBOT_TELEGRAM_TOKEN: Telegram từ chối token này; lấy lại token từ @BotFather."
+                ) from None
+            except NetworkError:
+                raise StartupError(
+                    "QTBOT_TELEGRAM_BASE_URL: không kết nối được Telegram Bot API tại "
+                    f"{self.settings.telegram_base_url}."
+                ) from None
             self._username = self.application.bot.username
             self._opened = True
 
@@ -126,9 +147,21 @@ class TelegramChannel:
             url, secret_token=secret, allowed_updates=["message", "callback_query"], max_connections=40
         )
 
-    async def feed(self, data: dict) -> None:
-        """One update received by the webhook."""
-        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+    async def feed(self, data: object) -> None:
+        """One update received by the webhook; an update PTB cannot read is :class:`Malformed`."""
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise Malformed("no update_id")
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise Malformed(type(exc).__name__) from None
+        await self.application.update_queue.put(update)
+
+    def webhook(self, path: str, secret: str) -> Webhook:
+        return Webhook(NAME, path, SECRET_HEADER, secret, self.feed)
+
+    def healthy(self) -> bool:
+        return self._opened and self.application.running
 
     async def stop(self) -> None:
         if self.application.updater and self.application.updater.running:

@@ -71,3 +71,32 @@ def unit_picker(command: str, units: list[Unit], extra: str = "", prompt: str = 
         for index in range(0, len(units), 2)
     ]
     return Reply(prompt, buttons=rows)
+
+
+# --- Channels without buttons or files (Zalo) ------------------------------------------------------------
+
+
+def numbered_options(labels: list[str]) -> str:
+    """Buttons as numbered lines, for a channel without buttons: the user answers with the number."""
+    lines = [f"{number}. {label}" for number, label in enumerate(labels, start=1)]
+    numbers = ", ".join(str(n) for n in range(1, min(len(labels), 3) + 1))
+    lines.append(f"(Trả lời {numbers}{'…' if len(labels) > 3 else ''} để chọn.)")
+    return "\n".join(lines)
+
+
+def file_link(filename: str, url: str) -> str:
+    return f"Tệp {filename}: {url} (tải được trong 7 ngày)"
+
+
+def file_needs_public_url(filename: str) -> str:
+    return f"(Tệp {filename} không gửi được qua kênh này khi bot chưa có địa chỉ công khai QTBOT_PUBLIC_URL.)"
+
+
+def quota_warning(sent: int, quota: int, month: str) -> str:
+    year, _, number = month.partition("-")
+    return (
+        f"Cảnh báo: bot Zalo đã gửi {sent:,}".replace(",", ".")
+        + f"/{quota:,}".replace(",", ".")
+        + f" tin trong tháng {int(number)}/{year} ({sent * 100 // quota}% hạn mức). "
+        "Khi hết hạn mức, Zalo ngừng nhận tin cho đến tháng sau."
+    )

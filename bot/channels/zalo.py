@@ -1,0 +1,425 @@
+"""Zalo through the Zalo Bot API (ZALO.md §1), with httpx: updates become :class:`Incoming`, replies
+become plain-text messages with numbered options.
+
+The API looks like Telegram's but is not: every call is ``POST {root}/bot{token}/{method}`` with a JSON
+body; the answer is an ``{ok, result}`` or ``{ok: false, error_code, description}`` envelope, often with
+HTTP 200 even for errors, so the JSON decides, not the status. ``getUpdates`` hands out one update per
+call, answers 408 when idle, and may hand consumed updates out again: each is recorded by its
+``message_id`` in the database (:mod:`bot.services.channel_state`) and a repeat is dropped, across
+restarts and replicas. No buttons, no HTML, 2,000 characters per message, no deep links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import ChatUnreachable, RateLimits, Rejected, RetryLater, StartupError, TemporaryFailure
+from bot.config import Settings
+from bot.messages import ChannelInfo, Incoming, Reply, split_text, to_plain, utf16_len
+from bot.models import utcnow
+from bot.services import channel_state
+from bot.views import common as common_views
+from bot.web import Malformed, Webhook
+from handlers.router import Dispatcher
+
+log = logging.getLogger(__name__)
+NAME = "zalo"
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+TEXT_LIMIT = 2000
+TEXT_EVENTS = {"message.text.received"}
+# Zalo answers immediately while updates are queued; keep at least this much between two polls.
+MIN_POLL_INTERVAL = 1.0
+QUOTA_WARNING = 0.8
+FILES_KEPT = timedelta(days=7)
+
+
+class ZaloError(Exception):
+    """The Zalo Bot API said no (``ok: false``); ``code`` is its ``error_code`` (or the HTTP status)."""
+
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(f"Zalo {code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class ZaloUnavailable(Exception):
+    """No usable answer: a network error, a timeout, or a body that is not the API's JSON."""
+
+
+@dataclass(frozen=True)
+class ZaloBot:
+    id: str
+    name: str
+    account_name: str
+    can_join_groups: bool
+
+
+class ZaloBotClient:
+    """The ten methods of the Zalo Bot API are all one call; this is that call. The token is only in
+    the URL path, and no message or exception raised here contains the URL."""
+
+    def __init__(
+        self, token: str, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None, timeout: float = 15.0
+    ) -> None:
+        self._root = f"{base_url.rstrip('/')}/bot{token}"
+        self._client = httpx.AsyncClient(transport=transport, timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def call(self, method: str, payload: dict[str, Any] | None = None, *, wait: float | None = None) -> Any:
+        """One API call; ``wait`` overrides the read timeout (a long poll waits longer)."""
+        try:
+            response = await self._client.post(
+                f"{self._root}/{method}",
+                json=payload or {},
+                timeout=httpx.USE_CLIENT_DEFAULT if wait is None else wait,
+            )
+        except httpx.TimeoutException:
+            raise ZaloUnavailable(f"{method}: hết thời gian chờ") from None
+        except httpx.HTTPError as exc:
+            raise ZaloUnavailable(f"{method}: lỗi mạng ({type(exc).__name__})") from None
+        try:
+            data = response.json()
+        except ValueError:
+            raise ZaloUnavailable(f"{method}: HTTP {response.status_code}, không phải JSON") from None
+        if not isinstance(data, dict):
+            raise ZaloUnavailable(f"{method}: HTTP {response.status_code}, câu trả lời lạ")
+        if data.get("ok") is True:
+            return data.get("result")
+        code = data.get("error_code")
+        try:
+            code = int(code) if code is not None else response.status_code
+        except (TypeError, ValueError):
+            code = response.status_code
+        raise ZaloError(code, str(data.get("description") or "")[:200])
+
+    async def get_me(self) -> ZaloBot:
+        me = await self.call("getMe")
+        me = me if isinstance(me, dict) else {}
+        return ZaloBot(
+            id=str(me.get("id", "")),
+            name=str(me.get("display_name") or me.get("account_name") or "Bot"),
+            account_name=str(me.get("account_name", "")),
+            can_join_groups=bool(me.get("can_join_groups", False)),
+        )
+
+    async def get_updates(self, poll_seconds: int) -> list[dict[str, Any]]:
+        """Waits up to ``poll_seconds``; [] when idle (Zalo's 408). The read timeout is 10 s longer."""
+        try:
+            result = await self.call("getUpdates", {"timeout": poll_seconds}, wait=poll_seconds + 10)
+        except ZaloError as exc:
+            if exc.code == 408:
+                return []
+            raise
+        return updates_of(result)
+
+    async def send_message(self, chat_id: str, text: str) -> None:
+        await self.call("sendMessage", {"chat_id": chat_id, "text": text})
+
+    async def send_photo(self, chat_id: str, url: str, caption: str | None = None) -> None:
+        payload = {"chat_id": chat_id, "photo": url}
+        if caption:
+            payload["caption"] = caption
+        await self.call("sendPhoto", payload)
+
+
+def updates_of(body: Any) -> list[dict[str, Any]]:
+    """Updates in any of the shapes seen: the ``{ok, result}`` envelope or a bare update, one or a list."""
+    if isinstance(body, dict) and "result" in body and "message" not in body:
+        body = body["result"]
+    if isinstance(body, dict):
+        return [body]
+    if isinstance(body, list):
+        return [item for item in body if isinstance(item, dict)]
+    return []
+
+
+def render(reply: Reply) -> str:
+    """A reply as Zalo shows it: plain text, then the buttons as numbered options."""
+    text = to_plain(reply.text)
+    labels = [button.text for row in reply.buttons for button in row]
+    if labels:
+        text = f"{text}\n\n{common_views.numbered_options(labels)}"
+    return text
+
+
+class ZaloChannel:
+    """One Zalo bot: long polling (``start``) or webhook (``start_webhook`` + ``feed``), replies to
+    what arrives, and outbox delivery (``deliver``), counted against the monthly quota."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if settings.zalo_token is None:
+            raise ValueError("QTBOT_ZALO_TOKEN is not set")
+        self.dispatcher = dispatcher
+        self.sessions: async_sessionmaker[AsyncSession] = dispatcher.sessions
+        self.settings = settings
+        self.clock = clock
+        self.client = ZaloBotClient(settings.zalo_token.get_secret_value(), settings.zalo_base_url, transport=transport)
+        self.limits = RateLimits(
+            settings.zalo_rate_per_second, settings.zalo_private_interval_seconds, settings.zalo_group_per_minute
+        )
+        self.bot: ZaloBot | None = None
+        self._polling: asyncio.Task[None] | None = None
+        self._unsaved_sent = 0
+        self._last_saved = time.monotonic()
+        self.updates_in = 0
+        self.replies_out = 0
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Check the token (getMe). A rejected token or an unreachable API stops start-up with one line."""
+        if self.bot is not None:
+            return
+        try:
+            self.bot = await self.client.get_me()
+        except ZaloError as exc:
+            if exc.code == 401:
+                raise StartupError(
+                    "QTBOT_ZALO_TOKEN: Zalo từ chối token này (401); lấy lại token trong Zalo Bot Creator."
+                ) from None
+            raise StartupError(f"QTBOT_ZALO_TOKEN: Zalo trả lời lỗi {exc.code} khi kiểm tra token.") from None
+        except ZaloUnavailable:
+            raise StartupError(
+                f"QTBOT_ZALO_BASE_URL: không kết nối được Zalo Bot API tại {self.settings.zalo_base_url}."
+            ) from None
+
+    async def start(self) -> None:
+        """Long polling. A webhook left registered would keep getUpdates from working: it is removed."""
+        await self.open()
+        with contextlib.suppress(ZaloError, ZaloUnavailable):
+            info = await self.client.call("getWebhookInfo")
+            if isinstance(info, dict) and info.get("url"):
+                log.info("Zalo: removing the registered webhook to poll instead")
+                await self.client.call("deleteWebhook")
+        async with self.sessions() as session, session.begin():
+            await channel_state.purge_seen(session, now=self.clock())
+        self._polling = asyncio.create_task(self._poll_forever(), name="zalo-polling")
+
+    async def start_webhook(self, url: str, secret: str) -> None:
+        await self.open()
+        try:
+            await self.client.call("setWebhook", {"url": url, "secret_token": secret})
+        except ZaloError as exc:
+            raise StartupError(
+                f"QTBOT_PUBLIC_URL: Zalo không nhận địa chỉ webhook {url} ({exc.description})."
+            ) from None
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
+        with contextlib.suppress(Exception):
+            await self._save_usage(force=True)
+        await self.client.aclose()
+
+    def info(self) -> ChannelInfo:
+        return ChannelInfo(name=NAME, buttons=False, text_limit=TEXT_LIMIT, formatting="plain")
+
+    # --- incoming ------------------------------------------------------------------------------------
+
+    async def _poll_forever(self) -> None:
+        backoff = 1.0
+        while True:
+            started = time.monotonic()
+            try:
+                updates = await self.client.get_updates(self.settings.zalo_poll_timeout)
+                backoff = 1.0
+            except (ZaloError, ZaloUnavailable) as exc:
+                log.warning("Zalo getUpdates failed: %s; retrying in %.0f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            for update in updates:
+                try:
+                    await self.handle_update(update)
+                except Exception:
+                    log.exception("Zalo: an update could not be handled")
+            await asyncio.sleep(max(0.0, MIN_POLL_INTERVAL - (time.monotonic() - started)))
+
+    async def feed(self, body: Any) -> None:
+        """What the webhook received (either shape); errors of the database propagate (the caller
+        answers 5xx, so the platform may deliver it again)."""
+        updates = updates_of(body)
+        if not updates or not any(isinstance(u.get("message"), dict) for u in updates):
+            raise Malformed("no message")
+        for update in updates:
+            await self.handle_update(update)
+
+    def webhook(self, path: str, secret: str) -> Webhook:
+        return Webhook(NAME, path, SECRET_HEADER, secret, self.feed)
+
+    def healthy(self) -> bool:
+        return self.bot is not None
+
+    async def handle_update(self, update: dict[str, Any]) -> bool:
+        """Answer one update; False when it was a repeat or not something the bot can read."""
+        message = update.get("message")
+        if not isinstance(message, dict):
+            log.info("Zalo: ignored an update without a message (%s)", str(update.get("event_name"))[:60])
+            return False
+        incoming = self.incoming(update)
+        if incoming is None:
+            return False
+        key = f"{update.get('event_name', '')}:{message.get('message_id', '')}"
+        if message.get("message_id"):
+            async with self.sessions() as session, session.begin():
+                if not await channel_state.first_sight(session, NAME, key, now=self.clock()):
+                    return False
+        self.updates_in += 1
+        try:
+            replies = await self.dispatcher.handle(incoming, self.info())
+            for reply in replies:
+                await self.send(incoming.chat_id, reply)
+        except Exception:
+            if message.get("message_id"):
+                with contextlib.suppress(Exception):
+                    async with self.sessions() as session, session.begin():
+                        await channel_state.forget(session, NAME, key)
+            raise
+        return True
+
+    def incoming(self, update: dict[str, Any]) -> Incoming | None:
+        message = update["message"]
+        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        chat_id = str(chat.get("id") or sender.get("id") or "")
+        sender_id = str(sender.get("id") or chat_id)
+        if not chat_id or not sender_id or sender.get("is_bot"):
+            return None
+        is_group = str(chat.get("chat_type", "")).upper() == "GROUP"
+        text = message.get("text") if update.get("event_name", "message.text.received") in TEXT_EVENTS else None
+        text = text if isinstance(text, str) else None
+        addressed = True
+        if is_group:
+            text, mentioned = self._without_mention(text or "")
+            replied = bool(message.get("reply_to_message") or message.get("quote"))
+            addressed = mentioned or replied or text.startswith("/")
+        if text is None:
+            text = ""  # a picture or a sticker: the dispatcher says what it can read
+        return Incoming(
+            channel=NAME,
+            chat_id=chat_id,
+            chat_type="group" if is_group else "private",
+            sender_id=sender_id,
+            sender_name=str(sender.get("display_name") or "")[:100],
+            received_at=self.clock(),
+            text=text,
+            chat_title=str(chat.get("title") or chat.get("name") or "") or None,
+            addressed=addressed,
+        )
+
+    def _without_mention(self, text: str) -> tuple[str, bool]:
+        """Group messages name the bot ("@Bot Quyết Thắng mai ai trực"): strip the mention."""
+        names = [n for n in ((self.bot.name, self.bot.account_name) if self.bot else ()) if n]
+        stripped = text.lstrip()
+        for name in sorted(names, key=len, reverse=True):
+            mention = f"@{name}"
+            if stripped.lower().startswith(mention.lower()):
+                return stripped[len(mention) :].lstrip(" ,:"), True
+            if mention.lower() in stripped.lower():
+                start = stripped.lower().index(mention.lower())
+                return (stripped[:start] + stripped[start + len(mention) :]).strip(), True
+        return stripped, False
+
+    # --- outgoing ------------------------------------------------------------------------------------
+
+    async def _parts(self, reply: Reply) -> list[str]:
+        text = render(reply)
+        if reply.document is not None:
+            text = f"{text}\n\n{await self._document_line(reply)}"
+        return split_text(text, TEXT_LIMIT, measure=utf16_len)
+
+    async def _document_line(self, reply: Reply) -> str:
+        """Zalo cannot carry a file: it is kept for a week at an unguessable address of the web app."""
+        document = reply.document
+        assert document is not None
+        if not self.settings.public_url:
+            return common_views.file_needs_public_url(document.filename)
+        async with self.sessions() as session, session.begin():
+            token = await channel_state.store_file(
+                session,
+                filename=document.filename,
+                mime_type="application/octet-stream",
+                content=document.content,
+                now=self.clock(),
+                keep=FILES_KEPT,
+            )
+        return common_views.file_link(document.filename, f"{self.settings.public_url}/files/{token}")
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        """Answer a message; a 429 is waited out once (a reply is expected now, not later)."""
+        for part in await self._parts(reply):
+            try:
+                await self.client.send_message(chat_id, part)
+            except ZaloError as exc:
+                if exc.code != 429:
+                    raise
+                await asyncio.sleep(1.0)
+                await self.client.send_message(chat_id, part)
+            self.replies_out += 1
+            await self._counted(1)
+
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
+        """Send one outbox message; Zalo's errors become the outbox's (bot/channels/base.py)."""
+        del is_group
+        try:
+            for part in await self._parts(reply):
+                await self.client.send_message(chat_id, part)
+                await self._counted(1)
+        except ZaloError as exc:
+            if exc.code == 429:
+                raise RetryLater(60.0, "Zalo: hết hạn mức gửi (429)") from None
+            if exc.code == 404:
+                raise ChatUnreachable(f"Zalo {exc.code}: {exc.description}") from None
+            if exc.code in (400, 403):
+                raise Rejected(f"Zalo {exc.code}: {exc.description}") from None
+            raise TemporaryFailure(f"Zalo {exc.code}: {exc.description}") from None
+        except ZaloUnavailable as exc:
+            raise TemporaryFailure(str(exc)) from None
+
+    # --- the monthly quota ---------------------------------------------------------------------------
+
+    async def _counted(self, sent: int) -> None:
+        self._unsaved_sent += sent
+        await self._save_usage()
+
+    async def _save_usage(self, *, force: bool = False) -> None:
+        """Add the messages sent to the month's count, at most every few seconds (one write, not one
+        per message); warn the admins once when 80 % of the quota is used."""
+        recent = time.monotonic() - self._last_saved < 5
+        if not self._unsaved_sent or (not force and recent and self._unsaved_sent < 50):
+            return
+        sent, self._unsaved_sent, self._last_saved = self._unsaved_sent, 0, time.monotonic()
+        now = self.clock()
+        month = now.astimezone(self.settings.tz).strftime("%Y-%m")
+        quota = self.settings.zalo_monthly_quota
+        async with self.sessions() as session, session.begin():
+            usage = await channel_state.count_sent(session, NAME, month, sent)
+            near = quota and usage.sent >= QUOTA_WARNING * quota
+            if near and await channel_state.mark_warned(session, usage, now=now):
+                text = common_views.quota_warning(usage.sent, quota, month)
+                await channel_state.warn_admins(session, usage, text, now=now)
+                log.warning("Zalo: %s of %s messages used this month", usage.sent, quota)
