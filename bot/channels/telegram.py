@@ -1,7 +1,7 @@
 """Telegram through python-telegram-bot 22: updates become :class:`Incoming`, replies become messages.
 
 Long polling by default (``run``); ``base_url`` comes from settings so a local Bot API server or the
-project's fake (bot/testing/fake_telegram.py) can stand in for api.telegram.org.
+project's fake (tests/fakes/telegram/) can stand in for api.telegram.org.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The project's own fake Bot APIs (Telegram, Zalo) and harnesses; test tooling, not shipped."""
