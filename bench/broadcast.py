@@ -1,7 +1,7 @@
 """One announcement to 10,000 chats through a local Bot API server that enforces Telegram-like flood
 limits with 429s, the overall limit scaled up; the bot's limiter is configured to match.
 
-The fake Bot API runs in its own process (``python -m bot.testing.fake_telegram``) over HTTP on
+The fake Bot API runs in its own process (``python -m tests.fakes.telegram``) over HTTP on
 127.0.0.1, so its work is not charged to the bot. The bot side is the real path: outbox rows written
 by ``announcements.queue``, claimed and sent by ``OutboxDelivery`` through python-telegram-bot.
 
@@ -44,7 +44,7 @@ async def start_fake(limit: float) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.testing.fake_telegram",
+        "tests.fakes.telegram",
         "--token",
         TOKEN,
         "--global-per-second",

@@ -44,8 +44,8 @@ from bot.cli import fixed_clock
 from bot.config import Settings
 from bot.models import ClusterMember, DutyShift, Member, Unit
 from bot.services.members import create_invite, join_with_invite
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import FAKE_ROOT
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram.harness import FAKE_ROOT
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [
@@ -137,7 +137,7 @@ class ProcessFake:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.testing.fake_telegram",
+            "tests.fakes.telegram",
             "--token",
             self.token,
             stdout=asyncio.subprocess.PIPE,

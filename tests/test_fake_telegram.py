@@ -1,4 +1,4 @@
-"""End-to-end tests of :mod:`bot.testing.fake_telegram` driven by a real PTB Application."""
+"""End-to-end tests of :mod:`tests.fakes.telegram` driven by a real PTB Application."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.testing.fake_telegram import FakeTelegram, FloodLimits, parse_html, utf16_len
+from tests.fakes.telegram import FakeTelegram, FloodLimits, parse_html, utf16_len
 
 TOKEN = "123456:TEST-TOKEN"
 FAKE_ROOT = "http://fake.api"

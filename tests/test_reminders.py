@@ -21,10 +21,10 @@ from bot.services import announcements, schedule
 from bot.services.members import create_invite, join_with_invite
 from bot.services.news import post_item
 from bot.services.subscriptions import load_audience, subscribe, unsubscribe
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import fake_settings
 from jobs.scheduler import Jobs
 from tests.conftest import local, make_settings
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram.harness import fake_settings
 
 OFFICER, DUNG, GROUP = 111, 555, -100777
 

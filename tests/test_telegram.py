@@ -25,12 +25,12 @@ from bot.cli import fixed_clock
 from bot.config import ConfigError, load_settings
 from bot.messages import Reply
 from bot.models import DutyShift, Event
-from bot.testing.fake_telegram import FakeTelegram
-from bot.testing.harness import fake_settings, telegram_bot
 from bot.web import web_app
 from tests.chatting import qtbot_env
 from tests.conftest import make_settings
 from tests.examples import EXAMPLES, NOW, Example, check
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram.harness import fake_settings, telegram_bot
 
 ADMIN = 999
 OFFICER = 111

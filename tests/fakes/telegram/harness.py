@@ -12,8 +12,8 @@ from telegram.request import HTTPXRequest
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.models import utcnow
-from bot.testing.fake_telegram import FakeTelegram
 from handlers.router import Dispatcher
+from tests.fakes.telegram.server import FakeTelegram
 
 FAKE_ROOT = "http://fake.api"
 

@@ -43,7 +43,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import math
 import re
 import socket
 import struct
@@ -53,31 +52,33 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
+
+from tests.fakes.telegram.entities import FormattedText, parse_formatted_text, utf16_len
+from tests.fakes.telegram.errors import JSON, TelegramAPIError, bad_request
+from tests.fakes.telegram.flood import FloodControl, FloodLimits
+from tests.fakes.telegram.multipart import (
+    UploadedFile,
+    p_bool,
+    p_float,
+    p_int,
+    p_json,
+    p_opt,
+    p_str,
+    parse_request_body,
+)
 
 __all__ = [
     "ApiCall",
     "CallbackAnswer",
     "FakeStats",
     "FakeTelegram",
-    "FloodLimits",
-    "FormattedText",
     "SentMessage",
     "StoredFile",
-    "TelegramAPIError",
-    "UploadedFile",
     "WebhookDelivery",
-    "parse_formatted_text",
-    "parse_html",
-    "parse_markdown",
-    "parse_markdown_v2",
-    "parse_request_body",
-    "utf16_len",
+    "main",
 ]
-
-JSON = dict[str, Any]
 
 MAX_MESSAGE_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -86,15 +87,6 @@ MAX_INLINE_BUTTONS = 100
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
-
-#: send-like methods subject to flood limits.
-FLOOD_METHODS = frozenset(
-    {
-        "sendMessage", "sendDocument", "sendPhoto", "sendAudio", "sendVideo", "sendVoice",
-        "sendAnimation", "sendSticker", "sendLocation", "sendContact", "sendPoll",
-        "sendMediaGroup", "copyMessage", "forwardMessage",
-    }
-)  # fmt: skip
 
 CHAT_ACTIONS = frozenset(
     {
@@ -127,45 +119,7 @@ _BOT_COMMAND_ENTITY_RE = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})
 _SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-# --------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------
-
-
-class TelegramAPIError(Exception):
-    """An error answer of the Bot API: HTTP status = ``error_code``."""
-
-    def __init__(
-        self,
-        error_code: int,
-        description: str,
-        *,
-        retry_after: int | None = None,
-        migrate_to_chat_id: int | None = None,
-    ) -> None:
-        super().__init__(description)
-        self.error_code = error_code
-        self.description = description
-        self.retry_after = retry_after
-        self.migrate_to_chat_id = migrate_to_chat_id
-
-    def payload(self) -> JSON:
-        """The JSON body Telegram answers with."""
-        body: JSON = {"ok": False, "error_code": self.error_code, "description": self.description}
-        parameters: JSON = {}
-        if self.retry_after is not None:
-            parameters["retry_after"] = self.retry_after
-        if self.migrate_to_chat_id is not None:
-            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
-        if parameters:
-            body["parameters"] = parameters
-        return body
-
-
-def _bad_request(text: str) -> TelegramAPIError:
-    return TelegramAPIError(400, f"Bad Request: {text}")
-
-
+#: descriptions of injected failures (:meth:`FakeTelegram.fail_next`) when none is given.
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -178,732 +132,6 @@ _DEFAULT_DESCRIPTIONS = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
-
-
-# --------------------------------------------------------------------------------------------
-# Text and entities
-# --------------------------------------------------------------------------------------------
-
-
-def utf16_len(text: str) -> int:
-    """Length of ``text`` in UTF-16 code units, the unit Telegram counts in."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _u16(char: str) -> int:
-    return 2 if ord(char) > 0xFFFF else 1
-
-
-@dataclass
-class FormattedText:
-    """Plain text plus Telegram message entities (offsets/lengths in UTF-16 code units)."""
-
-    text: str
-    entities: list[JSON] = field(default_factory=list)
-
-
-def _entity_error(message: str) -> TelegramAPIError:
-    return _bad_request(f"can't parse entities: {message}")
-
-
-def _byte_offset(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-8"))
-
-
-_HTML_TAGS = frozenset(
-    {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "tg-spoiler", "tg-emoji",
-     "span", "pre", "code", "blockquote"}
-)  # fmt: skip
-_HTML_SIMPLE_ENTITIES = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler",
-}  # fmt: skip
-_HTML_ENTITY_RE = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9A-Fa-f]{1,8})|(lt|gt|amp|quot));")
-_HTML_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_HTML_SPECIAL_RE = re.compile(r"[&<]")
-
-
-def _decode_html_entity(text: str, index: int) -> tuple[str, int] | None:
-    """Decode an HTML entity at ``text[index] == '&'`` the way Telegram does (4 names + numeric)."""
-    match = _HTML_ENTITY_RE.match(text, index)
-    if match is None:
-        return None
-    if match.group(3):
-        return _HTML_NAMED[match.group(3)], match.end()
-    code = int(match.group(1)) if match.group(1) else int(match.group(2), 16)
-    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-        return None
-    return chr(code), match.end()
-
-
-def parse_html(text: str, *, strict_ampersand: bool = True) -> FormattedText:
-    """Parse Telegram-flavoured HTML into plain text + entities (mirrors tdlib's ``parse_html``).
-
-    Raises :class:`TelegramAPIError` (400 ``can't parse entities: ...``) on unsupported or
-    unbalanced tags and on a ``<`` that does not start a tag. With ``strict_ampersand`` an ``&``
-    that is not a known entity is an error too (real Telegram keeps it literally).
-    """
-    out: list[str] = []
-    u16 = 0
-    entities: list[JSON] = []
-    # each open tag: [name, argument, utf16 offset, attributes]
-    stack: list[list[Any]] = []
-    n = len(text)
-    i = 0
-    while i < n:
-        char = text[i]
-        if char == "&":
-            decoded = _decode_html_entity(text, i)
-            if decoded is not None:
-                out.append(decoded[0])
-                u16 += _u16(decoded[0])
-                i = decoded[1]
-                continue
-            if strict_ampersand:
-                raise _entity_error(f'Unescaped "&" at byte offset {_byte_offset(text, i)}; use "&amp;" instead')
-        if char != "<":
-            # Plain text up to the next tag or entity, in one step (long replies stay cheap).
-            special = _HTML_SPECIAL_RE.search(text, i + 1)
-            end = special.start() if special else n
-            chunk = text[i:end]
-            out.append(chunk)
-            u16 += utf16_len(chunk)
-            i = end
-            continue
-        begin = i
-        i += 1
-        if i < n and text[i] == "/":
-            if not stack:
-                raise _entity_error(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
-            j = i + 1
-            while j < n and not text[j].isspace() and text[j] != ">":
-                j += 1
-            end_name = text[i + 1 : j]
-            while j < n and text[j].isspace():
-                j += 1
-            if j >= n or text[j] != ">":
-                raise _entity_error(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
-            name, argument, start, attrs = stack.pop()
-            if end_name and end_name.lower() != name:
-                raise _entity_error(
-                    f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
-                    f'expected "</{name}>", found "</{end_name}>"'
-                )
-            i = j + 1
-            if name == "code" and argument and stack and stack[-1][0] == "pre" and stack[-1][2] == start:
-                stack[-1][1] = argument  # <pre><code class="language-x"> -> pre with language
-                continue
-            if u16 <= start:
-                continue
-            entity: JSON = {"offset": start, "length": u16 - start}
-            if name in _HTML_SIMPLE_ENTITIES:
-                entity["type"] = _HTML_SIMPLE_ENTITIES[name]
-            elif name == "a":
-                url = argument if argument is not None else "".join(out)[-(u16 - start) :]
-                if not url:
-                    continue
-                entity["type"] = "text_link"
-                entity["url"] = url
-            elif name == "code":
-                entity["type"] = "code"
-            elif name == "pre":
-                entity["type"] = "pre"
-                if argument:
-                    entity["language"] = argument
-            elif name == "blockquote":
-                entity["type"] = "expandable_blockquote" if "expandable" in attrs else "blockquote"
-            elif name == "tg-emoji":
-                if not argument:
-                    continue
-                entity["type"] = "custom_emoji"
-                entity["custom_emoji_id"] = argument
-            entities.append(entity)
-            continue
-        # start tag
-        j = i
-        while j < n and not text[j].isspace() and text[j] != ">":
-            j += 1
-        if j >= n:
-            raise _entity_error(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-        name = text[i:j].lower()
-        if name not in _HTML_TAGS:
-            raise _entity_error(f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, begin)}')
-        argument: str | None = None
-        attrs: set[str] = set()
-        while j < n and text[j] != ">":
-            while j < n and text[j].isspace():
-                j += 1
-            if j < n and text[j] == ">":
-                break
-            attr_begin = j
-            while j < n and not text[j].isspace() and text[j] not in "=>":
-                j += 1
-            attr_name = text[attr_begin:j].lower()
-            if not attr_name:
-                raise _entity_error(
-                    f'Empty attribute name in the tag "{name}" at byte offset {_byte_offset(text, begin)}'
-                )
-            while j < n and text[j].isspace():
-                j += 1
-            if j < n and (text[j] == ">" or text[j].isspace()):
-                attrs.add(attr_name)  # boolean attribute, e.g. <blockquote expandable>
-                continue
-            if j >= n or text[j] != "=":
-                raise _entity_error(
-                    f'Expected equal sign in declaration of an attribute of the tag "{name}" '
-                    f"at byte offset {_byte_offset(text, begin)}"
-                )
-            j += 1
-            while j < n and text[j].isspace():
-                j += 1
-            if j >= n:
-                raise _entity_error(f'Unclosed start tag "{name}" at byte offset {_byte_offset(text, begin)}')
-            value_chars: list[str] = []
-            if text[j] not in "'\"":
-                token_begin = j
-                while j < n and (text[j].isalnum() or text[j] in ".-"):
-                    j += 1
-                value = text[token_begin:j].lower()
-                if j >= n or (not text[j].isspace() and text[j] != ">"):
-                    offset = _byte_offset(text, token_begin)
-                    raise _entity_error(f"Unexpected end of name token at byte offset {offset}")
-            else:
-                quote = text[j]
-                j += 1
-                while j < n and text[j] != quote:
-                    if text[j] == "&":
-                        decoded = _decode_html_entity(text, j)
-                        if decoded is not None:
-                            value_chars.append(decoded[0])
-                            j = decoded[1]
-                            continue
-                    value_chars.append(text[j])
-                    j += 1
-                if j < n:
-                    j += 1
-                value = "".join(value_chars)
-            if j >= n:
-                raise _entity_error(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-            attrs.add(attr_name)
-            if name == "a" and attr_name == "href":
-                argument = value
-            elif name == "code" and attr_name == "class" and value.startswith("language-"):
-                argument = value[len("language-") :]
-            elif name == "span" and attr_name == "class" and value.startswith("tg-"):
-                argument = value[len("tg-") :]
-            elif name == "tg-emoji" and attr_name == "emoji-id":
-                argument = value
-        if name == "span" and argument != "spoiler":
-            raise _entity_error(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
-        stack.append([name, argument, u16, attrs])
-        i = j + 1
-    if stack:
-        raise _entity_error(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return FormattedText("".join(out), entities)
-
-
-_MDV2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-_MDV2_TYPE_NAMES = {
-    "bold": "Bold", "italic": "Italic", "underline": "Underline", "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler", "code": "Code", "pre": "Pre", "text_link": "TextUrl",
-    "custom_emoji": "CustomEmoji",
-}  # fmt: skip
-
-
-def parse_markdown_v2(text: str) -> FormattedText:
-    """Parse MarkdownV2 (approximation of tdlib's ``parse_markdown_v2``, incl. its error texts)."""
-    out: list[str] = []
-    u16 = 0
-    entities: list[JSON] = []
-    stack: list[list[Any]] = []  # [type, argument, utf16 offset, char index]
-    quote_start: int | None = None
-    n = len(text)
-
-    def at(k: int) -> str:
-        return text[k] if k < n else ""
-
-    def emit(char: str) -> None:
-        nonlocal u16
-        out.append(char)
-        u16 += _u16(char)
-
-    i = 0
-    while i < n:
-        char = text[i]
-        if char == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-            emit(text[i + 1])
-            i += 2
-            continue
-        in_code = bool(stack) and stack[-1][0] in ("code", "pre")
-        if char == ">" and not in_code and (i == 0 or text[i - 1] == "\n"):
-            if quote_start is None:
-                quote_start = u16
-            i += 1
-            continue
-        if char == "\n" and quote_start is not None and at(i + 1) != ">" and not in_code:
-            if u16 > quote_start:
-                entities.append({"type": "blockquote", "offset": quote_start, "length": u16 - quote_start})
-            quote_start = None
-        if char != "`" if in_code else char not in _MDV2_RESERVED:
-            emit(char)
-            i += 1
-            continue
-        top = stack[-1][0] if stack else None
-        is_end = (
-            (top == "bold" and char == "*")
-            or (top == "italic" and char == "_" and at(i + 1) != "_")
-            or (top == "code" and char == "`")
-            or (top == "pre" and char == "`" and at(i + 1) == "`" and at(i + 2) == "`")
-            or (top in ("text_link", "custom_emoji") and char == "]")
-            or (top == "underline" and char == "_" and at(i + 1) == "_")
-            or (top == "strikethrough" and char == "~")
-            or (top == "spoiler" and char == "|" and at(i + 1) == "|")
-        )
-        if not is_end:
-            begin = i
-            argument: str | None = None
-            if char == "_":
-                kind = "italic"
-                if at(i + 1) == "_":
-                    kind = "underline"
-                    i += 1
-            elif char == "*":
-                kind = "bold"
-            elif char == "~":
-                kind = "strikethrough"
-            elif char == "|" and at(i + 1) == "|":
-                kind = "spoiler"
-                i += 1
-            elif char == "[":
-                kind = "text_link"
-            elif char == "!" and at(i + 1) == "[":
-                kind = "custom_emoji"
-                i += 1
-            elif char == "`":
-                if at(i + 1) == "`" and at(i + 2) == "`":
-                    kind = "pre"
-                    i += 3
-                    lang_end = i
-                    while lang_end < n and not text[lang_end].isspace() and text[lang_end] != "`":
-                        lang_end += 1
-                    if i != lang_end and lang_end < n and text[lang_end] != "`":
-                        argument = text[i:lang_end]
-                        i = lang_end
-                    if at(i) in ("\n", "\r") and at(i):
-                        i += 2 if at(i + 1) in ("\n", "\r") and at(i + 1) and at(i + 1) != at(i) else 1
-                    i -= 1
-                else:
-                    kind = "code"
-            else:
-                raise _entity_error(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
-            stack.append([kind, argument, u16, begin])
-            i += 1
-            continue
-        kind, argument, start, begin = stack.pop()
-        if kind in ("text_link", "custom_emoji"):
-            url = ""
-            if at(i + 1) == "(":
-                url_begin = i + 1
-                i += 2
-                chars: list[str] = []
-                while i < n and text[i] != ")":
-                    if text[i] == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-                        chars.append(text[i + 1])
-                        i += 2
-                        continue
-                    chars.append(text[i])
-                    i += 1
-                if i >= n:
-                    offset = _byte_offset(text, url_begin)
-                    raise _entity_error(f"Can't find end of a url at byte offset {offset}")
-                url = "".join(chars)
-            argument = url
-        elif kind == "pre":
-            i += 2
-        elif kind in ("underline", "spoiler"):
-            i += 1
-        i += 1
-        if u16 > start:
-            entity: JSON = {"type": kind, "offset": start, "length": u16 - start}
-            if kind == "pre" and argument:
-                entity["language"] = argument
-            elif kind == "text_link":
-                if not argument:
-                    continue
-                entity["url"] = argument
-            elif kind == "custom_emoji":
-                entity["custom_emoji_id"] = argument.rpartition("id=")[2]
-            entities.append(entity)
-    if stack:
-        kind, _argument, _start, begin = stack[-1]
-        raise _entity_error(
-            f"Can't find end of {_MDV2_TYPE_NAMES[kind]} entity at byte offset {_byte_offset(text, begin)}"
-        )
-    if quote_start is not None and u16 > quote_start:
-        entities.append({"type": "blockquote", "offset": quote_start, "length": u16 - quote_start})
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return FormattedText("".join(out), entities)
-
-
-def parse_markdown(text: str) -> FormattedText:
-    """Parse legacy ``Markdown`` (mirrors tdlib's ``parse_markdown``)."""
-    out: list[str] = []
-    u16 = 0
-    entities: list[JSON] = []
-    n = len(text)
-    i = 0
-    while i < n:
-        char = text[i]
-        if char == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            out.append(text[i + 1])
-            u16 += 1
-            i += 2
-            continue
-        if char not in "_*`[":
-            out.append(char)
-            u16 += _u16(char)
-            i += 1
-            continue
-        begin = i
-        end_char = "]" if char == "[" else char
-        is_pre = False
-        language = ""
-        i += 1
-        if char == "`" and text[i : i + 2] == "``":
-            i += 2
-            is_pre = True
-            lang_end = i
-            while lang_end < n and not text[lang_end].isspace() and text[lang_end] != "`":
-                lang_end += 1
-            if i != lang_end and lang_end < n and text[lang_end] != "`":
-                language = text[i:lang_end]
-                i = lang_end
-            if i < n and text[i] in "\r\n":
-                i += 2 if i + 1 < n and text[i + 1] in "\r\n" and text[i + 1] != text[i] else 1
-        start = u16
-        while i < n and (text[i] != end_char or (is_pre and text[i + 1 : i + 3] != "``")):
-            out.append(text[i])
-            u16 += _u16(text[i])
-            i += 1
-        if i >= n:
-            offset = _byte_offset(text, begin)
-            raise _entity_error(f"Can't find end of the entity starting at byte offset {offset}")
-        entity: JSON | None = None
-        if u16 > start:
-            entity = {"offset": start, "length": u16 - start}
-            if char == "_":
-                entity["type"] = "italic"
-            elif char == "*":
-                entity["type"] = "bold"
-            elif char == "`":
-                entity["type"] = "pre" if is_pre else "code"
-                if language:
-                    entity["language"] = language
-        if char == "[":
-            url = ""
-            if i + 1 < n and text[i + 1] == "(":
-                close = text.find(")", i + 2)
-                if close != -1:
-                    url = text[i + 2 : close]
-                    i = close
-            if entity is not None:
-                entity["type"] = "text_link"
-                entity["url"] = url or "".join(out)[len(out) - (u16 - start) :]
-        if is_pre:
-            i += 2
-        i += 1
-        if entity is not None:
-            entities.append(entity)
-    return FormattedText("".join(out), entities)
-
-
-def _trim(formatted: FormattedText) -> FormattedText:
-    """Strip leading/trailing whitespace as Telegram does, fixing entity offsets."""
-    text = formatted.text
-    stripped = text.strip()
-    if stripped == text:
-        return formatted
-    if not stripped:
-        return FormattedText("", [])
-    left = utf16_len(text[: len(text) - len(text.lstrip())])
-    new_len = utf16_len(stripped)
-    entities: list[JSON] = []
-    for entity in formatted.entities:
-        begin = max(entity["offset"] - left, 0)
-        end = min(entity["offset"] + entity["length"] - left, new_len)
-        if end > begin:
-            entities.append({**entity, "offset": begin, "length": end - begin})
-    return FormattedText(stripped, entities)
-
-
-def parse_formatted_text(
-    text: str,
-    parse_mode: str | None,
-    entities: list[JSON] | None = None,
-    *,
-    strict_ampersand: bool = True,
-) -> FormattedText:
-    """Apply ``parse_mode`` (or explicit ``entities``) and Telegram's whitespace trimming."""
-    if entities:
-        parsed = FormattedText(text, [dict(e) for e in entities])
-    elif not parse_mode:
-        parsed = FormattedText(text, [])
-    else:
-        mode = parse_mode.lower()
-        if mode == "html":
-            parsed = parse_html(text, strict_ampersand=strict_ampersand)
-        elif mode == "markdownv2":
-            parsed = parse_markdown_v2(text)
-        elif mode == "markdown":
-            parsed = parse_markdown(text)
-        else:
-            raise _bad_request(f"unsupported parse_mode {parse_mode!r}")
-    return _trim(parsed)
-
-
-# --------------------------------------------------------------------------------------------
-# Request parsing (shared by the transport and the HTTP server)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class UploadedFile:
-    """A file part of a multipart/form-data request."""
-
-    field_name: str
-    filename: str | None
-    content_type: str | None
-    data: bytes
-
-
-def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-    from python_multipart.multipart import MultipartParser, parse_options_header
-
-    _ctype, options = parse_options_header(content_type)
-    boundary = options.get(b"boundary")
-    if not boundary:
-        raise _bad_request("multipart boundary is missing")
-    params: dict[str, Any] = {}
-    files: dict[str, UploadedFile] = {}
-    state: dict[str, Any] = {}
-
-    def on_part_begin() -> None:
-        state["headers"] = {}
-        state["data"] = bytearray()
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] = state.get("field", b"") + data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] = state.get("value", b"") + data[start:end]
-
-    def on_header_end() -> None:
-        state["headers"][state.pop("field", b"").lower()] = state.pop("value", b"")
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        state["data"] += data[start:end]
-
-    def on_part_end() -> None:
-        _disposition, disp = parse_options_header(state["headers"].get(b"content-disposition", b""))
-        name = disp.get(b"name", b"").decode("utf-8", "replace")
-        filename = disp.get(b"filename")
-        data = bytes(state["data"])
-        if filename is not None:
-            part_type = state["headers"].get(b"content-type")
-            files[name] = UploadedFile(
-                field_name=name,
-                filename=filename.decode("utf-8", "replace"),
-                content_type=part_type.decode("latin-1") if part_type else None,
-                data=data,
-            )
-        else:
-            params[name] = data.decode("utf-8", "replace")
-
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
-    parser.write(body)
-    parser.finalize()
-    return params, files
-
-
-def parse_request_body(
-    content_type: str | None, body: bytes, query: str | bytes = ""
-) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-    """Parse Bot API parameters from a raw request the way Telegram accepts them.
-
-    Supports the query string, ``application/x-www-form-urlencoded`` (what PTB sends when there
-    are no files), ``application/json`` and ``multipart/form-data``. Form values stay strings;
-    handlers coerce them (and JSON-decode nested objects such as ``reply_markup``).
-    """
-    if isinstance(query, bytes):
-        query = query.decode("latin-1")
-    params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-    files: dict[str, UploadedFile] = {}
-    ctype = (content_type or "").split(";", 1)[0].strip().lower()
-    if not body:
-        return params, files
-    if ctype == "application/json":
-        try:
-            decoded = json.loads(body)
-        except ValueError as exc:
-            raise _bad_request("can't parse JSON object") from exc
-        if not isinstance(decoded, dict):
-            raise _bad_request("JSON object expected")
-        params.update(decoded)
-    elif ctype == "multipart/form-data":
-        fields, files = _parse_multipart(content_type or "", body)
-        params.update(fields)
-    else:
-        params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return params, files
-
-
-def _opt(params: JSON, name: str) -> Any:
-    value = params.get(name)
-    return None if value is None or value == "" else value
-
-
-def _p_str(params: JSON, name: str, default: str | None = None) -> str | None:
-    value = _opt(params, name)
-    return default if value is None else str(value)
-
-
-def _p_int(params: JSON, name: str, default: int | None = None) -> int | None:
-    value = _opt(params, name)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return int(value)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            raise _bad_request(f"invalid {name} specified") from None
-
-
-def _p_float(params: JSON, name: str, default: float) -> float:
-    value = _opt(params, name)
-    if value is None:
-        return default
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise _bad_request(f"invalid {name} specified") from None
-
-
-def _p_bool(params: JSON, name: str) -> bool:
-    value = _opt(params, name)
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
-
-
-def _p_json(params: JSON, name: str, what: str | None = None) -> Any:
-    value = _opt(params, name)
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise _bad_request(f"can't parse {what or name} JSON object") from None
-    return value
-
-
-# --------------------------------------------------------------------------------------------
-# Flood limits
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FloodLimits:
-    """Flood limits (``None`` disables one). Defaults are Telegram's documented limits."""
-
-    global_per_second: float | None = 30
-    per_chat_per_second: float | None = 1
-    group_per_minute: float | None = 20
-
-
-class _Window:
-    """Sliding-window log: at most ``capacity`` events per ``period`` seconds (amortised O(1))."""
-
-    __slots__ = ("capacity", "period", "stamps")
-
-    def __init__(self, capacity: int, period: float) -> None:
-        self.capacity = capacity
-        self.period = period
-        self.stamps: deque[float] = deque()
-
-    def wait_time(self, now: float) -> float:
-        stamps = self.stamps
-        limit = now - self.period
-        while stamps and stamps[0] <= limit:
-            stamps.popleft()
-        if len(stamps) < self.capacity:
-            return 0.0
-        return stamps[0] + self.period - now
-
-
-def _window_shape(rate: float, period: float) -> tuple[int, float]:
-    if rate >= 1:
-        capacity = int(rate)
-        return capacity, period * capacity / rate
-    return 1, period / rate
-
-
-class _FloodControl:
-    def __init__(self, limits: FloodLimits, clock: Callable[[], float]) -> None:
-        self.limits = limits
-        self.clock = clock
-        self._global = _Window(*_window_shape(limits.global_per_second, 1.0)) if limits.global_per_second else None
-        self._chat_shape = _window_shape(limits.per_chat_per_second, 1.0) if limits.per_chat_per_second else None
-        self._group_shape = _window_shape(limits.group_per_minute, 60.0) if limits.group_per_minute else None
-        self._per_chat: dict[int, _Window] = {}
-        self._per_group: dict[int, _Window] = {}
-        self._checks = 0
-
-    def _prune(self, now: float) -> None:
-        for table in (self._per_chat, self._per_group):
-            stale = [k for k, win in table.items() if not win.stamps or win.stamps[-1] <= now - win.period]
-            for key in stale:
-                del table[key]
-
-    def acquire(self, chat_id: int, is_group: bool) -> int:
-        """Record one send; return 0 when allowed, else ``retry_after`` seconds (>= 1)."""
-        now = self.clock()
-        self._checks += 1
-        if self._checks % 50_000 == 0:
-            self._prune(now)
-        windows: list[_Window] = []
-        if self._global is not None:
-            windows.append(self._global)
-        if self._chat_shape is not None:
-            win = self._per_chat.get(chat_id)
-            if win is None:
-                win = self._per_chat[chat_id] = _Window(*self._chat_shape)
-            windows.append(win)
-        if is_group and self._group_shape is not None:
-            win = self._per_group.get(chat_id)
-            if win is None:
-                win = self._per_group[chat_id] = _Window(*self._group_shape)
-            windows.append(win)
-        wait = max((w.wait_time(now) for w in windows), default=0.0)
-        if wait > 0:
-            return max(1, math.ceil(wait))
-        for w in windows:
-            w.stamps.append(now)
-        return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -1164,7 +392,7 @@ class FakeTelegram:
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.files: dict[str, StoredFile] = {}
         self._clock = clock
-        self._flood = _FloodControl(limits, clock) if limits else None
+        self._flood = FloodControl(limits, clock) if limits else None
         self._chats: dict[int, JSON] = {}
         self._users: dict[int, JSON] = {}
         self._blocked: set[int] = set()
@@ -1863,9 +1091,9 @@ class FakeTelegram:
     # ---------------------------------------------------------------- validation helpers
 
     def _chat(self, params: JSON, name: str = "chat_id") -> JSON:
-        raw = _opt(params, name)
+        raw = p_opt(params, name)
         if raw is None:
-            raise _bad_request(f"{name} is empty")
+            raise bad_request(f"{name} is empty")
         chat: JSON | None = None
         if isinstance(raw, str) and raw.startswith("@"):
             wanted = raw[1:].lower()
@@ -1876,7 +1104,7 @@ class FakeTelegram:
             except (TypeError, ValueError):
                 chat = None
         if chat is None:
-            raise _bad_request("chat not found")
+            raise bad_request("chat not found")
         return chat
 
     def _writable_chat(self, params: JSON) -> JSON:
@@ -1891,94 +1119,94 @@ class FakeTelegram:
 
     def _formatted(self, text: str, parse_mode: str | None, entities: Any) -> FormattedText:
         if entities is not None and not isinstance(entities, list):
-            raise _bad_request("can't parse entities JSON object")
+            raise bad_request("can't parse entities JSON object")
         return parse_formatted_text(text, parse_mode, entities, strict_ampersand=self.strict_html_ampersand)
 
     def _message_text(self, params: JSON) -> tuple[str, FormattedText]:
         raw = params.get("text")
         raw_text = "" if raw is None else str(raw)
-        parsed = self._formatted(raw_text, _p_str(params, "parse_mode"), _p_json(params, "entities"))
+        parsed = self._formatted(raw_text, p_str(params, "parse_mode"), p_json(params, "entities"))
         if not parsed.text:
-            raise _bad_request("message text is empty")
+            raise bad_request("message text is empty")
         if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
-            raise _bad_request("message is too long")
+            raise bad_request("message is too long")
         return raw_text, parsed
 
     def _caption(self, params: JSON) -> tuple[str | None, FormattedText | None]:
-        raw = _p_str(params, "caption")
+        raw = p_str(params, "caption")
         if raw is None:
             return None, None
-        parsed = self._formatted(raw, _p_str(params, "parse_mode"), _p_json(params, "caption_entities"))
+        parsed = self._formatted(raw, p_str(params, "parse_mode"), p_json(params, "caption_entities"))
         if utf16_len(parsed.text) > MAX_CAPTION_LENGTH:
-            raise _bad_request("message caption is too long")
+            raise bad_request("message caption is too long")
         return raw, parsed
 
     def _reply_markup(self, params: JSON) -> JSON | None:
-        markup = _p_json(params, "reply_markup", "reply keyboard markup")
+        markup = p_json(params, "reply_markup", "reply keyboard markup")
         if markup is None:
             return None
         if not isinstance(markup, dict):
-            raise _bad_request("can't parse reply keyboard markup JSON object")
+            raise bad_request("can't parse reply keyboard markup JSON object")
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
+                raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
             if sum(len(r) for r in rows) > MAX_INLINE_BUTTONS:
-                raise _bad_request("reply markup is too long")
+                raise bad_request("reply markup is too long")
             for row in rows:
                 for button in row:
                     self._check_inline_button(button)
         elif "keyboard" in markup:
             rows = markup["keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise _bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
+                raise bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array of Arrays')
             for row in rows:
                 for button in row:
                     text = button.get("text") if isinstance(button, dict) else button
                     if not isinstance(text, str) or not text:
-                        raise _bad_request('can\'t parse keyboard button: Field "text" must be of type String')
+                        raise bad_request('can\'t parse keyboard button: Field "text" must be of type String')
         elif not markup.get("remove_keyboard") and not markup.get("force_reply"):
-            raise _bad_request("can't parse reply keyboard markup JSON object")
+            raise bad_request("can't parse reply keyboard markup JSON object")
         return markup
 
     @staticmethod
     def _check_inline_button(button: Any) -> None:
         if not isinstance(button, dict):
-            raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+            raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
         text = button.get("text")
         if not isinstance(text, str) or not text.strip():
-            raise _bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+            raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
         actions = [a for a in INLINE_BUTTON_ACTIONS if a in button]
         if not actions:
-            raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+            raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
         if len(actions) > 1:
-            raise _bad_request(
+            raise bad_request(
                 "can't parse inline keyboard button: exactly one of the optional fields must be used, "
                 f"got {', '.join(actions)}"
             )
         if "callback_data" in button:
             data = button["callback_data"]
             if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES:
-                raise _bad_request("BUTTON_DATA_INVALID")
+                raise bad_request("BUTTON_DATA_INVALID")
         if "url" in button and (not isinstance(button["url"], str) or not button["url"].strip()):
-            raise _bad_request("BUTTON_URL_INVALID")
+            raise bad_request("BUTTON_URL_INVALID")
 
     def _reply_to(self, params: JSON, chat: JSON) -> JSON | None:
-        reply_parameters = _p_json(params, "reply_parameters")
+        reply_parameters = p_json(params, "reply_parameters")
         message_id: int | None = None
-        allow_missing = _p_bool(params, "allow_sending_without_reply")
+        allow_missing = p_bool(params, "allow_sending_without_reply")
         if isinstance(reply_parameters, dict):
-            message_id = _p_int(reply_parameters, "message_id")
-            allow_missing = allow_missing or _p_bool(reply_parameters, "allow_sending_without_reply")
+            message_id = p_int(reply_parameters, "message_id")
+            allow_missing = allow_missing or p_bool(reply_parameters, "allow_sending_without_reply")
         if message_id is None:
-            message_id = _p_int(params, "reply_to_message_id")
+            message_id = p_int(params, "reply_to_message_id")
         if message_id is None:
             return None
         replied = self._messages.get((chat["id"], message_id))
         if replied is None:
             if allow_missing:
                 return None
-            raise _bad_request("message to be replied not found")
+            raise bad_request("message to be replied not found")
         return {k: v for k, v in replied.items() if k != "reply_to_message"}
 
     def _check_flood(self, chat: JSON) -> None:
@@ -2031,13 +1259,13 @@ class FakeTelegram:
             method=method,
             text=formatted.text if formatted is not None else "",
             raw_text=raw_text,
-            parse_mode=_p_str(params, "parse_mode"),
+            parse_mode=p_str(params, "parse_mode"),
             reply_markup=markup,
             date=message["date"],
             entities=list(formatted.entities) if formatted is not None else [],
             caption=formatted.text if is_caption and formatted is not None else None,
             reply_to_message_id=reply_to["message_id"] if reply_to else None,
-            disable_notification=_p_bool(params, "disable_notification"),
+            disable_notification=p_bool(params, "disable_notification"),
             params=dict(params),
             message=message,
             **(record_extra or {}),
@@ -2062,24 +1290,24 @@ class FakeTelegram:
         if isinstance(value, str) and value.startswith("attach://"):
             upload = files.get(value[len("attach://") :])
             if upload is None:
-                raise _bad_request(f'can\'t find attached file "{value}"')
+                raise bad_request(f'can\'t find attached file "{value}"')
         elif name in files:
             upload = files[name]
         if upload is not None:
             if len(upload.data) > MAX_UPLOAD_BYTES:
                 raise TelegramAPIError(413, "Request Entity Too Large")
             if not upload.data:
-                raise _bad_request("file must be non-empty")
+                raise bad_request("file must be non-empty")
             return self._store_file(upload.data, kind, upload.filename, upload.content_type or default_mime)
         if value is None or value == "":
-            raise _bad_request(f"there is no {name} in the request")
+            raise bad_request(f"there is no {name} in the request")
         value = str(value)
         if value in self.files:
             return self.files[value]
         if value.startswith(("http://", "https://")):
             name_part = value.rsplit("/", 1)[-1] or None
             return self._store_file(b"", kind, name_part, default_mime)
-        raise _bad_request("wrong file identifier/HTTP URL specified")
+        raise bad_request("wrong file identifier/HTTP URL specified")
 
     # ---------------------------------------------------------------- API methods
 
@@ -2150,10 +1378,10 @@ class FakeTelegram:
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
-        offset = _p_int(params, "offset", 0) or 0
-        limit = min(max(_p_int(params, "limit", 100) or 100, 1), 100)
-        timeout = max(_p_float(params, "timeout", 0.0), 0.0)
-        allowed = _p_json(params, "allowed_updates")
+        offset = p_int(params, "offset", 0) or 0
+        limit = min(max(p_int(params, "limit", 100) or 100, 1), 100)
+        timeout = max(p_float(params, "timeout", 0.0), 0.0)
+        allowed = p_json(params, "allowed_updates")
         if isinstance(allowed, list):
             self._allowed_updates = frozenset(allowed) or None
         self._confirm(offset)
@@ -2179,25 +1407,25 @@ class FakeTelegram:
     # -- webhook
 
     async def _set_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        url = _p_str(params, "url", "") or ""
-        if _p_bool(params, "drop_pending_updates"):
+        url = p_str(params, "url", "") or ""
+        if p_bool(params, "drop_pending_updates"):
             self._pending.clear()
         if not url:
             await self._stop_webhook()
             return True
         if not url.startswith(("http://", "https://")):
-            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        secret = _p_str(params, "secret_token")
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = p_str(params, "secret_token")
         if secret is not None and not _SECRET_TOKEN_RE.fullmatch(secret):
-            raise _bad_request("secret token contains unallowed characters")
-        allowed = _p_json(params, "allowed_updates")
+            raise bad_request("secret token contains unallowed characters")
+        allowed = p_json(params, "allowed_updates")
         if isinstance(allowed, list):
             self._allowed_updates = frozenset(allowed) or None
         self._webhook = {
             "url": url,
             "secret_token": secret,
-            "max_connections": _p_int(params, "max_connections", 40),
-            "ip_address": _p_str(params, "ip_address"),
+            "max_connections": p_int(params, "max_connections", 40),
+            "ip_address": p_str(params, "ip_address"),
         }
         self._webhook_last_error = None
         self._updates_signal.notify()  # a pending long poll gets 409
@@ -2213,7 +1441,7 @@ class FakeTelegram:
                 await task
 
     async def _delete_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        if _p_bool(params, "drop_pending_updates"):
+        if p_bool(params, "drop_pending_updates"):
             self._pending.clear()
         await self._stop_webhook()
         return True
@@ -2296,23 +1524,23 @@ class FakeTelegram:
         return self._new_bot_message("sendMessage", chat, params, raw_text=raw_text, formatted=parsed)
 
     def _editable(self, params: JSON) -> tuple[JSON, SentMessage]:
-        if _opt(params, "inline_message_id") is not None:
-            raise _bad_request("MESSAGE_ID_INVALID")
+        if p_opt(params, "inline_message_id") is not None:
+            raise bad_request("MESSAGE_ID_INVALID")
         chat = self._writable_chat(params)
-        message_id = _p_int(params, "message_id")
+        message_id = p_int(params, "message_id")
         if message_id is None:
-            raise _bad_request("message identifier is not specified")
+            raise bad_request("message identifier is not specified")
         key = (chat["id"], message_id)
         record = self._records.get(key)
         if record is None or record.deleted:
             if key in self._messages:
-                raise _bad_request("message can't be edited")
-            raise _bad_request("message to edit not found")
+                raise bad_request("message can't be edited")
+            raise bad_request("message to edit not found")
         return self._messages[key], record
 
     @staticmethod
     def _not_modified() -> TelegramAPIError:
-        return _bad_request(
+        return bad_request(
             "message is not modified: specified new message content and reply markup are exactly the "
             "same as a current content and reply markup of the message"
         )
@@ -2333,7 +1561,7 @@ class FakeTelegram:
         raw_text, parsed = self._message_text(params)
         markup = self._reply_markup(params)
         if "text" not in message:
-            raise _bad_request("there is no text in the message to edit")
+            raise bad_request("there is no text in the message to edit")
         if (
             parsed.text == message.get("text")
             and parsed.entities == message.get("entities", [])
@@ -2346,7 +1574,7 @@ class FakeTelegram:
         else:
             message.pop("entities", None)
         record.text, record.raw_text, record.entities = parsed.text, raw_text, list(parsed.entities)
-        record.parse_mode = _p_str(params, "parse_mode")
+        record.parse_mode = p_str(params, "parse_mode")
         return self._apply_edit(message, record, params, markup)
 
     async def _edit_message_caption(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
@@ -2354,7 +1582,7 @@ class FakeTelegram:
         raw, parsed = self._caption(params)
         markup = self._reply_markup(params)
         if "text" in message:
-            raise _bad_request("there is no caption in the message to edit")
+            raise bad_request("there is no caption in the message to edit")
         parsed = parsed or FormattedText("", [])
         if (
             parsed.text == message.get("caption", "")
@@ -2382,10 +1610,10 @@ class FakeTelegram:
 
     async def _delete_message(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         chat = self._chat(params)
-        message_id = _p_int(params, "message_id")
+        message_id = p_int(params, "message_id")
         key = (chat["id"], message_id or 0)
         if key not in self._messages:
-            raise _bad_request("message to delete not found")
+            raise bad_request("message to delete not found")
         del self._messages[key]
         record = self._records.get(key)
         if record is not None:
@@ -2393,20 +1621,20 @@ class FakeTelegram:
         return True
 
     async def _answer_callback_query(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        query_id = _p_str(params, "callback_query_id")
+        query_id = p_str(params, "callback_query_id")
         entry = self._callback_queries.get(query_id or "")
         if entry is None or entry["answered"]:
-            raise _bad_request("query is too old and response timeout expired or query ID is invalid")
-        text = _p_str(params, "text")
+            raise bad_request("query is too old and response timeout expired or query ID is invalid")
+        text = p_str(params, "text")
         if text is not None and len(text) > MAX_CALLBACK_ANSWER_LENGTH:
-            raise _bad_request("MESSAGE_TOO_LONG")
+            raise bad_request("MESSAGE_TOO_LONG")
         entry["answered"] = True
         self.callback_answers[query_id or ""] = CallbackAnswer(
             callback_query_id=query_id or "",
             text=text,
-            show_alert=_p_bool(params, "show_alert"),
-            url=_p_str(params, "url"),
-            cache_time=_p_int(params, "cache_time"),
+            show_alert=p_bool(params, "show_alert"),
+            url=p_str(params, "url"),
+            cache_time=p_int(params, "cache_time"),
         )
         return True
 
@@ -2466,35 +1694,35 @@ class FakeTelegram:
 
     async def _send_chat_action(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
         chat = self._writable_chat(params)
-        action = _p_str(params, "action")
+        action = p_str(params, "action")
         if action not in CHAT_ACTIONS:
-            raise _bad_request("wrong parameter action in request")
+            raise bad_request("wrong parameter action in request")
         self.chat_actions.append((chat["id"], action))
         return True
 
     @staticmethod
     def _commands_key(params: JSON) -> tuple[str, str]:
-        scope = _p_json(params, "scope") or {"type": "default"}
+        scope = p_json(params, "scope") or {"type": "default"}
         if not isinstance(scope, dict) or "type" not in scope:
-            raise _bad_request("can't parse BotCommandScope JSON object")
-        return json.dumps(scope, sort_keys=True), _p_str(params, "language_code", "") or ""
+            raise bad_request("can't parse BotCommandScope JSON object")
+        return json.dumps(scope, sort_keys=True), p_str(params, "language_code", "") or ""
 
     async def _set_my_commands(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        commands = _p_json(params, "commands")
+        commands = p_json(params, "commands")
         if not isinstance(commands, list):
-            raise _bad_request("can't parse commands JSON object")
+            raise bad_request("can't parse commands JSON object")
         if len(commands) > 100:
-            raise _bad_request("BOT_COMMANDS_TOO_MUCH")
+            raise bad_request("BOT_COMMANDS_TOO_MUCH")
         cleaned: list[JSON] = []
         for command in commands:
             if not isinstance(command, dict):
-                raise _bad_request("can't parse BotCommand JSON object")
+                raise bad_request("can't parse BotCommand JSON object")
             name = str(command.get("command", "")).removeprefix("/")
             description = str(command.get("description", ""))
             if not _COMMAND_RE.fullmatch(name):
-                raise _bad_request("BOT_COMMAND_INVALID")
+                raise bad_request("BOT_COMMAND_INVALID")
             if not description.strip() or len(description) > 256:
-                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
             cleaned.append({"command": name, "description": description})
         key = self._commands_key(params)
         if cleaned:
@@ -2528,12 +1756,12 @@ class FakeTelegram:
         return chat
 
     async def _get_file(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        file_id = _p_str(params, "file_id")
+        file_id = p_str(params, "file_id")
         stored = self.files.get(file_id or "")
         if stored is None:
-            raise _bad_request("invalid file_id")
+            raise bad_request("invalid file_id")
         if stored.file_size > MAX_DOWNLOAD_BYTES:
-            raise _bad_request("file is too big")
+            raise bad_request("file is too big")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -2548,7 +1776,7 @@ def main(argv: list[str] | None = None) -> None:
     ``POST /_fake/send`` (users' messages) are the test hooks."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m bot.testing.fake_telegram")
+    parser = argparse.ArgumentParser(prog="python -m tests.fakes.telegram")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--token", default="123456:TEST-TOKEN")
     parser.add_argument("--global-per-second", type=float, default=0, help="0: no flood limits")
@@ -2569,7 +1797,3 @@ def main(argv: list[str] | None = None) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-
-
-if __name__ == "__main__":
-    main()
