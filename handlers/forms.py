@@ -10,18 +10,19 @@ left alone expires after ``dialog_timeout_minutes``.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot.errors import UserError
+from bot.errors import DomainError, UserError
 from bot.messages import Button, Reply, esc
 from bot.models import DialogState
 from bot.services import dialogs
 from bot.services.duty import DUTY_ROLES, ROLE_WORDS
 from bot.services.units import UnitRef
 from bot.textnorm import contains_phrase, normalize
+from bot.views.errors import phrase
 from bot.vntime import (
     DateParseError,
     fmt_date,
@@ -70,6 +71,15 @@ class Form:
 FORMS: dict[str, Form] = {}
 
 
+async def worded(call: Coroutine[Any, Any, Value]) -> Value:
+    """Await a step of a form; a use case's :class:`DomainError` becomes a :class:`UserError` in
+    Vietnamese (bot/views/errors.py), so a dialog re-asks or the router answers it."""
+    try:
+        return await call
+    except DomainError as exc:
+        raise UserError(phrase(exc)) from exc
+
+
 def register(form: Form) -> Form:
     FORMS[form.name] = form
     return form
@@ -99,7 +109,7 @@ async def _store(ctx: Context, form: Form, step: str, values: dict[str, Value]) 
 
 
 async def prompt(ctx: Context, form: Form, field: Field, values: dict[str, Value], error: str | None = None) -> Reply:
-    buttons = _rows(await field.choices(ctx, values)) if field.choices else []
+    buttons = _rows(await worded(field.choices(ctx, values))) if field.choices else []
     if field.optional:
         buttons.append([Button("Bỏ qua", SKIP)])
     buttons.append(cancel_row())
@@ -109,7 +119,7 @@ async def prompt(ctx: Context, form: Form, field: Field, values: dict[str, Value
 
 async def confirm(ctx: Context, form: Form, values: dict[str, Value]) -> Reply:
     await _store(ctx, form, "confirm", values)
-    text = f"<b>{esc(form.title)}</b>\n{await form.summary(ctx, values)}"
+    text = f"<b>{esc(form.title)}</b>\n{await worded(form.summary(ctx, values))}"
     return Reply(text, buttons=[[Button(form.confirm_label, CONFIRM), Button("Hủy", CANCEL)]])
 
 
@@ -137,14 +147,14 @@ async def run(ctx: Context, form: Form) -> Answer:
     for field, part in zip(form.fields, parts, strict=False):
         if part or not field.optional:
             try:
-                values[field.key] = await field.parse(ctx, part, values)
+                values[field.key] = await worded(field.parse(ctx, part, values))
             except DateParseError as exc:
                 raise UserError(str(exc)) from exc
     for field in form.fields[len(parts) :]:
         values.setdefault(field.key, None)
     if form.confirm_line:
         return await confirm(ctx, form, values)
-    return await form.save(ctx, values)
+    return await worded(form.save(ctx, values))
 
 
 async def carry_on(ctx: Context, state: DialogState, text: str) -> Answer:
@@ -165,7 +175,7 @@ async def carry_on(ctx: Context, state: DialogState, text: str) -> Answer:
                 buttons=[[Button(form.confirm_label, CONFIRM), Button("Hủy", CANCEL)]],
             )
         try:
-            answer = await form.save(ctx, values)
+            answer = await worded(form.save(ctx, values))
         except UserError as exc:
             raise UserError(
                 f"{exc}\nChưa lưu gì. Bấm Hủy rồi làm lại với thông tin đúng.", buttons=[cancel_row()]
@@ -177,7 +187,7 @@ async def carry_on(ctx: Context, state: DialogState, text: str) -> Answer:
         values[field.key] = None
     else:
         try:
-            values[field.key] = await field.parse(ctx, text.removeprefix("dlg:"), values)
+            values[field.key] = await worded(field.parse(ctx, text.removeprefix("dlg:"), values))
         except (UserError, DateParseError) as exc:
             return await prompt(ctx, form, field, values, error=str(exc))
     return await ask_next(ctx, form, values)

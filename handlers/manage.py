@@ -9,19 +9,13 @@ from __future__ import annotations
 from datetime import datetime, time
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from bot.errors import UserError
 from bot.messages import Reply, esc
-from bot.models import Member, Unit
-from bot.services import announcements, audit, drills, duty, news, schedule, tasks
+from bot.services import duty, items
 from bot.services import results as results_service
-from bot.services.reminders import notify, shift_audience, task_audience
-from bot.services.subscriptions import load_audience
 from bot.textnorm import normalize
-from bot.views import reminders as reminder_views
-from bot.views.common import capitalize, when
-from bot.vntime import PeriodSpec, fmt_date, fmt_date_range, fmt_points, fmt_weekday_date, parse_date_range
+from bot.views import items as item_views
+from bot.vntime import PeriodSpec, fmt_date_range, fmt_points, fmt_weekday_date, parse_date_range
 from handlers import forms
 from handlers.context import Context
 from handlers.forms import Field, Form, Value, iso_day, register
@@ -77,34 +71,20 @@ async def _event_summary(ctx: Context, values: dict[str, Value]) -> str:
 
 async def _save_event(ctx: Context, values: dict[str, Value]) -> Reply:
     start, end = _event_times(ctx, values["when"])
-    unit_rows = list(await ctx.session.scalars(select(Unit).where(Unit.id.in_(values["units"]["units"]))))
-    event, told = await schedule.new_event(
-        ctx.session,
+    draft = items.MeetingDraft(
         title=values["title"],
         starts_at=start,
         ends_at=end,
         session_name=values["when"]["session"],
         location=values["place"]["location"],
         host_unit_id=values["place"]["host"],
-        units=unit_rows,
+        unit_ids=tuple(values["units"]["units"]),
         cluster_wide=values["units"]["cluster_wide"],
-        cluster_id=await _cluster_id(ctx),
-        now=ctx.now,
-        tz=ctx.tz,
     )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "event.create",
-        at=ctx.now,
-        entity_type="event",
-        entity_id=event.id,
-        after={"title": event.title, "starts_at": start.isoformat(), "location": event.location},
+    added = await items.add_meeting(
+        ctx.session, ctx.viewer, draft, cluster_id=await _cluster_id(ctx), now=ctx.now, tz=ctx.tz
     )
-    return Reply(
-        f"Đã thêm [S{event.id}] {esc(event.title)} — {capitalize(when(event, ctx.tz))}, tại "
-        f"{esc(event.location or '?')}. Đã báo {told} chat. Sửa: /sua S{event.id}; hủy: /huy S{event.id}."
-    )
+    return Reply(item_views.meeting_added(added.event, added.told, ctx.tz))
 
 
 EVENT_FORM = register(
@@ -149,11 +129,7 @@ async def parse_people(ctx: Context, text: str, values: dict[str, Value]) -> lis
 
 
 async def _person_names(ctx: Context, people: list[list[Value]]) -> list[str]:
-    names = []
-    for member_id, label in people:
-        member = await ctx.session.get(Member, member_id) if member_id else None
-        names.append(" ".join(p for p in (member.rank, member.full_name) if p) if member else str(label))
-    return names
+    return await duty.person_names(ctx.session, [(p[0], p[1]) for p in people])
 
 
 async def _duty_summary(ctx: Context, values: dict[str, Value]) -> str:
@@ -167,48 +143,17 @@ async def _duty_summary(ctx: Context, values: dict[str, Value]) -> str:
 
 
 async def _save_duty(ctx: Context, values: dict[str, Value]) -> Reply:
-    unit = await ctx.session.get(Unit, values["unit"])
-    assert unit is not None
-    shifts = await duty.new_shifts(
-        ctx.session,
-        unit_id=unit.id,
-        days=[iso_day(d) for d in values["days"]],
+    draft = items.ShiftsDraft(
+        unit_id=values["unit"],
+        days=tuple(iso_day(d) for d in values["days"]),
         role=values["role"],
-        people=[(p[0], p[1]) for p in values["people"]],
-        handover=unit.duty_handover or ctx.settings.duty_handover,
-        now=ctx.now,
-        tz=ctx.tz,
+        people=tuple((p[0], p[1]) for p in values["people"]),
     )
-    audience = await load_audience(ctx.session)
-    told = 0
-    for shift in shifts:
-        loaded = await duty.load_shift(ctx.session, shift.id)
-        assert loaded is not None
-        told += await notify(
-            ctx.session,
-            what="new",
-            entity_type="shift",
-            entity_id=shift.id,
-            version=shift.version,
-            chats=shift_audience(audience, loaded),
-            notice=reminder_views.shift_notice(loaded, unit, ctx.tz),
-            now=ctx.now,
-        )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "duty.create",
-        at=ctx.now,
-        entity_type="duty_shift",
-        entity_id=shifts[0].id,
-        after={"unit": unit.name, "role": values["role"], "days": values["days"]},
+    added = await items.add_shifts(
+        ctx.session, ctx.viewer, draft, default_handover=ctx.settings.duty_handover, now=ctx.now, tz=ctx.tz
     )
-    days = [s.duty_date for s in shifts]
-    ids = ", ".join(f"T{s.id}" for s in shifts)
-    return Reply(
-        f"Đã thêm {len(shifts)} ca {duty.role_name(values['role']).lower()} của {esc(unit.name)} "
-        f"({fmt_date_range(days[0], days[-1])}) [{ids}]. Đã báo {told} chat."
-    )
+    unit = (await ctx.directory()).by_id[values["unit"]]
+    return Reply(item_views.shifts_added(added.shifts, unit.name, values["role"], added.told))
 
 
 DUTY_FORM = register(
@@ -262,45 +207,15 @@ async def _drill_summary(ctx: Context, values: dict[str, Value]) -> str:
 
 
 async def _save_drill(ctx: Context, values: dict[str, Value]) -> Reply:
-    area = await ctx.session.get(Unit, values["area"])
-    assert area is not None
     exercise = values.get("exercise")
-    plan = await drills.new_drill(
-        ctx.session,
-        area=area,
+    draft = items.DrillDraft(
+        area_unit_id=values["area"],
         review_day=iso_day(values["review"]),
         exercise=(iso_day(exercise[0]), iso_day(exercise[1])) if exercise else None,
-        now=ctx.now,
-        today=ctx.today,
-        tz=ctx.tz,
     )
-    audience = await load_audience(ctx.session)
-    chats = audience.for_units("drill", [area.id, plan.organising_unit_id])
-    review = iso_day(values["review"])
-    notice = Reply(
-        f"<b>Lịch diễn tập mới</b>: {esc(plan.title)} — kiểm tra, duyệt {fmt_weekday_date(review)}. "
-        "Xem: /dientap " + esc(area.short_name)
-    )
-    told = await notify(
-        ctx.session,
-        what="new",
-        entity_type="drill_plan",
-        entity_id=plan.id,
-        version=1,
-        chats=chats,
-        notice=notice,
-        now=ctx.now,
-    )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "drill.create",
-        at=ctx.now,
-        entity_type="drill_plan",
-        entity_id=plan.id,
-        after={"area": area.name, "review": values["review"]},
-    )
-    return Reply(f"Đã thêm [D{plan.id}] {esc(plan.title)}; xem /dientap {esc(area.short_name)}. Đã báo {told} chat.")
+    added = await items.add_drill_plan(ctx.session, ctx.viewer, draft, now=ctx.now, tz=ctx.tz)
+    area = (await ctx.directory()).by_id[values["area"]]
+    return Reply(item_views.drill_added(added.plan, area.short_name, added.told))
 
 
 DRILL_FORM = register(
@@ -336,41 +251,22 @@ async def _task_summary(ctx: Context, values: dict[str, Value]) -> str:
 
 async def _save_task(ctx: Context, values: dict[str, Value]) -> Reply:
     cluster = await ctx.cluster()
-    unit_ids = cluster.unit_ids() if values["units"]["cluster_wide"] and cluster else values["units"]["units"]
-    task = await tasks.new_task(
-        ctx.session,
-        cluster_id=cluster.id if cluster else None,
+    draft = items.TaskDraft(
         title=values["title"],
         due_on=iso_day(values["due"]),
-        unit_ids=unit_ids,
+        unit_ids=tuple(values["units"]["units"]),
+        cluster_wide=values["units"]["cluster_wide"],
+    )
+    added = await items.add_task(
+        ctx.session,
+        ctx.viewer,
+        draft,
+        cluster_id=cluster.id if cluster else None,
+        cluster_unit_ids=cluster.unit_ids() if cluster else [],
         now=ctx.now,
         today=ctx.today,
     )
-    directory = await ctx.directory()
-    names = [directory.by_id[i].short_name for i in unit_ids]
-    told = await notify(
-        ctx.session,
-        what="new",
-        entity_type="task",
-        entity_id=task.id,
-        version=task.version,
-        chats=task_audience(await load_audience(ctx.session), unit_ids),
-        notice=reminder_views.new_task_notice(task, names),
-        now=ctx.now,
-    )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "task.create",
-        at=ctx.now,
-        entity_type="task",
-        entity_id=task.id,
-        after={"code": task.code, "title": task.title, "due": values["due"], "units": names},
-    )
-    return Reply(
-        f"Đã thêm nhiệm vụ {esc(task.code)} [N{task.id}]: {esc(task.title)} — hạn "
-        f"{fmt_date(task.due_on)}; {len(unit_ids)} đơn vị. Đã báo {told} chat."
-    )
+    return Reply(item_views.task_added(added.task, len(added.unit_names), added.told))
 
 
 TASK_FORM = register(
@@ -414,37 +310,13 @@ async def _scores_summary(ctx: Context, values: dict[str, Value]) -> str:
 
 async def _save_scores(ctx: Context, values: dict[str, Value]) -> Reply:
     cluster = await ctx.cluster()
-    assert cluster is not None
     spec = _spec(values["period"])
-    period = await results_service.ensure_period(ctx.session, cluster.id, spec)
-    changes = await results_service.enter_scores(
-        ctx.session,
-        period=period,
-        unit_id=values["unit"],
-        points={code: Decimal(v) for code, v in values["points"].items()},
-        member_id=ctx.viewer.member.id if ctx.viewer.member else None,
-        now=ctx.now,
+    sheet = items.ScoreSheet(unit_id=values["unit"], period=spec, points=dict(values["points"]))
+    recorded = await items.record_scores(
+        ctx.session, ctx.viewer, sheet, cluster_id=cluster.id if cluster else None, now=ctx.now
     )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "scores.enter",
-        at=ctx.now,
-        entity_type="review_period",
-        entity_id=period.id,
-        before={c: str(b) if b is not None else None for c, (b, _a) in changes.items()},
-        after={"unit_id": values["unit"], **{c: str(a) for c, (_b, a) in changes.items()}},
-    )
-    table = await results_service.result_table(ctx.session, period)
-    row = table.row_of(values["unit"])
-    directory = await ctx.directory()
-    status = (
-        "đã công bố" if period.status == "published" else "chưa công bố (chỉ quản trị xem được; /congbo để công bố)"
-    )
-    total = f"tổng {fmt_points(row.result.total)} điểm, tạm xếp thứ {row.result.rank}/{len(table.rows)}" if row else ""
-    return Reply(
-        f"Đã ghi điểm {esc(directory.by_id[values['unit']].short_name)} — {spec.label()}: {total}. Kết quả {status}."
-    )
+    unit = (await ctx.directory()).by_id[values["unit"]]
+    return Reply(item_views.scores_recorded(recorded, unit.short_name, spec.label()))
 
 
 SCORES_FORM = register(
@@ -472,44 +344,18 @@ async def _period_summary(ctx: Context, values: dict[str, Value]) -> str:
     cluster = await ctx.cluster()
     assert cluster is not None
     spec = _spec(values["period"])
-    period = await results_service.find_period(ctx.session, cluster.id, spec)
-    if period is None:
-        raise UserError(f"Chưa có điểm nào của {spec.label()}; nhập bằng /chamdiem trước.")
-    if period.status == "published":
-        raise UserError(f"Kết quả {spec.label()} đã công bố từ trước.")
-    table = await results_service.result_table(ctx.session, period)
-    lines = [f"Công bố kết quả {spec.label()} cho cả cụm:"]
-    lines += [
-        f"{r.result.rank}. {esc(r.unit.short_name)}: {fmt_points(r.result.total)} — {esc(r.result.grade or '')}"
-        for r in table.rows
-    ]
-    return "\n".join(lines)
+    table = await items.results_to_publish(ctx.session, cluster.id, spec)
+    return item_views.publish_preview(table, spec.label())
 
 
 async def _publish(ctx: Context, values: dict[str, Value]) -> Reply:
     cluster = await ctx.cluster()
     assert cluster is not None
     spec = _spec(values["period"])
-    period = await results_service.find_period(ctx.session, cluster.id, spec)
-    if period is None:
-        raise UserError(f"Chưa có điểm nào của {spec.label()}.")
-    await results_service.publish(ctx.session, period, ctx.now)
-    entry = await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "results.publish",
-        at=ctx.now,
-        entity_type="review_period",
-        entity_id=period.id,
-        after={"period": spec.label()},
+    published = await items.publish_results(
+        ctx.session, ctx.viewer, spec, cluster_id=cluster.id, cluster_name=cluster.name, now=ctx.now
     )
-    chats = announcements.recipients(await load_audience(ctx.session), "cluster")
-    text = (
-        f"<b>Công bố kết quả thi đua</b> {spec.label()} của {esc(cluster.name)}. "
-        f"Xem bảng xếp hạng: /xephang {spec.label()}; kết quả đơn vị: /ketqua {spec.label()}"
-    )
-    queued = await announcements.queue(ctx.session, reference=entry.id, text=text, chats=chats, now=ctx.now)
-    return Reply(f"Đã công bố kết quả {spec.label()}; đang gửi thông báo tới {queued} chat.")
+    return Reply(item_views.results_published(spec.label(), published.queued))
 
 
 PUBLISH_FORM = register(
@@ -544,24 +390,9 @@ async def _news_summary(_ctx: Context, values: dict[str, Value]) -> str:
 
 
 async def _save_news(ctx: Context, values: dict[str, Value]) -> Reply:
-    item = await news.post_item(
-        ctx.session,
-        title=values["title"],
-        summary=values.get("summary"),
-        link=values.get("link"),
-        member_id=ctx.viewer.member.id if ctx.viewer.member else None,
-        now=ctx.now,
-    )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "news.post",
-        at=ctx.now,
-        entity_type="news_item",
-        entity_id=item.id,
-        after={"title": item.title},
-    )
-    return Reply(f"Đã đăng tin: <b>{esc(item.title)}</b>. Tin sẽ có trong /tin và bản tin chiều.")
+    draft = items.NewsDraft(title=values["title"], summary=values.get("summary"), link=values.get("link"))
+    item = await items.post_news(ctx.session, ctx.viewer, draft, now=ctx.now)
+    return Reply(item_views.news_posted(item.title))
 
 
 NEWS_FORM = register(

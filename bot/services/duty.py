@@ -246,3 +246,12 @@ async def change_shift(
     loaded = await load_shift(session, shift.id)
     assert loaded is not None
     return loaded
+
+
+async def person_names(session: AsyncSession, people: list[tuple[int | None, str | None]]) -> list[str]:
+    """How roster entries read: a member's rank and name, or the label typed ("Tổ 1")."""
+    names = []
+    for member_id, label in people:
+        member = await session.get(Member, member_id) if member_id else None
+        names.append(" ".join(p for p in (member.rank, member.full_name) if p) if member else str(label))
+    return names

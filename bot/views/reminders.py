@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
@@ -9,8 +11,11 @@ from bot.models import DutyShift, Event, Task, TaskAssignment, Unit
 from bot.offsets import Offset
 from bot.services.duty import person_text, role_name, role_sort_key
 from bot.services.tasks import status_name
-from bot.views.common import area_label, short_when, when
-from bot.vntime import fmt_time, fmt_weekday_date
+from bot.views.common import area_label, capitalize, short_when, when
+from bot.vntime import fmt_date, fmt_time, fmt_weekday_date
+
+if TYPE_CHECKING:
+    from bot.services.editable import ItemFacts
 
 _EVENT_LABELS = {"conference": "Hội nghị", "meeting": "Cuộc họp", "inspection": "Kiểm tra", "other": "Sự kiện"}
 
@@ -119,3 +124,37 @@ def shift_notice(shift: DutyShift, unit: Unit, tz: ZoneInfo, *, title: str = "Ph
         f"<b>{esc(title)}</b>: {role_name(shift.role)} {esc(unit.name)} {fmt_weekday_date(shift.duty_date)} — "
         f"{esc(person_text(shift))}.\nCa {short_when(shift.starts_at, tz)} → {short_when(shift.ends_at, tz)}."
     )
+
+
+def item_line(item: ItemFacts, tz: ZoneInfo) -> str:
+    """One line naming an item that is changed or cancelled (plain text), e.g. 'Hội nghị Sơ kết ... —
+    14h00 Thứ Năm 23/06/2022, tại Ban CHQS huyện Kim Bảng'."""
+    from bot.services.schedule import EVENT_KINDS
+
+    if item.kind == "event":
+        where = f", tại {item.location}" if item.location else ""
+        return f"{EVENT_KINDS.get(item.event_kind or '', 'Sự kiện')} {item.title} — {capitalize(when(item, tz))}{where}"  # type: ignore[arg-type]
+    if item.kind == "shift":
+        assert item.role is not None and item.duty_date is not None
+        return f"{role_name(item.role)} {item.unit_name} {fmt_weekday_date(item.duty_date)}: {item.person}"
+    if item.kind == "task":
+        return f"Nhiệm vụ {item.task_code or ''} {item.title} — hạn {fmt_date(item.due_on) if item.due_on else '?'}"
+    return f"{item.title} (năm {item.year})"
+
+
+def new_drill_plan_notice(title: str, review_day: date, area_short_name: str) -> Reply:
+    return Reply(
+        f"<b>Lịch diễn tập mới</b>: {esc(title)} — kiểm tra, duyệt {fmt_weekday_date(review_day)}. "
+        "Xem: /dientap " + esc(area_short_name)
+    )
+
+
+def results_published_text(period_label: str, cluster_name: str) -> str:
+    return (
+        f"<b>Công bố kết quả thi đua</b> {period_label} của {esc(cluster_name)}. "
+        f"Xem bảng xếp hạng: /xephang {period_label}; kết quả đơn vị: /ketqua {period_label}"
+    )
+
+
+def announcement_text(text: str) -> str:
+    return f"<b>Thông báo</b>: {esc(text)}"

@@ -1,0 +1,98 @@
+"""What admins are told after adding, changing or cancelling an item (/themhop ... /sua, /huy)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.messages import esc
+from bot.models import DrillPlan, DutyShift, Event, Task
+from bot.services.duty import role_name
+from bot.services.editable import ItemCancellation, ItemChange, ItemFacts
+from bot.services.items import ScoresRecorded
+from bot.services.results import ResultTable
+from bot.views.common import capitalize, when
+from bot.views.reminders import item_line
+from bot.vntime import fmt_date, fmt_date_range, fmt_points
+
+
+def meeting_added(event: Event, told: int, tz: ZoneInfo) -> str:
+    return (
+        f"Đã thêm [S{event.id}] {esc(event.title)} — {capitalize(when(event, tz))}, tại "
+        f"{esc(event.location or '?')}. Đã báo {told} chat. Sửa: /sua S{event.id}; hủy: /huy S{event.id}."
+    )
+
+
+def shifts_added(shifts: list[DutyShift], unit_name: str, role: str, told: int) -> str:
+    days = [s.duty_date for s in shifts]
+    ids = ", ".join(f"T{s.id}" for s in shifts)
+    return (
+        f"Đã thêm {len(shifts)} ca {role_name(role).lower()} của {esc(unit_name)} "
+        f"({fmt_date_range(days[0], days[-1])}) [{ids}]. Đã báo {told} chat."
+    )
+
+
+def drill_added(plan: DrillPlan, area_short_name: str, told: int) -> str:
+    return f"Đã thêm [D{plan.id}] {esc(plan.title)}; xem /dientap {esc(area_short_name)}. Đã báo {told} chat."
+
+
+def task_added(task: Task, units: int, told: int) -> str:
+    return (
+        f"Đã thêm nhiệm vụ {esc(task.code)} [N{task.id}]: {esc(task.title)} — hạn "
+        f"{fmt_date(task.due_on)}; {units} đơn vị. Đã báo {told} chat."
+    )
+
+
+def scores_recorded(recorded: ScoresRecorded, unit_short_name: str, period_label: str) -> str:
+    status = (
+        "đã công bố"
+        if recorded.period.status == "published"
+        else "chưa công bố (chỉ quản trị xem được; /congbo để công bố)"
+    )
+    row = recorded.row
+    total = f"tổng {fmt_points(row.result.total)} điểm, tạm xếp thứ {row.result.rank}/{recorded.ranked}" if row else ""
+    return f"Đã ghi điểm {esc(unit_short_name)} — {period_label}: {total}. Kết quả {status}."
+
+
+def publish_preview(table: ResultTable, period_label: str) -> str:
+    lines = [f"Công bố kết quả {period_label} cho cả cụm:"]
+    lines += [
+        f"{r.result.rank}. {esc(r.unit.short_name)}: {fmt_points(r.result.total)} — {esc(r.result.grade or '')}"
+        for r in table.rows
+    ]
+    return "\n".join(lines)
+
+
+def results_published(period_label: str, queued: int) -> str:
+    return f"Đã công bố kết quả {period_label}; đang gửi thông báo tới {queued} chat."
+
+
+def news_posted(title: str) -> str:
+    return f"Đã đăng tin: <b>{esc(title)}</b>. Tin sẽ có trong /tin và bản tin chiều."
+
+
+# --- /sua and /huy ----------------------------------------------------------------------------------
+
+
+def change_preview(item: ItemFacts, field_name: str, after: str, tz: ZoneInfo) -> str:
+    return (
+        f"Mục {item.code}: {esc(item_line(item, tz))}\n{field_name} sẽ đổi thành: "
+        f"<b>{esc(after)}</b>\nNhững chat liên quan sẽ được báo."
+    )
+
+
+def item_changed(change: ItemChange, tz: ZoneInfo) -> str:
+    return f"Đã sửa {change.code}.\nTrước: {esc(item_line(change.before, tz))}\nNay: {esc(item_line(change.after, tz))}"
+
+
+def cancel_preview(item: ItemFacts, tz: ZoneInfo) -> str:
+    return f"Hủy {item.code}: {esc(item_line(item, tz))}\nNhững chat liên quan sẽ được báo hủy."
+
+
+def item_cancelled(cancellation: ItemCancellation, tz: ZoneInfo) -> str:
+    return f"Đã hủy {cancellation.code}: {esc(item_line(cancellation.facts, tz))}. Đã báo {cancellation.told} chat."
+
+
+BAD_CODE = (
+    "Cho mã mục cần sửa hoặc hủy, ví dụ S12 (hội nghị, họp, mốc diễn tập), T40 (ca trực), "
+    "FT3 hoặc N3 (nhiệm vụ), D2 (kế hoạch diễn tập của một xã). Mã có trong /lich, /truc, /nhiemvu."
+)
