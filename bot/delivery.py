@@ -32,6 +32,7 @@ from bot.config import Settings
 from bot.messages import Button, Reply
 from bot.metrics import Metrics
 from bot.models import ChatLink, OutboxMessage, utcnow
+from bot.services.deliveries import delivery_stats  # noqa: F401  (kept importable from here)
 from bot.services.reminders import REMINDER_KINDS
 
 log = logging.getLogger(__name__)
@@ -409,19 +410,3 @@ class OutboxDelivery:
                 await asyncio.wait({waiter, stopper}, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
                 stopper.cancel()
-
-
-async def delivery_stats(
-    session: AsyncSession, since: datetime, failures: int = 5
-) -> tuple[dict[str, int], list[OutboxMessage]]:
-    """Rows due since ``since`` by status, and the latest ones that failed or were missed."""
-    rows = await session.execute(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.due_at >= since).group_by(OutboxMessage.status)
-    )
-    latest = await session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.due_at >= since, OutboxMessage.status.in_(("failed", "missed")))
-        .order_by(OutboxMessage.id.desc())
-        .limit(failures)
-    )
-    return {status: count for status, count in rows.all()}, list(latest)

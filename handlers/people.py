@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import select, update
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.messages import Button, Reply, esc
-from bot.models import ChatLink, Member, OutboxMessage
-from bot.services import announcements, audit, tasks
+from bot.services import broadcasts, people, reports, tasks
 from bot.services.members import ROLE_NAMES
-from bot.services.subscriptions import load_audience
 from bot.textnorm import contains_phrase, normalize
 from bot.views.common import short_when
+from bot.views.refusals import NO_UNIT_TO_REPORT, phrased
 from handlers import forms
 from handlers.context import Context
 from handlers.forms import Field, Form, Value, register
+
+if TYPE_CHECKING:
+    from bot.models import ChatLink
 
 # --- /baocao ---------------------------------------------------------------------------------------
 
@@ -44,41 +44,14 @@ async def cmd_report(ctx: Context) -> Reply:
             if position is not None:
                 rest = rest[:position] + rest[position + size :]
     if unit is None:
-        raise UserError("Đồng chí chưa gắn với đơn vị nào; quản trị ghi rõ đơn vị: /baocao FT1 Kim Bảng 50%.")
+        raise UserError(NO_UNIT_TO_REPORT)
     status, progress, used = _progress(rest)
     note = " ".join(rest[used:]) or None
-    assignment, before = await tasks.report_progress(
-        ctx.session,
-        task,
-        unit.id,
-        status=status,
-        progress=progress,
-        note=note,
-        member_id=ctx.viewer.member.id if ctx.viewer.member else None,
-        now=ctx.now,
-    )
-    if status == "done":  # no more deadline reminders for this unit
-        unit_chats = select(ChatLink.id).where(ChatLink.unit_id == unit.id)
-        await ctx.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.entity_type == "task",
-                OutboxMessage.entity_id == task.id,
-                OutboxMessage.status == "pending",
-                OutboxMessage.chat_link_id.in_(unit_chats),
-            )
-            .values(status="cancelled", last_error="đơn vị đã hoàn thành")
+    with phrased():
+        report = await reports.report_task_progress(
+            ctx.session, ctx.viewer, task.id, status, progress, note, ctx.now, unit_id=unit.id
         )
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "task.report",
-        at=ctx.now,
-        entity_type="task",
-        entity_id=task.id,
-        before=before,
-        after={"unit": unit.short_name, "status": status, "progress": progress, "report": assignment.report},
-    )
+    assignment = report.assignment
     shown = tasks.status_name(assignment, ctx.today, task.due_on)
     return Reply(
         f"Đã ghi: {esc(task.code or '')} {esc(task.title)} — {esc(unit.short_name)}: {shown}."
@@ -128,8 +101,10 @@ def _split_announcement(text: str) -> list[str]:
 
 
 async def _recipients(ctx: Context, values: dict[str, Value]) -> list[ChatLink]:
-    audience = await load_audience(ctx.session)
-    return announcements.recipients(audience, values["scope"]["scope"], values["scope"]["unit"])
+    with phrased():
+        return await broadcasts.announcement_recipients(
+            ctx.session, ctx.viewer, values["scope"]["scope"], values["scope"]["unit"]
+        )
 
 
 async def _scope_text(ctx: Context, scope: dict[str, Value]) -> str:
@@ -145,27 +120,21 @@ async def _announce_summary(ctx: Context, values: dict[str, Value]) -> str:
     if not count:
         raise UserError(f"Không có chat nào nhận thông báo ở {await _scope_text(ctx, values['scope'])}.")
     return (
-        f"Gửi tới {esc(await _scope_text(ctx, values['scope']))}: {count} chat.\nXem trước:\n"
-        f"<b>Thông báo</b>: {esc(values['text'])}"
+        f"Gửi tới {esc(await _scope_text(ctx, values['scope']))}: {count} chat.\nXem trước:\n{_notice(values['text'])}"
     )
+
+
+def _notice(text: str) -> str:
+    return f"<b>Thông báo</b>: {esc(text)}"
 
 
 async def _send_announcement(ctx: Context, values: dict[str, Value]) -> Reply:
-    chats = await _recipients(ctx, values)
-    if not chats:
-        raise UserError("Không có chat nào nhận thông báo trong phạm vi này.")
-    entry = await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "announcement.send",
-        at=ctx.now,
-        entity_type="announcement",
-        after={"scope": values["scope"], "text": values["text"], "chats": len(chats)},
-    )
-    queued = await announcements.queue(
-        ctx.session, reference=entry.id, text=f"<b>Thông báo</b>: {esc(values['text'])}", chats=chats, now=ctx.now
-    )
-    return Reply(f"Đã xếp hàng gửi {queued} tin; xem tiến độ bằng /guitin.")
+    scope, text = values["scope"], values["text"]
+    with phrased():
+        sent = await broadcasts.send_announcement(
+            ctx.session, ctx.viewer, scope["scope"], scope["unit"], text, _notice(text), ctx.now
+        )
+    return Reply(f"Đã xếp hàng gửi {sent.queued} tin; xem tiến độ bằng /guitin.")
 
 
 ANNOUNCE_FORM = register(
@@ -189,25 +158,17 @@ ANNOUNCE_FORM = register(
 # --- members and roles -------------------------------------------------------------------------------
 
 
-async def _bot_users(ctx: Context, unit_id: int | None = None) -> list[tuple[Member, list[str]]]:
-    query = select(Member).where(Member.role.in_(("officer", "admin")), Member.active.is_(True))
-    if unit_id is not None:
-        query = query.where(Member.unit_id == unit_id)
-    members = list(await ctx.session.scalars(query.order_by(Member.unit_id, Member.id)))
-    channels: dict[int, list[str]] = {}
-    for link in await ctx.session.scalars(select(ChatLink).where(ChatLink.member_id.in_([m.id for m in members]))):
-        channels.setdefault(link.member_id, []).append(link.channel + ("" if link.active else " (đã chặn bot)"))
-    return [(m, channels.get(m.id, [])) for m in members]
-
-
 async def cmd_members(ctx: Context) -> Reply:
     unit = ctx.slots.unit.unit if ctx.slots.unit else None
-    people = await _bot_users(ctx, unit.id if unit else None)
-    if not people:
+    with phrased():
+        users = await people.bot_users(ctx.session, ctx.viewer, unit.id if unit else None)
+    if not users:
         return Reply("Chưa có ai dùng bot" + (f" ở {esc(unit.name)}." if unit else "."))
     directory = await ctx.directory()
-    lines = [f"<b>Thành viên dùng bot{' — ' + esc(unit.name) if unit else ''}</b> ({len(people)})"]
-    for member, channels in people:
+    lines = [f"<b>Thành viên dùng bot{' — ' + esc(unit.name) if unit else ''}</b> ({len(users)})"]
+    for user in users:
+        member = user.member
+        channels = [chat.channel + ("" if chat.active else " (đã chặn bot)") for chat in user.chats]
         where = directory.by_id[member.unit_id].short_name if member.unit_id in directory.by_id else "—"
         name = " ".join(p for p in (member.rank, member.full_name) if p)
         lines.append(
@@ -218,42 +179,14 @@ async def cmd_members(ctx: Context) -> Reply:
     return Reply("\n".join(lines))
 
 
-async def _find_member(ctx: Context) -> Member:
-    text = ctx.slots.text.strip()
-    code = re.fullmatch(r"[Mm](\d+)", text)
-    if code:
-        member = await ctx.session.get(Member, int(code.group(1)))
-        if member is not None and member.role in ("officer", "admin"):
-            return member
-    else:
-        norm = normalize(text)
-        found = [m for m, _ in await _bot_users(ctx) if norm and contains_phrase(normalize(m.full_name), norm)]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            raise UserError("Có nhiều người trùng tên; dùng mã trong /thanhvien, ví dụ /capquyen M12.")
-    raise UserError("Không tìm thấy người dùng bot này. Xem mã trong /thanhvien, ví dụ /capquyen M12.")
-
-
 async def _set_role(ctx: Context, role: str) -> Reply:
-    member = await _find_member(ctx)
-    if ctx.viewer.member is not None and member.id == ctx.viewer.member.id and role != "admin":
-        raise UserError("Không tự thu hồi quyền của mình; nhờ một quản trị khác.")
-    before = member.role
-    if before == role:
+    with phrased():
+        member = await people.find_bot_user(ctx.session, ctx.viewer, ctx.slots.text)
+        change = await (people.grant_admin if role == "admin" else people.revoke_admin)(
+            ctx.session, ctx.viewer, member.id, ctx.now
+        )
+    if not change.changed:
         return Reply(f"{esc(member.full_name)} đã là {ROLE_NAMES[role]} từ trước.")
-    member.role = role
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session,
-        ctx.viewer,
-        "member.role",
-        at=ctx.now,
-        entity_type="member",
-        entity_id=member.id,
-        before={"role": before},
-        after={"role": role},
-    )
     note = ""
     if role != "admin":
         note = " (Người có tên trong QTBOT_ADMIN_TELEGRAM_IDS vẫn là quản trị theo cấu hình.)"
@@ -270,7 +203,8 @@ async def cmd_revoke(ctx: Context) -> Reply:
 
 async def cmd_audit_log(ctx: Context) -> Reply:
     count = int(ctx.slots.number) if ctx.slots.number and ctx.slots.number.isdigit() else 15
-    entries = await audit.latest(ctx.session, min(max(count, 1), 50))
+    with phrased():
+        entries = await people.audit_log(ctx.session, ctx.viewer, count)
     if not entries:
         return Reply("Nhật ký trống.")
     lines = ["<b>Nhật ký thay đổi</b> (mới nhất trước)"]

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UserError
 from bot.models import ChatLink, Invite, Member, Unit
+from bot.services.errors import InvalidInvite, InviteRefused
 from bot.services.subscriptions import KINDS, subscribe
 from bot.services.units import UnitDirectory, UnitRef
 from bot.textnorm import contains_phrase, normalize
@@ -92,9 +92,9 @@ async def create_invite(
     person: Member | None = None,
 ) -> Invite:
     if role not in ("officer", "admin"):
-        raise UserError("Vai trò mời phải là 'officer' (cán bộ) hoặc 'admin' (quản trị).")
+        raise InvalidInvite("role", role)
     if not 1 <= max_uses <= 500:
-        raise UserError("Số lần dùng mã mời phải từ 1 đến 500.")
+        raise InvalidInvite("max_uses", max_uses)
     invite = Invite(
         code=secrets.token_urlsafe(9).replace("-", "x").replace("_", "y"),
         unit_id=unit.id,
@@ -119,18 +119,19 @@ async def join_with_invite(
     sender_name: str,
     now: datetime,
 ) -> tuple[Member, Unit]:
-    """Make the sender of a private chat an officer (or admin) of the invite's unit."""
+    """Make the sender of a private chat an officer (or admin) of the invite's unit (no audit entry:
+    :func:`bot.services.people.join_with_invite` is the use case)."""
     invite = await session.scalar(select(Invite).where(Invite.code == code.strip()))
     if invite is None or invite.revoked:
-        raise UserError("Mã mời không đúng hoặc đã bị thu hồi. Hãy xin cán bộ quản trị cụm một mã mới.")
+        raise InviteRefused(code, "unknown" if invite is None else "revoked")
     if invite.expires_at is not None and invite.expires_at < now:
-        raise UserError("Mã mời đã hết hạn. Hãy xin cán bộ quản trị cụm một mã mới.")
+        raise InviteRefused(code, "expired")
     # Count the use atomically, so two people racing for the last use cannot both get in.
     used = await session.execute(
         update(Invite).where(Invite.id == invite.id, Invite.uses < Invite.max_uses).values(uses=Invite.uses + 1)
     )
     if used.rowcount != 1:
-        raise UserError("Mã mời đã được dùng hết số lần cho phép. Hãy xin một mã mới.")
+        raise InviteRefused(code, "used_up")
     unit = await session.get(Unit, invite.unit_id)
     assert unit is not None
     link = await find_chat(session, channel, chat_id)

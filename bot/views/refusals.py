@@ -1,0 +1,116 @@
+"""Refusals of the people, groups, feeds, subscriptions, reports and imports use cases, in Vietnamese.
+
+A use case raises a :class:`~bot.services.errors.Refused` carrying the facts; a handler runs it inside
+:func:`phrased`, which turns it into the :class:`~bot.errors.UserError` the dispatcher shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bot.errors import UserError
+from bot.services import errors
+from bot.services.subscriptions import KINDS
+from bot.vntime import fmt_points
+
+MAX_LISTED = 10
+ADMINS_ONLY = "Lệnh này chỉ dành cho cán bộ quản trị cụm."
+GROUP_SETTINGS_ADMINS_ONLY = "Chỉ cán bộ quản trị mới đổi cài đặt nhận tin của nhóm."
+_GROUP_SETTINGS = {"settings.read", "settings.quiet", "subscription.on", "subscription.off"}
+_INVITE = {
+    "unknown": "Mã mời không đúng hoặc đã bị thu hồi. Hãy xin cán bộ quản trị cụm một mã mới.",
+    "revoked": "Mã mời không đúng hoặc đã bị thu hồi. Hãy xin cán bộ quản trị cụm một mã mới.",
+    "expired": "Mã mời đã hết hạn. Hãy xin cán bộ quản trị cụm một mã mới.",
+    "used_up": "Mã mời đã được dùng hết số lần cho phép. Hãy xin một mã mới.",
+}
+_INVALID_INVITE = {
+    "role": "Vai trò mời phải là 'officer' (cán bộ) hoặc 'admin' (quản trị).",
+    "max_uses": "Số lần dùng mã mời phải từ 1 đến 500.",
+}
+NO_UNIT_TO_REPORT = "Đồng chí chưa gắn với đơn vị nào; quản trị ghi rõ đơn vị: /baocao FT1 Kim Bảng 50%."
+PROGRESS_EXAMPLE = "Viết tiến độ như: 50%, xong, đang thực hiện. Ví dụ: /baocao FT1 50% đã tập huấn khung"
+QUIET_EXAMPLE = "Viết giờ yên lặng như: /caidat yên lặng 22h-6h (từ 22h00 đến 06h00 hôm sau)."
+FEED_USAGE = "Viết: /themnguon https://... (địa chỉ RSS hoặc Atom)"
+LINK_IN_GROUP = "Dùng /lienket <đơn vị> ngay trong nhóm cần liên kết (thêm bot vào nhóm trước)."
+ROSTER_NEEDS_UNIT = "Tệp không có cột Đơn vị: ghi đơn vị trong chú thích, ví dụ /nhap lịch trực Kim Bảng."
+
+
+def not_joined(group_chat: bool) -> str:
+    if group_chat:
+        return "Nhóm này chưa liên kết với đơn vị nào. Quản trị dùng /lienket <đơn vị> trong nhóm."
+    return "Đồng chí chưa tham gia bot. Gửi /start MÃ_MỜI để tham gia."
+
+
+def row_problem(problem: errors.RowProblem) -> str:
+    if isinstance(problem, errors.UnknownUnitRow):
+        return f"Dòng {problem.row}: không có đơn vị “{problem.unit}”."
+    if isinstance(problem, errors.OutsideClusterRow):
+        return f"Dòng {problem.row}: “{problem.unit}” không phải đơn vị trong cụm."
+    return (
+        f"Dòng {problem.row}: {problem.code} = {fmt_points(problem.value)} ngoài khung "
+        f"{fmt_points(problem.low)}–{fmt_points(problem.high)}."
+    )
+
+
+def refusal_text(error: errors.Refused, *, group_chat: bool = False) -> str:
+    """What to tell the user; ``group_chat``: the message came from a group."""
+    match error:
+        case errors.AdminOnly(action=action) if action in _GROUP_SETTINGS:
+            return GROUP_SETTINGS_ADMINS_ONLY
+        case errors.AdminOnly(action="task.report"):
+            return "Chỉ cán bộ quản trị mới báo cáo thay cho đơn vị khác."
+        case errors.AdminOnly():
+            return ADMINS_ONLY
+        case errors.SelfDemotion():
+            return "Không tự thu hồi quyền của mình; nhờ một quản trị khác."
+        case errors.InviteRefused(reason=reason):
+            return _INVITE[reason]
+        case errors.InvalidInvite(field=field):
+            return _INVALID_INVITE[field]
+        case errors.AmbiguousMember():
+            return "Có nhiều người trùng tên; dùng mã trong /thanhvien, ví dụ /capquyen M12."
+        case errors.MemberNotFound():
+            return "Không tìm thấy người dùng bot này. Xem mã trong /thanhvien, ví dụ /capquyen M12."
+        case errors.UnitNotFound():
+            return "Không tìm thấy đơn vị này."
+        case errors.PersonNotInUnit():
+            return "Người được mời không thuộc đơn vị này."
+        case errors.NotAGroup():
+            return LINK_IN_GROUP
+        case errors.InvalidFeed():
+            return FEED_USAGE
+        case errors.TaskNotFound():
+            return "Không có nhiệm vụ này. Xem mã nhiệm vụ trong /nhiemvu."
+        case errors.NoUnitToReport():
+            return NO_UNIT_TO_REPORT
+        case errors.NotAssigned(task_code=code):
+            return f"Đơn vị không được giao nhiệm vụ {code}."
+        case errors.InvalidProgress():
+            return PROGRESS_EXAMPLE
+        case errors.NoRecipients():
+            return "Không có chat nào nhận thông báo trong phạm vi này."
+        case errors.ChatNotJoined():
+            return not_joined(group_chat)
+        case errors.UnknownKinds():
+            return f"Không rõ loại tin. Có các loại: {', '.join(KINDS.values())}; hoặc “tất cả”."
+        case errors.InvalidQuietHours():
+            return QUIET_EXAMPLE
+        case errors.FileRowsRejected(errors=rows):
+            lines = [e.message for e in rows[:MAX_LISTED]]
+            if len(rows) > MAX_LISTED:
+                lines.append(f"... và {len(rows) - MAX_LISTED} lỗi khác.")
+            return "Không nhập gì vì tệp có lỗi:\n" + "\n".join(lines) + "\nSửa tệp rồi gửi lại."
+        case errors.RowsRejected(problems=problems):
+            return "Không nhập gì vì tệp có lỗi:\n" + "\n".join(row_problem(p) for p in problems[:MAX_LISTED])
+        case errors.UnitUnknownForRoster():
+            return ROSTER_NEEDS_UNIT
+    return str(error)
+
+
+@contextmanager
+def phrased(*, group_chat: bool = False) -> Iterator[None]:
+    """Run a use case; a refusal comes out as a UserError in Vietnamese."""
+    try:
+        yield
+    except errors.Refused as error:
+        raise UserError(refusal_text(error, group_chat=group_chat), buttons=error.buttons) from error
