@@ -135,9 +135,7 @@ async def _migrate(settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="qtbot", description="Quyết Thắng Bot — bot của cụm thi đua.")
     commands = root.add_subparsers(dest="command", required=True)
-    run = commands.add_parser(
-        "run", help="chạy bot (Telegram, Zalo nếu có token; không thì console, dữ liệu minh họa)"
-    )
+    run = commands.add_parser("run", help="chạy bot (Telegram, Zalo nếu có token; không thì console, dữ liệu minh họa)")
     chat = commands.add_parser("chat", help="trò chuyện với bot trong terminal")
     for command in (run, chat):
         command.add_argument(

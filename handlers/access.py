@@ -75,4 +75,6 @@ async def cmd_invite(ctx: Context) -> Reply:
     link = ctx.channel.deep_link(invite.code)
     if link:
         lines.append(f"Hoặc bấm: {esc(link)}")
+    else:  # Zalo has no deep links: the code alone, sent to the bot, is enough
+        lines.append(f"Trên Zalo: nhắn riêng cho bot mã {invite.code} (hoặc /start {invite.code}).")
     return Reply("\n".join(lines))

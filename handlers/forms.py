@@ -13,11 +13,10 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import DomainError, UserError
 from bot.messages import Button, Reply, esc
-from bot.models import DialogState
 from bot.services import dialogs
 from bot.services.duty import DUTY_ROLES, ROLE_WORDS
 from bot.services.units import UnitRef
@@ -34,6 +33,9 @@ from bot.vntime import (
     week_bounds,
 )
 from handlers.context import Context
+
+if TYPE_CHECKING:
+    from bot.models import DialogState
 
 CANCEL, CONFIRM, SKIP = "dlg:cancel", "dlg:ok", "dlg:skip"
 CANCEL_WORDS = {"huy", "thoi", "cancel", "dung lai", "bo"}

@@ -8,12 +8,12 @@ short Vietnamese answers (rolling the transaction back). Nothing here knows whic
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING
 
 import handlers.edit  # noqa: F401  (registers the /sua and /huy forms)
 from bot.cache import VersionedCache, VersionWatch
@@ -46,6 +46,9 @@ from handlers import (
 from handlers.context import Context
 from handlers.nlu import detect_intent, extract
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 log = logging.getLogger(__name__)
 
 Answer = Reply | list[Reply]
@@ -53,6 +56,8 @@ Handler = Callable[[Context], Awaitable[Answer]]
 
 # A plain question longer than this is not a question; commands that take a text say so.
 MAX_QUESTION = 1000
+# An invite code as bot/services/members.create_invite makes them (12 letters and digits).
+INVITE_CODE = re.compile(r"[A-Za-z0-9]{12}")
 MAX_TEXT_ARGUMENT = 3500
 APOLOGY = "Xin lỗi, bot gặp lỗi khi xử lý yêu cầu này. Đồng chí thử lại sau ít phút nhé."
 
@@ -285,6 +290,9 @@ class Dispatcher:
                 unit_arg=spec.unit_arg,
             )
             return Route(("cmd", spec.names[0], args), run, cacheable=spec.cacheable)
+        if incoming.chat_type == "private" and INVITE_CODE.fullmatch(text):
+            # Zalo has no deep links: a bare invite code sent by a guest is "/start CODE".
+            return Route(("maybe_code", text), partial(self._bare_code, text=text), cacheable=False)
         intent = detect_intent(normalize(text))
         if intent is None:
             return Route(("text", text), partial(self._fallback, text=text), cacheable=True)
@@ -382,6 +390,11 @@ class Dispatcher:
                 f"Không tìm thấy đơn vị “{args.strip()}”." + (f" Các đơn vị trong cụm: {names}." if names else "")
             )
         return await handler(ctx)
+
+    async def _bare_code(self, ctx: Context, *, text: str) -> Answer:
+        if ctx.viewer.role == "guest":
+            return await self._run(ctx, command_name="start", handler=access.cmd_start, args=text, long_text=False)
+        return await self._fallback(ctx, text=text)
 
     async def _fallback(self, ctx: Context, *, text: str) -> Answer:
         """No keyword matched: a unit or a period alone still means something."""

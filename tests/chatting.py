@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.app import App
@@ -53,3 +56,30 @@ def qtbot(*args: str, env: dict[str, str], cwd: Path, stdin: str | None = None) 
         check=True,
     )
     return done.stdout
+
+
+@contextlib.asynccontextmanager
+async def qtbot_running(env: dict[str, str], cwd: Path) -> AsyncIterator[list[str]]:
+    """``qtbot run`` as its own process; on exit it is stopped with SIGTERM, must exit cleanly, and
+    its log is appended to the yielded list."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    logs: list[str] = []
+    try:
+        yield logs
+    finally:
+        process.terminate()
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+        logs.append(output.decode())
+    assert process.returncode == 0, logs[0]
+
+
+async def qtbot_start_failure(env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """``qtbot run`` that is expected to stop at start-up: its exit code, standard output and error."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()

@@ -6,8 +6,6 @@ import asyncio
 import contextlib
 import io
 import socket
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +24,7 @@ from bot.config import ConfigError, load_settings
 from bot.messages import Reply
 from bot.models import DutyShift, Event
 from bot.web import web_app
-from tests.chatting import qtbot_env
+from tests.chatting import qtbot_env, qtbot_running, qtbot_start_failure
 from tests.conftest import make_settings
 from tests.examples import EXAMPLES, NOW, Example, check
 from tests.fakes.telegram import FakeTelegram
@@ -210,23 +208,6 @@ async def test_groups_answer_commands_and_mentions_only(tg: Harness) -> None:
     assert len(tg.fake.messages(group)) == 1
     mention = await tg.say("@qtbot_test_bot mai ai trực?", user=OFFICER, chat_id=group, chat_type="supergroup")
     assert "Phạm Minh Dũng" in mention
-
-
-@contextlib.asynccontextmanager
-async def qtbot_running(env: dict[str, str], cwd: Path) -> AsyncIterator[list[str]]:
-    """``qtbot run`` as its own process; on exit it is stopped with SIGTERM, must exit cleanly, and
-    its log is appended to the yielded list."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    logs: list[str] = []
-    try:
-        yield logs
-    finally:
-        process.terminate()
-        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
-        logs.append(output.decode())
-    assert process.returncode == 0, logs[0]
 
 
 async def test_qtbot_run_process_talks_to_a_local_bot_api(demo_db_url: str, tmp_path: Path) -> None:
@@ -468,3 +449,13 @@ async def test_qtbot_run_in_webhook_mode_as_its_own_process(demo_db_url: str, tm
                 assert (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
                 assert (await client.post(hook, json={"update_id": 5})).status_code == 403
         assert SECRET not in logs[0] and fake.token.split(":")[1] not in logs[0]
+
+
+async def test_a_rejected_telegram_token_ends_in_one_line_without_the_token(demo_db_url: str, tmp_path: Path) -> None:
+    async with FakeTelegram() as fake, fake.serve() as root:
+        wrong = "123456:not-the-right-key"
+        env = qtbot_env(demo_db_url, telegram_token=wrong, telegram_base_url=root)
+        code, out, err = await qtbot_start_failure(env, tmp_path)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "QTBOT_TELEGRAM_TOKEN" in lines[0], err
+    assert "not-the-right-key" not in out + err

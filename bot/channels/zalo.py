@@ -167,6 +167,7 @@ class ZaloChannel:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
+        min_poll_interval: float = MIN_POLL_INTERVAL,
     ) -> None:
         if settings.zalo_token is None:
             raise ValueError("QTBOT_ZALO_TOKEN is not set")
@@ -179,6 +180,7 @@ class ZaloChannel:
             settings.zalo_rate_per_second, settings.zalo_private_interval_seconds, settings.zalo_group_per_minute
         )
         self.bot: ZaloBot | None = None
+        self.min_poll_interval = min_poll_interval
         self._polling: asyncio.Task[None] | None = None
         self._unsaved_sent = 0
         self._last_saved = time.monotonic()
@@ -257,7 +259,7 @@ class ZaloChannel:
                     await self.handle_update(update)
                 except Exception:
                     log.exception("Zalo: an update could not be handled")
-            await asyncio.sleep(max(0.0, MIN_POLL_INTERVAL - (time.monotonic() - started)))
+            await asyncio.sleep(max(0.0, self.min_poll_interval - (time.monotonic() - started)))
 
     async def feed(self, body: Any) -> None:
         """What the webhook received (either shape); errors of the database propagate (the caller

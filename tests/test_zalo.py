@@ -1,0 +1,358 @@
+"""Zalo end to end: the real Zalo channel (httpx) against the project's fake Zalo Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.channels.zalo import ZaloChannel
+from bot.cli import fixed_clock
+from bot.config import Settings
+from bot.messages import ChannelInfo, Incoming
+from bot.models import ChatLink, ChatOptions, Event, OutboxMessage, SeenUpdate
+from bot.web import web_app
+from tests.chatting import qtbot_env, qtbot_running, qtbot_start_failure
+from tests.conftest import make_settings
+from tests.examples import EXAMPLES, NOW, Example, check
+from tests.fakes.zalo import FakeZalo
+
+ADMIN = "a0zalo"
+OFFICER = "u0kimbang"
+SECRET = "zalo-webhook-secret-42"
+
+
+def zalo_settings(settings: Settings, fake: FakeZalo, **overrides: object) -> Settings:
+    values: dict[str, object] = {"zalo_token": SecretStr(fake.token), "zalo_base_url": fake.base_url}
+    values.update(overrides)
+    return settings.model_copy(update=values)
+
+
+@dataclass
+class ZaloHarness:
+    app: App
+    fake: FakeZalo
+    channel: ZaloChannel
+
+    async def say(self, text: str, chat: str = OFFICER, **kwargs: object) -> str:
+        """Send a message and return the bot's answer (every part, joined)."""
+        self.fake.user_says(text, chat_id=chat, **kwargs)  # type: ignore[arg-type]
+        parts = [m.text for m in await self.fake.wait_for_message(chat, timeout=10)]
+        while True:
+            try:
+                parts += [m.text for m in await self.fake.wait_for_message(chat, timeout=0.15)]
+            except TimeoutError:
+                return "\n".join(parts)
+
+    async def join(self, chat: str, unit: str, *, bare: bool = True) -> None:
+        answer = await self.say(f"/moi {unit}", chat=ADMIN)
+        code = answer.split("/start ")[1].split()[0]
+        assert "gửi mã này cho bot" in answer.lower() or "Zalo" in answer or code
+        joined = await self.say(code if bare else f"/start {code}", chat=chat)
+        assert "Đồng chí đã tham gia" in joined, joined
+
+
+@contextlib.asynccontextmanager
+async def zalo_bot(app: App, fake: FakeZalo, **overrides: object) -> AsyncIterator[ZaloChannel]:
+    settings = zalo_settings(app.settings, fake, zalo_poll_timeout=1, **overrides)
+    app.dispatcher.settings = settings
+    channel = ZaloChannel(
+        app.dispatcher, settings, transport=fake.transport(), clock=fixed_clock(NOW, settings), min_poll_interval=0.01
+    )
+    await channel.start()
+    try:
+        yield channel
+    finally:
+        await channel.stop()
+
+
+@pytest.fixture
+async def zalo(demo_db_url: str) -> AsyncIterator[ZaloHarness]:
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo() as fake, zalo_bot(app, fake) as channel:
+        yield ZaloHarness(app, fake, channel)
+    await app.close()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.question for e in EXAMPLES])
+async def test_domain_examples_over_zalo(zalo: ZaloHarness, example: Example) -> None:
+    await zalo.join(OFFICER, "Kim Bảng")
+    answer = await zalo.say(example.question)
+    check(example, answer)
+    assert "<b>" not in answer and "&amp;" not in answer  # plain text: Zalo shows no HTML
+
+
+async def test_a_bare_code_or_start_code_joins_and_the_invite_says_how_on_zalo(zalo: ZaloHarness) -> None:
+    invite = await zalo.say("/moi Kim Bảng", chat=ADMIN)
+    assert "t.me" not in invite  # no deep links on Zalo
+    await zalo.join("u-other", "Lý Nhân", bare=False)
+    await zalo.join(OFFICER, "Kim Bảng", bare=True)
+    assert "Chưa rõ" not in await zalo.say("/caidat")
+
+
+async def test_a_guest_is_told_to_join(zalo: ZaloHarness) -> None:
+    assert "chưa là thành viên" in await zalo.say("/truc", chat="u-stranger")
+
+
+async def test_a_zalo_admin_adds_a_meeting(zalo: ZaloHarness) -> None:
+    saved = await zalo.say(
+        "/themhop 14h00 28/6/2022 | Ban CHQS huyện Kim Bảng | Giao ban quý III | Kim Bảng, Bình Lục", chat=ADMIN
+    )
+    assert "Đã thêm [S" in saved and "Giao ban quý III — 14h00 Thứ Ba 28/06/2022" in saved
+    async with zalo.app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Event).where(Event.title == "Giao ban quý III"))
+
+
+async def test_a_guided_dialog_with_numbered_options_survives_a_restart(demo_db_url: str) -> None:
+    async with FakeZalo() as fake:
+        first = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+        async with zalo_bot(first, fake) as channel:
+            bot = ZaloHarness(first, fake, channel)
+            assert "Thời gian?" in await bot.say("/themhop", chat=ADMIN)
+            assert "Địa điểm" in await bot.say("chiều 30/6", chat=ADMIN)
+            assert "Nội dung?" in await bot.say("Hội trường Bộ CHQS tỉnh", chat=ADMIN)
+            offered = await bot.say("Hội nghị triển khai diễn tập", chat=ADMIN)
+            assert "1. Cả cụm" in offered and "Trả lời 1, 2, 3" in offered
+        await first.close()
+        # A new process: the options and the dialog come back from the database.
+        second = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+        async with zalo_bot(second, fake) as channel:
+            bot = ZaloHarness(second, fake, channel)
+            summary = await bot.say("1", chat=ADMIN)
+            assert "Thời gian: 13h30 Thứ Năm 30/06/2022" in summary and "1. Lưu" in summary
+            assert "Đã thêm [S" in await bot.say("1", chat=ADMIN)
+            # A message without options clears them: a stray "1" presses nothing.
+            await bot.say("/donvi", chat=ADMIN)
+            async with second.sessions() as session:
+                assert await session.scalar(select(func.count()).select_from(ChatOptions)) == 0
+        await second.close()
+
+
+async def test_numbers_that_are_not_options_are_just_text(zalo: ZaloHarness) -> None:
+    await zalo.join(OFFICER, "Kim Bảng")
+    assert "Đã thêm" not in await zalo.say("1")
+    assert "Xin lỗi" not in await zalo.say("²")  # a digit to str.isdigit, not a number
+
+
+async def test_redelivered_updates_are_answered_once(demo_db_url: str) -> None:
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo(redeliver=3) as fake, zalo_bot(app, fake):
+        fake.user_says("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+        await fake.wait_for_message(ADMIN, timeout=10)
+        for _ in range(100):  # until the fake has handed out every copy
+            if fake.stats.redeliveries >= 3:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        assert fake.stats.redeliveries >= 3
+        assert len(fake.messages(ADMIN)) == 1
+    async with app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(SeenUpdate)) == 1
+    await app.close()
+
+
+async def test_long_answers_are_split_at_2000_utf16_units(zalo: ZaloHarness) -> None:
+    await zalo.join(OFFICER, "Kim Bảng")
+    await zalo.say("lịch trực tháng 6")
+    await zalo.say("/donvi", chat=ADMIN)
+    for message in zalo.fake.messages():
+        assert len(message.text.encode("utf-16-le")) // 2 <= 2000
+
+
+async def test_in_a_group_the_bot_answers_only_when_mentioned(zalo: ZaloHarness) -> None:
+    group = "g-kimbang"
+    zalo.fake.user_says("mai ai trực?", chat_id=group, chat_type="GROUP", sender_id=ADMIN)
+    with pytest.raises(TimeoutError):
+        await zalo.fake.wait_for_message(group, timeout=1.5)
+    answer = await zalo.say("/lienket Kim Bảng", chat=group, chat_type="GROUP", sender_id=ADMIN, mention=True)
+    assert "Kim Bảng" in answer
+    answer = await zalo.say("mai ai trực?", chat=group, chat_type="GROUP", sender_id=ADMIN, mention=True)
+    assert "Trực chỉ huy: Trung tá Phạm Minh Dũng" in answer
+    async with zalo.app.sessions() as session:
+        link = await session.scalar(select(ChatLink).where(ChatLink.channel == "zalo", ChatLink.chat_id == group))
+    assert link is not None and link.chat_type == "group" and link.unit_id is not None
+
+
+async def test_one_member_on_both_channels_gets_personal_reminders_on_each(zalo: ZaloHarness) -> None:
+    """Thiếu tá Vũ Thành Long joins on Zalo, then on Telegram with an invite made for him: one member,
+    two chats, and the reminder of his shift is planned for both."""
+    from bot.models import DutyShift
+    from bot.services.reminders import plan_reminders
+    from tests.conftest import local
+
+    invite = await zalo.say("/moi Kim Bảng Vũ Thành Long", chat=ADMIN)
+    assert "Vũ Thành Long" in invite
+    code = invite.split("/start ")[1].split()[0]
+    assert "Đồng chí đã tham gia" in await zalo.say(code, chat=OFFICER)
+    second = await zalo.say("/moi Kim Bảng Vũ Thành Long", chat=ADMIN)
+    code = second.split("/start ")[1].split()[0]
+    on_telegram = Incoming(
+        channel="telegram",
+        chat_id="111",
+        chat_type="private",
+        sender_id="111",
+        sender_name="Long",
+        received_at=local(NOW),
+        text=f"/start {code}",
+    )
+    replies = await zalo.app.dispatcher.handle(on_telegram, ChannelInfo(name="telegram"))
+    assert "Đồng chí đã tham gia" in replies[0].text
+    async with zalo.app.sessions() as session:
+        links = list(await session.scalars(select(ChatLink).where(ChatLink.chat_id.in_([OFFICER, "111"]))))
+        members = {link.member_id for link in links}
+        assert {link.channel for link in links} == {"telegram", "zalo"} and len(members) == 1
+        shift = await session.scalar(
+            select(DutyShift)
+            .where(DutyShift.member_id == members.pop(), DutyShift.starts_at > local(NOW))
+            .order_by(DutyShift.starts_at)
+        )
+    assert shift is not None
+    async with zalo.app.sessions() as session, session.begin():
+        await plan_reminders(session, zalo.app.settings, shift.starts_at - timedelta(hours=1, minutes=5))
+    async with zalo.app.sessions() as session:
+        chats = set(
+            await session.scalars(
+                select(OutboxMessage.channel)
+                .where(OutboxMessage.entity_type == "shift", OutboxMessage.entity_id == shift.id)
+                .where(OutboxMessage.chat_id.in_([OFFICER, "111"]))
+            )
+        )
+    assert chats == {"telegram", "zalo"}
+
+
+async def test_webhook_mode_refuses_forged_calls_and_reads_both_shapes(demo_db_url: str) -> None:
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo() as fake:
+        settings = zalo_settings(
+            app.settings, fake, public_url="https://bot.example.vn", zalo_webhook_secret=SecretStr(SECRET)
+        )
+        app.dispatcher.settings = settings
+        channel = ZaloChannel(app.dispatcher, settings, transport=fake.transport(), clock=fixed_clock(NOW, settings))
+        web = web_app(app.sessions, webhooks=[channel.webhook("/zalo", SECRET)], metrics=app.metrics)
+        fake.set_webhook_transport(httpx.ASGITransport(app=web))
+        url, secret = settings.zalo_webhook  # type: ignore[misc]
+        await channel.start_webhook(url, secret)
+        try:
+            assert fake.webhook_url == "https://bot.example.vn/zalo" and fake.webhook_secret == SECRET
+            await fake.user_says_async("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+            assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in (await fake.wait_for_message(ADMIN))[0].text
+            assert all(d.ok for d in fake.webhook_deliveries)
+            update = {
+                "message": {
+                    "from": {"id": ADMIN, "display_name": "A", "is_bot": False},
+                    "chat": {"id": ADMIN, "chat_type": "PRIVATE"},
+                    "text": "/moi Kim Bảng",
+                    "message_id": "forged-1",
+                    "date": 1750316131602,
+                },
+                "event_name": "message.text.received",
+            }
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=web), base_url="https://bot.example.vn"
+            ) as c:
+                assert (await c.post("/zalo", json=update)).status_code == 403
+                wrong = {"X-Bot-Api-Secret-Token": "guess"}
+                assert (await c.post("/zalo", json=update, headers=wrong)).status_code == 403
+                right = {"X-Bot-Api-Secret-Token": SECRET}
+                assert (await c.post("/zalo", content=b"{not json", headers=right)).status_code == 400
+                assert (await c.post("/zalo", json={"event_name": "x"}, headers=right)).status_code == 200
+                assert len(fake.messages(ADMIN)) == 1  # none of these reached the bot
+                # A bare update (no envelope) with the secret is read like the envelope.
+                update["message"]["text"] = "mai ai trực?"  # type: ignore[index]
+                assert (await c.post("/zalo", json=update, headers=right)).status_code == 200
+                assert (await c.post("/zalo", json={"ok": True, "result": update}, headers=right)).status_code == 200
+                assert len(fake.messages(ADMIN)) == 2  # the repeat (same message_id) was dropped
+                metrics = (await c.get("/metrics")).text
+                assert 'qtbot_updates_in_total{channel="zalo"}' in metrics
+        finally:
+            await channel.stop()
+    await app.close()
+
+
+async def test_an_announcement_reaches_zalo_and_telegram_chats(zalo: ZaloHarness) -> None:
+    from tests.fakes.telegram import FakeTelegram
+    from tests.fakes.telegram.harness import fake_settings, telegram_bot
+
+    await zalo.join(OFFICER, "Kim Bảng")
+    async with zalo.app.sessions() as session, session.begin():
+        unit_id = await session.scalar(select(ChatLink.unit_id).where(ChatLink.chat_id == OFFICER))
+        session.add(
+            ChatLink(channel="telegram", chat_id="-100777", chat_type="group", unit_id=unit_id, title="Nhóm KB")
+        )
+    async with zalo.app.sessions() as session, session.begin():
+        link = await session.scalar(select(ChatLink).where(ChatLink.chat_id == "-100777"))
+        from bot.services.subscriptions import subscribe
+
+        await subscribe(session, link, ["announcements"])
+    preview = await zalo.say("/thongbao Kim Bảng | Kiểm tra quân số lúc 16h00", chat=ADMIN)
+    assert "Gửi tới Ban CHQS huyện Kim Bảng: 2 chat." in preview and "1. " in preview
+    assert "Đã xếp hàng gửi 2 tin" in await zalo.say("1", chat=ADMIN)
+    async with zalo.app.sessions() as session:
+        channels = set(
+            await session.scalars(select(OutboxMessage.channel).where(OutboxMessage.kind == "announcements"))
+        )
+    assert channels == {"telegram", "zalo"}
+    async with FakeTelegram() as tg_fake:
+        tg_fake.add_chat(-100777, chat_type="supergroup", title="Nhóm KB")
+        settings = fake_settings(zalo.app.settings, tg_fake)
+        async with telegram_bot(zalo.app.dispatcher, settings, tg_fake) as telegram:
+            report = await zalo.app.jobs({"telegram": telegram, "zalo": zalo.channel}).delivery.deliver_due()
+    assert {row.channel for row in report.sent} == {"telegram", "zalo"}
+    assert any("Kiểm tra quân số" in m.text for m in zalo.fake.messages(OFFICER))
+    assert any("Kiểm tra quân số" in m.text for m in tg_fake.messages(-100777))
+
+
+async def test_the_quota_warning_goes_to_admins_once(zalo: ZaloHarness) -> None:
+    zalo.channel.settings = zalo.channel.settings.model_copy(update={"zalo_monthly_quota": 10})
+    await zalo.say("/trogiup", chat=ADMIN)
+    for _ in range(10):
+        await zalo.channel._counted(1)
+    await zalo.channel._save_usage(force=True)
+    async with zalo.app.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.entity_type == "quota")))
+    assert len(rows) == 1 and "hạn mức" in rows[0].text and rows[0].chat_id == ADMIN
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_qtbot_run_serves_zalo_as_its_own_process(demo_db_url: str, tmp_path: Path) -> None:
+    async with FakeZalo() as fake:
+        root = await fake.serve()
+        env = qtbot_env(
+            demo_db_url, zalo_token=fake.token, zalo_base_url=root, admin_zalo_ids=ADMIN, zalo_poll_timeout="2"
+        )
+        async with qtbot_running(env, tmp_path) as logs:
+            fake.user_says("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+            reply = (await fake.wait_for_message(ADMIN, timeout=30))[0]
+            assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in reply.text
+        assert fake.token not in logs[0] and fake.token.split(":")[1] not in logs[0]
+
+
+async def test_a_rejected_zalo_token_ends_in_one_line_without_the_token(demo_db_url: str, tmp_path: Path) -> None:
+    async with FakeZalo() as fake:
+        env = qtbot_env(demo_db_url, zalo_token="999:not-the-right-key", zalo_base_url=await fake.serve())
+        code, out, err = await qtbot_start_failure(env, tmp_path)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "QTBOT_ZALO_TOKEN" in lines[0], err
+    assert "not-the-right-key" not in out + err
+
+
+async def test_an_unreachable_zalo_api_ends_in_one_line(demo_db_url: str, tmp_path: Path) -> None:
+    env = qtbot_env(demo_db_url, zalo_token="1:abc", zalo_base_url=f"http://127.0.0.1:{_free_port()}")
+    code, _out, err = await qtbot_start_failure(env, tmp_path)
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "QTBOT_ZALO_BASE_URL" in lines[0], err
