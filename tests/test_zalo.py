@@ -356,3 +356,21 @@ async def test_an_unreachable_zalo_api_ends_in_one_line(demo_db_url: str, tmp_pa
     code, _out, err = await qtbot_start_failure(env, tmp_path)
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and "QTBOT_ZALO_BASE_URL" in lines[0], err
+
+
+async def test_repeats_do_not_make_the_bot_poll_faster_than_once_a_second(demo_db_url: str) -> None:
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo(redeliver=5, min_poll_interval=1.0) as fake:
+        settings = zalo_settings(app.settings, fake, zalo_poll_timeout=1)
+        channel = ZaloChannel(app.dispatcher, settings, transport=fake.transport(), clock=fixed_clock(NOW, settings))
+        await channel.start()
+        try:
+            fake.user_says("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+            await fake.wait_for_message(ADMIN, timeout=10)
+            await asyncio.sleep(3.5)
+        finally:
+            await channel.stop()
+        # Only the poll right after the one new message came at once; repeats waited a second.
+        assert fake.stats.redeliveries >= 2 and fake.stats.polls_too_fast <= 1
+        assert len(fake.messages(ADMIN)) == 1
+    await app.close()

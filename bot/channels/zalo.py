@@ -243,6 +243,9 @@ class ZaloChannel:
     # --- incoming ------------------------------------------------------------------------------------
 
     async def _poll_forever(self) -> None:
+        """One update per getUpdates. After a new message, poll again at once (the next one may be
+        waiting); after a repeat or an error, keep ``min_poll_interval`` between polls, since Zalo
+        answers at once, again and again, while consumed updates are still handed out."""
         backoff = 1.0
         while True:
             started = time.monotonic()
@@ -254,12 +257,14 @@ class ZaloChannel:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
+            fresh = False
             for update in updates:
                 try:
-                    await self.handle_update(update)
+                    fresh = await self.handle_update(update) or fresh
                 except Exception:
                     log.exception("Zalo: an update could not be handled")
-            await asyncio.sleep(max(0.0, self.min_poll_interval - (time.monotonic() - started)))
+            if not fresh:
+                await asyncio.sleep(max(0.0, self.min_poll_interval - (time.monotonic() - started)))
 
     async def feed(self, body: Any) -> None:
         """What the webhook received (either shape); errors of the database propagate (the caller
