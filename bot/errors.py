@@ -17,12 +17,15 @@ class UserError(Exception):
 
 class DomainError(Exception):
     """A refused change, stated as facts (no wording): the use cases in :mod:`bot.services` raise it,
-    :mod:`bot.views.errors` phrases it for the user. Like :class:`UserError`, the surrounding
-    transaction is rolled back."""
+    :func:`bot.views.errors.phrase` phrases it for the user (the dispatcher does, when a handler did
+    not). Like :class:`UserError`, the surrounding transaction is rolled back. ``detail`` is for logs."""
 
-    def __init__(self, **facts: Any) -> None:
-        super().__init__(", ".join(f"{k}={v!r}" for k, v in facts.items()))
+    buttons: list[list[Any]]
+
+    def __init__(self, detail: str | None = None, **facts: Any) -> None:
+        super().__init__(detail or ", ".join(f"{k}={v!r}" for k, v in facts.items()))
         self.facts = facts
+        self.buttons = []
         for name, value in facts.items():
             setattr(self, name, value)
 

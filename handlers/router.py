@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import handlers.edit  # noqa: F401  (registers the /sua and /huy forms)
 from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
-from bot.errors import UserError
+from bot.errors import DomainError, UserError
 from bot.messages import ChannelInfo, Incoming, Reply, esc
 from bot.metrics import Metrics
 from bot.services import dialogs, options
@@ -26,6 +26,7 @@ from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
 from bot.textnorm import normalize
 from bot.views import help as help_views
+from bot.views.errors import phrase
 from bot.vntime import DateParseError
 from handlers import (
     access,
@@ -233,13 +234,19 @@ class Dispatcher:
         return incoming if data is None else replace(incoming, text=None, callback_data=data)
 
     async def _remember_options(self, incoming: Incoming, replies: list[Reply]) -> None:
+        if replies:
+            await self.remember_options(incoming.channel, incoming.chat_id, replies, now=incoming.received_at)
+
+    async def remember_options(self, channel: str, chat_id: str, replies: list[Reply], *, now: datetime) -> None:
+        """What ``chat_id`` was just sent, on a channel without buttons: its options become what the
+        numbers mean there (a message without options clears them). Pushed messages call this too."""
         offered = [(b.text, b.data) for reply in replies for row in reply.buttons for b in row]
-        chat = (incoming.channel, incoming.chat_id)
-        if not offered and (not replies or self._offered.get(chat) is False):
+        chat = (channel, chat_id)
+        if not offered and self._offered.get(chat) is False:
             return
         async with self.sessions() as session, session.begin():
             if offered:
-                await options.offer(session, *chat, offered, now=incoming.received_at)
+                await options.offer(session, *chat, offered, now=now)
             else:
                 await options.clear(session, *chat)
         if len(self._offered) > 50_000:
@@ -252,6 +259,8 @@ class Dispatcher:
             answer: Answer = [] if route is None else await self._answer(incoming, channel, route)
         except UserError as exc:
             answer = Reply(esc(str(exc)), buttons=exc.buttons)
+        except DomainError as exc:  # a use case refused; the handler left the wording to us
+            answer = Reply(esc(phrase(exc, group_chat=incoming.chat_type == "group")), buttons=exc.buttons)
         except DateParseError as exc:
             answer = Reply(esc(str(exc)))
         except Exception:

@@ -84,8 +84,37 @@ async def zalo(demo_db_url: str) -> AsyncIterator[ZaloHarness]:
     await app.close()
 
 
+@contextlib.asynccontextmanager
+async def zalo_webhook_bot(app: App, fake: FakeZalo) -> AsyncIterator[ZaloChannel]:
+    """The channel in webhook mode: the fake POSTs each update to the bot's web app (in-process)."""
+    settings = zalo_settings(
+        app.settings, fake, public_url="https://bot.example.vn", zalo_webhook_secret=SecretStr(SECRET)
+    )
+    app.dispatcher.settings = settings
+    channel = ZaloChannel(app.dispatcher, settings, transport=fake.transport(), clock=fixed_clock(NOW, settings))
+    web = web_app(app.sessions, webhooks=[channel.webhook("/zalo", SECRET)])
+    fake.set_webhook_transport(httpx.ASGITransport(app=web))
+    await channel.start_webhook(f"{settings.public_url}/zalo", SECRET)
+    try:
+        yield channel
+    finally:
+        await channel.stop()
+
+
+@pytest.fixture(params=["polling", "webhook"])
+async def zalo_any_mode(demo_db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[ZaloHarness]:
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    bot = zalo_bot if request.param == "polling" else zalo_webhook_bot
+    async with FakeZalo() as fake, bot(app, fake) as channel:
+        yield ZaloHarness(app, fake, channel)
+    if request.param == "webhook":
+        assert fake.webhook_deliveries and all(d.ok for d in fake.webhook_deliveries)
+    await app.close()
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.question for e in EXAMPLES])
-async def test_domain_examples_over_zalo(zalo: ZaloHarness, example: Example) -> None:
+async def test_domain_examples_over_zalo(zalo_any_mode: ZaloHarness, example: Example) -> None:
+    zalo = zalo_any_mode
     await zalo.join(OFFICER, "Kim Bảng")
     answer = await zalo.say(example.question)
     check(example, answer)
@@ -374,3 +403,66 @@ async def test_repeats_do_not_make_the_bot_poll_faster_than_once_a_second(demo_d
         assert fake.stats.redeliveries >= 2 and fake.stats.polls_too_fast <= 1
         assert len(fake.messages(ADMIN)) == 1
     await app.close()
+
+
+async def test_a_pushed_message_with_options_can_be_answered_by_number(zalo: ZaloHarness) -> None:
+    from bot.messages import Button, Reply
+
+    zalo.fake.add_chat(OFFICER)
+    offer = Reply("Lịch trực đã đổi.", buttons=[[Button("Xem lịch trực", "/truc")]])
+    await zalo.channel.deliver(OFFICER, offer, is_group=False)
+    assert "1. Xem lịch trực" in zalo.fake.messages(OFFICER)[-1].text
+    await zalo.fake.wait_for_message(OFFICER)
+    async with zalo.app.sessions() as session:
+        kept = await session.scalar(select(ChatOptions).where(ChatOptions.chat_id == OFFICER))
+    assert kept is not None and kept.options == [["Xem lịch trực", "/truc"]]
+
+
+async def test_qtbot_run_serves_zalo_by_webhook_as_its_own_process(demo_db_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    async with FakeZalo() as fake:
+        env = qtbot_env(
+            demo_db_url,
+            zalo_token=fake.token,
+            zalo_base_url=await fake.serve(),
+            admin_zalo_ids=ADMIN,
+            public_url=f"http://127.0.0.1:{port}",
+            zalo_webhook_secret=SECRET,
+            web_listen=f"127.0.0.1:{port}",
+        )
+        async with qtbot_running(env, tmp_path) as logs:
+            for _ in range(300):  # until the bot has registered its webhook and listens
+                if fake.webhook_url:
+                    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                await asyncio.sleep(0.1)
+            assert fake.webhook_url == f"http://127.0.0.1:{port}/zalo"
+            await fake.user_says_async("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+            reply = (await fake.wait_for_message(ADMIN, timeout=30))[0]
+            assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in reply.text
+            async with httpx.AsyncClient() as client:
+                health = (await client.get(f"http://127.0.0.1:{port}/healthz")).json()
+                assert health == {"ok": True, "channels": {"zalo": "ok"}}
+                assert (await client.post(f"http://127.0.0.1:{port}/zalo", json={"x": 1})).status_code == 403
+        assert SECRET not in logs[0] and fake.token.split(":")[1] not in logs[0]
+
+
+async def test_qtbot_run_serves_telegram_and_zalo_from_one_process(demo_db_url: str, tmp_path: Path) -> None:
+    from tests.fakes.telegram import FakeTelegram
+
+    async with FakeZalo() as fake, FakeTelegram() as tg_fake, tg_fake.serve() as tg_root:
+        env = qtbot_env(
+            demo_db_url,
+            zalo_token=fake.token,
+            zalo_base_url=await fake.serve(),
+            admin_zalo_ids=ADMIN,
+            zalo_poll_timeout="2",
+            telegram_token=tg_fake.token,
+            telegram_base_url=tg_root,
+            admin_telegram_ids="999",
+        )
+        async with qtbot_running(env, tmp_path):
+            fake.user_says("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+            tg_fake.user_sends("cụm 2 gồm những đơn vị nào?", user_id=999)
+            assert "gồm 7 đơn vị" in (await fake.wait_for_message(ADMIN, timeout=30))[0].text
+            assert "gồm 7 đơn vị" in (await tg_fake.wait_for_message(999, timeout=30)).text

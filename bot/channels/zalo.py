@@ -406,6 +406,11 @@ class ZaloChannel:
             raise TemporaryFailure(f"Zalo {exc.code}: {exc.description}") from None
         except ZaloUnavailable as exc:
             raise TemporaryFailure(str(exc)) from None
+        if reply.buttons:  # "1" answered to a pushed message presses its first option
+            try:
+                await self.dispatcher.remember_options(NAME, chat_id, [reply], now=self.clock())
+            except Exception:  # sent is sent: never a reason to send it again
+                log.exception("Zalo: the options of a pushed message could not be kept")
 
     # --- the monthly quota ---------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
-"""Domain errors of the people, groups, feeds, subscriptions, reports and imports use cases.
+r"""Domain errors of the people, groups, feeds, subscriptions, reports and imports use cases.
 
 Each carries the facts of a refusal, never a sentence for the user: :mod:`bot.views.refusals` phrases
-them in Vietnamese. They subclass :class:`bot.errors.UserError`, so the dispatcher still rolls the
-transaction back and answers even where a handler did not phrase one (then with the developer text).
+them in Vietnamese. They are :class:`bot.errors.DomainError`\ s, so the dispatcher rolls the
+transaction back and phrases them even where a handler did not.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from bot.errors import UserError
+from bot.errors import DomainError
 
 if TYPE_CHECKING:
     from bot.imports import RowError
 
 
-class Refused(UserError):
+class Refused(DomainError):
     """A use case refused a change (or a read); nothing was written. ``str()`` is for logs only."""
 
     def __init__(self, detail: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot import errors
+from bot.services.errors import Refused
 from bot.services.members import ROLE_NAMES
+from bot.views.refusals import refusal_text
 from bot.vntime import fmt_date, fmt_points
 
 # What each editable field is called (shown in /sua).
@@ -23,8 +25,10 @@ def editable_text(fields: tuple[str, ...]) -> str:
     return f"Với mục này, sửa được: {names or 'không có gì sửa được'}."
 
 
-def phrase(exc: errors.DomainError) -> str:
-    """What to tell the user about a refused change."""
+def phrase(exc: errors.DomainError, *, group_chat: bool = False) -> str:
+    """What to tell the user about a refused change (every domain error, of every use case)."""
+    if isinstance(exc, Refused):
+        return refusal_text(exc, group_chat=group_chat)
     match exc:
         case errors.NotAllowed():
             return f"Chỉ {ROLE_NAMES.get(exc.needed, exc.needed)} mới làm được việc này."
