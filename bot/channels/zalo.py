@@ -296,6 +296,7 @@ class ZaloChannel:
                 if not await channel_state.first_sight(session, NAME, key, now=self.clock()):
                     return False
         self.updates_in += 1
+        log.debug("Zalo: message from %s in %s", incoming.sender_id, incoming.chat_id)
         try:
             replies = await self.dispatcher.handle(incoming, self.info())
             for reply in replies:
