@@ -160,3 +160,15 @@ def test_env_example_documents_every_setting_and_loads(monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
     assert settings.remind_drill == ["7d@16:00", "1d@16:00", "0d@06:30"] and settings.telegram_token is None
+
+
+def test_long_texts_split_within_the_limit_as_the_platform_counts_it() -> None:
+    from bot.messages import split_text, utf16_len
+
+    text = "\n".join(["😀😀 Trực " * 40] * 20)  # emoji count two UTF-16 units
+    parts = split_text(text, 2000, measure=utf16_len)
+    assert len(parts) > 1 and all(utf16_len(p) <= 2000 for p in parts)
+    assert "\n".join(parts) == text
+    assert any(utf16_len(p) > 2000 for p in split_text(text, 2000))  # counted in code points, too long
+    one_line = "😀" * 1500
+    assert all(utf16_len(p) <= 2000 for p in split_text(one_line, 2000, measure=utf16_len))

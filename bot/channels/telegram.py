@@ -37,7 +37,7 @@ from telegram.request import BaseRequest
 
 from bot.channels.base import ChatUnreachable, RateLimits, Rejected, RetryLater, StartupError, TemporaryFailure
 from bot.config import Settings
-from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text
+from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text, utf16_len
 from bot.models import utcnow
 from bot.web import Malformed, Webhook
 from handlers.router import Dispatcher, menu_for
@@ -286,7 +286,7 @@ class TelegramChannel:
         """Send a reply, split at 4096 characters, buttons on the last part. A flood-control answer
         (429) is waited out once; anything else is raised to the caller."""
         bot = self.application.bot
-        parts = split_text(reply.text)
+        parts = split_text(reply.text, measure=utf16_len)
         for index, part in enumerate(parts):
             markup = keyboard(reply) if index == len(parts) - 1 else None
             await self._with_retry(
@@ -305,7 +305,7 @@ class TelegramChannel:
         del is_group  # Telegram tells groups by their negative ids; the throttle already knows
         bot = self.application.bot
         try:
-            parts = split_text(reply.text)
+            parts = split_text(reply.text, measure=utf16_len)
             for index, part in enumerate(parts):
                 markup = keyboard(reply) if index == len(parts) - 1 else None
                 await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup)
