@@ -261,7 +261,7 @@ class OutboxDelivery:
                 throttle = self.throttles[row.channel]
                 await throttle.acquire(row.chat_id, row.is_group)
                 try:
-                    await channel.deliver(row.chat_id, row.reply, is_group=row.is_group)
+                    await channel.deliver(row.chat_id, row.reply, is_group=row.is_group, kind=row.kind)
                 except RetryLater as exc:
                     throttle.pause(exc.seconds)
                     for rest in rows[index:]:

@@ -466,3 +466,17 @@ async def test_qtbot_run_serves_telegram_and_zalo_from_one_process(demo_db_url: 
             tg_fake.user_sends("cụm 2 gồm những đơn vị nào?", user_id=999)
             assert "gồm 7 đơn vị" in (await fake.wait_for_message(ADMIN, timeout=30))[0].text
             assert "gồm 7 đơn vị" in (await tg_fake.wait_for_message(999, timeout=30)).text
+
+
+async def test_near_the_quota_digests_give_way_to_reminders(zalo: ZaloHarness) -> None:
+    from bot.channels.base import Rejected
+    from bot.messages import Reply
+
+    zalo.fake.add_chat(OFFICER)
+    zalo.channel.settings = zalo.channel.settings.model_copy(update={"zalo_monthly_quota": 100})
+    await zalo.channel.deliver(OFFICER, Reply("Bản tin sáng"), is_group=False, kind="digest_daily")
+    zalo.channel._month_sent = 95  # other replicas have sent the rest of the month's quota
+    with pytest.raises(Rejected, match="hạn mức"):
+        await zalo.channel.deliver(OFFICER, Reply("Bản tin sáng"), is_group=False, kind="digest_daily")
+    await zalo.channel.deliver(OFFICER, Reply("Nhắc trực"), is_group=False, kind="duty")
+    assert [m.text for m in zalo.fake.messages(OFFICER)] == ["Bản tin sáng", "Nhắc trực"]

@@ -52,5 +52,7 @@ class Channel(Protocol):
     name: str
     limits: RateLimits
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
-        """Send one message; raise a :class:`DeliveryError` subclass when it did not go out."""
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
+        """Send one message; raise a :class:`DeliveryError` subclass when it did not go out. ``kind``
+        is what the message is (a subscription kind: duty, digest_daily...), for channels that
+        ration what they send."""

@@ -127,7 +127,7 @@ class ConsolePushes:
         self.clock = clock
         self.tz = tz
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
         del is_group
         if self.out is None:
             return

@@ -300,7 +300,7 @@ class TelegramChannel:
                 )
             )
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""
         del is_group  # Telegram tells groups by their negative ids; the throttle already knows
         bot = self.application.bot

@@ -40,6 +40,10 @@ TEXT_EVENTS = {"message.text.received"}
 # Zalo answers immediately while updates are queued; keep at least this much between two polls.
 MIN_POLL_INTERVAL = 1.0
 QUOTA_WARNING = 0.8
+# Past this share of the month's quota, digests and news are no longer sent to Zalo: what is left is
+# kept for reminders, changes and announcements, which concern one person or one duty.
+QUOTA_RESERVE = 0.95
+RATIONED_KINDS = frozenset({"digest_daily", "digest_weekly", "news"})
 FILES_KEPT = timedelta(days=7)
 
 
@@ -183,6 +187,7 @@ class ZaloChannel:
         self.min_poll_interval = min_poll_interval
         self._polling: asyncio.Task[None] | None = None
         self._unsaved_sent = 0
+        self._month_sent = 0  # as last read from the database (all replicas), plus what is unsaved
         self._last_saved = time.monotonic()
         self.updates_in = 0
         self.replies_out = 0
@@ -205,6 +210,11 @@ class ZaloChannel:
             raise StartupError(
                 f"QTBOT_ZALO_BASE_URL: không kết nối được Zalo Bot API tại {self.settings.zalo_base_url}."
             ) from None
+        async with self.sessions() as session:
+            self._month_sent = await channel_state.sent_this_month(session, NAME, self._month())
+
+    def _month(self) -> str:
+        return self.clock().astimezone(self.settings.tz).strftime("%Y-%m")
 
     async def start(self) -> None:
         """Long polling. A webhook left registered would keep getUpdates from working: it is removed."""
@@ -390,9 +400,11 @@ class ZaloChannel:
             self.replies_out += 1
             await self._counted(1)
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
         """Send one outbox message; Zalo's errors become the outbox's (bot/channels/base.py)."""
         del is_group
+        if kind in RATIONED_KINDS and self._near_quota():
+            raise Rejected("Zalo: sắp hết hạn mức tin trong tháng, bản tin nhường chỗ cho nhắc việc")
         try:
             for part in await self._parts(reply):
                 await self.client.send_message(chat_id, part)
@@ -415,6 +427,10 @@ class ZaloChannel:
 
     # --- the monthly quota ---------------------------------------------------------------------------
 
+    def _near_quota(self) -> bool:
+        quota = self.settings.zalo_monthly_quota
+        return bool(quota) and self._month_sent + self._unsaved_sent >= QUOTA_RESERVE * quota
+
     async def _counted(self, sent: int) -> None:
         self._unsaved_sent += sent
         await self._save_usage()
@@ -426,11 +442,11 @@ class ZaloChannel:
         if not self._unsaved_sent or (not force and recent and self._unsaved_sent < 50):
             return
         sent, self._unsaved_sent, self._last_saved = self._unsaved_sent, 0, time.monotonic()
-        now = self.clock()
-        month = now.astimezone(self.settings.tz).strftime("%Y-%m")
+        now, month = self.clock(), self._month()
         quota = self.settings.zalo_monthly_quota
         async with self.sessions() as session, session.begin():
             usage = await channel_state.count_sent(session, NAME, month, sent)
+            self._month_sent = usage.sent
             near = quota and usage.sent >= QUOTA_WARNING * quota
             if near and await channel_state.mark_warned(session, usage, now=now):
                 text = common_views.quota_warning(usage.sent, quota, month)
