@@ -25,6 +25,7 @@ from bot.demo import load_demo
 from bot.messages import ChannelInfo, Reply
 from bot.metrics import Metrics
 from bot.models import Unit, utcnow
+from bot.services import app_state
 from bot.web import Health, Webhook, web_app
 from handlers.router import Dispatcher
 from jobs.scheduler import Jobs
@@ -150,6 +151,11 @@ class App:
     async def load_demo(self) -> int:
         async with self.sessions() as session, session.begin():
             return await load_demo(session, self.settings.tz)
+
+    async def demo_clock(self) -> str | None:
+        """The moment a demo database answers as of ("2022-06-22 10:00"); None for a real cluster."""
+        async with self.sessions() as session:
+            return await app_state.get(session, app_state.DEMO_CLOCK)
 
     async def close(self) -> None:
         await self.engine.dispose()

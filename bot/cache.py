@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.models import (
+    AppState,
     AuditEntry,
     ChannelUsage,
     ChatOptions,
@@ -44,6 +45,7 @@ NOT_CONTENT = {
     SeenUpdate.__tablename__,
     ChannelUsage.__tablename__,
     StoredFile.__tablename__,
+    AppState.__tablename__,
 }
 _CHANGED = "qtbot.content_changed"
 _BUMPED = "qtbot.content_bumped"

@@ -13,6 +13,7 @@ from bot.app import App, configured_channels, setup_logging
 from bot.channels.base import Channel, StartupError
 from bot.channels.console import ConsoleChat, ConsolePushes, render
 from bot.config import ConfigError, Settings, load_settings
+from bot.demo import DEMO_NOW
 from bot.errors import UserError
 from bot.models import utcnow
 from bot.views.common import short_when
@@ -26,8 +27,6 @@ Chưa đặt QTBOT_TELEGRAM_TOKEN hay QTBOT_ZALO_TOKEN, nên bot chạy ở ch�
   Kết nối Telegram, Zalo:       đặt QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN trong .env (xem README.md) rồi chạy lại.
 Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D để thoát.
 """
-# The demo data is Cụm thi đua số 2 in 2022: the console answers as of the day before its conference.
-DEMO_NOW = "2022-06-22 10:00"
 
 
 def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]:
@@ -58,8 +57,11 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
     async with opened(settings) as app:
         if demo_if_empty and await app.is_empty():
             print(f"Cơ sở dữ liệu trống: đã nạp dữ liệu minh họa ({await app.load_demo()} bản ghi).")
-            now = now or DEMO_NOW
-        if now:
+        demo = None if now else await app.demo_clock()
+        now = now or demo
+        if demo:
+            print(f"Giờ của bot: {now} (giờ Việt Nam): đây là dữ liệu minh họa; --now để hỏi vào lúc khác.")
+        elif now:
             print(f"Giờ của bot: {now} (giờ Việt Nam).")
         chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, settings))
         await chat.setup()
@@ -85,7 +87,11 @@ async def _run(settings: Settings, identity: str, now: str | None) -> int:
 
 
 async def _tick(settings: Settings, now: str | None) -> int:
-    """Planner, digests and delivery once, as of --now; prints what was sent where."""
+    """Planner, digests and delivery once, as of --now (on the demo database: as of its clock);
+    prints what was sent where."""
+    if now is None:
+        async with opened(settings) as app:
+            now = await app.demo_clock()
     clock = fixed_clock(now, settings)
     async with opened(settings, clock) as app:
         channels: dict[str, Channel] = {"console": ConsolePushes(None, clock=clock, tz=settings.tz)}

@@ -33,10 +33,13 @@ from bot.models import (
     TaskAssignment,
     Unit,
 )
+from bot.services import app_state
 from bot.services.results import compute_results
 
 YEAR = 2022
 DEMO_ENTERED_ON = date(2022, 6, 1)
+# The moment the demo answers as of: the day before its conference, 10h00 (local time).
+DEMO_NOW = "2022-06-22 10:00"
 COMMUNES_FILE = Path(__file__).parent / "data" / "hanam_admin_2022.json"
 AREA_TYPES = {"Xã": "xa", "Phường": "phuong", "Thị trấn": "thi_tran"}
 # key, full name, short name, kind, GSO code of the district, aliases
@@ -379,6 +382,9 @@ async def load_demo(session: AsyncSession, tz: ZoneInfo) -> int:
     await _load_drills(loader, units["U-KB"], communes)
     await _load_scores(loader, cluster, units)
     await _add_news(session, loader)
+    # The demo is June 2022: this database answers as of that day until told otherwise (--now).
+    if await app_state.get(session, app_state.DEMO_CLOCK) is None:
+        await app_state.put(session, app_state.DEMO_CLOCK, DEMO_NOW)
     await session.flush()
     return loader.added
 

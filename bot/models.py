@@ -632,3 +632,13 @@ class StoredFile(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AppState(Base):
+    """A few facts about this database as a whole, by key: e.g. ``demo_clock``, the moment a database
+    loaded with the demo answers as of (the demo is Cụm thi đua số 2 in June 2022)."""
+
+    __tablename__ = "app_state"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

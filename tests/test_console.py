@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,41 @@ async def test_piped_session_echoes_questions_and_answers(demo_app: App) -> None
     await chat.run(io.StringIO("mai ai trực?\n\nchỉ thị 87 là gì?\n"), echo=True)
     text = out.getvalue()
     assert text.index("> mai ai trực?") < text.index("Phạm Minh Dũng") < text.index("> chỉ thị 87 là gì?")
+
+
+def test_the_demo_database_stays_the_demo_on_every_run(tmp_path: Path) -> None:
+    """The first ./run.sh loads the demo; the second (and a `qtbot chat` without --now) still answers
+    as of 22/06/2022 10h00, and --now still overrides."""
+    from tests.chatting import qtbot, qtbot_env
+
+    env = qtbot_env(f"sqlite+aiosqlite:///{tmp_path / 'qtbot.db'}")
+    question = "hôm nay ai trực chỉ huy?\n"
+    for command in ("run", "run", "chat"):
+        out = qtbot(command, "--as", "officer:Kim Bảng", env=env, cwd=tmp_path, stdin=question)
+        assert "Giờ của bot: 2022-06-22 10:00" in out and "dữ liệu minh họa" in out, out
+        assert "Thứ Tư 22/06/2022" in out and "Lê Quang Cường" in out, out
+    later = qtbot(
+        "chat", "--as", "officer:Kim Bảng", "--now", "2022-06-23 10:00", env=env, cwd=tmp_path, stdin=question
+    )
+    assert "Thứ Năm 23/06/2022" in later
+
+
+async def test_a_real_cluster_database_runs_in_real_time(empty_app: App) -> None:
+    assert await empty_app.demo_clock() is None
+    await empty_app.load_demo()
+    assert await empty_app.demo_clock() == "2022-06-22 10:00"
+
+
+async def test_a_demo_database_from_before_the_marker_is_marked_by_the_migration(demo_app: App) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.db import alembic_config
+
+    def back_and_forth(connection: object) -> None:
+        command.downgrade(alembic_config(connection), "0003")  # type: ignore[arg-type]
+        command.upgrade(alembic_config(connection), "head")  # type: ignore[arg-type]
+
+    async with demo_app.engine.begin() as connection:
+        await connection.run_sync(back_and_forth)
+        assert (await connection.execute(text("SELECT value FROM app_state"))).scalar() == "2022-06-22 10:00"
