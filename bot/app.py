@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import uvicorn
 from sqlalchemy import func, select
+from starlette.applications import Starlette
 
 from bot.cache import WATCH, VersionWatch
 from bot.channels.base import Channel, RateLimits
@@ -170,9 +171,9 @@ class App:
         """Every configured channel, not started."""
         return [plugin.build(self, clock or self.clock) for plugin in configured_channels(self.settings)]
 
-    def web(self, webhooks: list[Webhook], channels: list[LiveChannel]) -> object:
+    def web(self, webhooks: list[Webhook], channels: list[LiveChannel]) -> Starlette:
         health = [Health(channel.name, channel.healthy) for channel in channels]
-        return web_app(self.sessions, webhooks=webhooks, health=health, metrics=self.metrics)
+        return web_app(self.sessions, webhooks=webhooks, health=health, metrics=self.metrics, clock=self.clock)
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
         """Every configured channel (long polling, or a webhook when QTBOT_PUBLIC_URL and its secret

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -96,7 +97,10 @@ def web_app(
     webhooks: Sequence[Webhook] = (),
     health: Sequence[Health] = (),
     metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Starlette:
+    """``clock`` says what "now" is (files expire): the real time, or a demo's."""
+
     async def healthz(_request: Request) -> Response:
         report: dict[str, Any] = {"ok": True}
         try:
@@ -122,7 +126,7 @@ def web_app(
         if not 20 <= len(token) <= 64:
             return Response(status_code=404)
         async with sessions() as session:
-            stored = await channel_state.load_file(session, token, now=utcnow())
+            stored = await channel_state.load_file(session, token, now=clock())
         if stored is None:
             return Response(status_code=404)
         disposition = "inline" if stored.mime_type.startswith("image/") else "attachment"

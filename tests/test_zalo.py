@@ -480,3 +480,41 @@ async def test_near_the_quota_digests_give_way_to_reminders(zalo: ZaloHarness) -
         await zalo.channel.deliver(OFFICER, Reply("Bản tin sáng"), is_group=False, kind="digest_daily")
     await zalo.channel.deliver(OFFICER, Reply("Nhắc trực"), is_group=False, kind="duty")
     assert [m.text for m in zalo.fake.messages(OFFICER)] == ["Bản tin sáng", "Nhắc trực"]
+
+
+async def test_a_file_goes_to_zalo_as_a_link_the_web_app_serves(zalo: ZaloHarness) -> None:
+    from bot.messages import Document, Reply
+
+    zalo.fake.add_chat(OFFICER)
+    zalo.channel.settings = zalo.channel.settings.model_copy(update={"public_url": "https://bot.example.vn"})
+    content = b"PK\x03\x04 lich truc"
+    await zalo.channel.send(OFFICER, Reply("Lịch trực tuần", document=Document("lich-truc.xlsx", content)))
+    text = zalo.fake.messages(OFFICER)[-1].text
+    assert "Tệp lich-truc.xlsx: https://bot.example.vn/files/" in text
+    token = text.split("/files/")[1].split()[0]
+    web = web_app(zalo.app.sessions, clock=fixed_clock(NOW, zalo.app.settings))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="https://bot.example.vn") as client:
+        served = await client.get(f"/files/{token}")
+        assert served.status_code == 200 and served.content == content
+        assert "attachment" in served.headers["content-disposition"]
+        assert (await client.get(f"/files/{token[:-2]}xx")).status_code == 404
+        assert (await client.get("/files/short")).status_code == 404
+
+
+async def test_the_morning_digest_reaches_zalo_and_telegram_chats(zalo: ZaloHarness) -> None:
+    from bot.services.subscriptions import subscribe
+
+    await zalo.join(OFFICER, "Kim Bảng")
+    async with zalo.app.sessions() as session, session.begin():
+        unit_id = await session.scalar(select(ChatLink.unit_id).where(ChatLink.chat_id == OFFICER))
+        link = ChatLink(channel="telegram", chat_id="-100778", chat_type="group", unit_id=unit_id, title="Nhóm KB")
+        session.add(link)
+        await session.flush()
+        await subscribe(session, link, ["digest_daily"])
+    clock = fixed_clock("2022-06-23 06:30", zalo.app.settings)
+    report = await zalo.app.jobs({"zalo": zalo.channel}, clock=clock).tick()
+    assert [d.kind for d in report.digests if d.written] == ["daily"]
+    async with zalo.app.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "digest_daily")))
+    assert {r.channel for r in rows} >= {"telegram", "zalo"}
+    assert any("Thứ Năm 23/06/2022" in m.text for m in zalo.fake.messages(OFFICER))
