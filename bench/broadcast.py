@@ -7,7 +7,12 @@ by ``announcements.queue``, claimed and sent by ``OutboxDelivery`` through pytho
 
 Prints one JSON line: achieved rate / limit (target ≥ 0.95), lost (0), duplicated (0), 429 share (< 1%).
 
-    .venv/bin/python bench/broadcast.py [--chats 10000] [--limit 1000]
+``--channel zalo``: the same announcement to 3,000 Zalo chats (the Basic monthly quota; the bot's quota
+check is off) through the real ``ZaloChannel`` (httpx) against the fake Zalo Bot API in its own process
+(``python -m tests.fakes.zalo``), which answers 429 to sends beyond ``--limit`` in any one-second window.
+
+    .venv/bin/python bench/broadcast.py [--chats 10000] [--limit 200]
+    .venv/bin/python bench/broadcast.py --channel zalo [--chats 3000] [--limit 100]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import App, settle_memory
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
 from bot.config import Settings
 from bot.delivery import OutboxDelivery
 from bot.models import ChatLink, Subscription, utcnow
@@ -36,6 +42,7 @@ from bot.services import announcements
 from bot.services.subscriptions import load_audience
 
 TOKEN = "123456:BENCH-TOKEN"
+ZALO_TOKEN = "4242:BENCH-ZALO-TOKEN"
 ROOT = Path(__file__).resolve().parents[1]
 FIRST_CHAT = 10_000_000
 
@@ -60,13 +67,34 @@ async def start_fake(limit: float) -> tuple[asyncio.subprocess.Process, str]:
     return process, line.split()[1]
 
 
-async def prepare(app: App, chats: int) -> int:
+async def start_fake_zalo(limit: float) -> tuple[asyncio.subprocess.Process, str]:
+    """The fake Zalo Bot API in its own process, enforcing ``limit`` sends per second."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.fakes.zalo",
+        "--token",
+        ZALO_TOKEN,
+        "--rate-per-second",
+        str(limit),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    line = (await process.stdout.readline()).decode()
+    if not line.startswith("fake zalo on "):
+        process.kill()
+        raise RuntimeError(f"fake Zalo did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+async def prepare(app: App, chats: int, channel: str = "telegram") -> int:
     """``chats`` private chats subscribed to announcements, and the announcement queued for all."""
     await app.prepare()
     async with app.sessions() as session, session.begin():
         links = [
             {
-                "channel": "telegram",
+                "channel": channel,
                 "chat_id": str(FIRST_CHAT + n),
                 "chat_type": "private",
                 "active": True,
@@ -93,13 +121,90 @@ async def prepare(app: App, chats: int) -> int:
         )
 
 
+async def deliver_all(delivery: OutboxDelivery, queued: int) -> tuple[float, int]:
+    """Deliver until every queued row is sent; (seconds, 429s the bot saw)."""
+    started = time.perf_counter()
+    report = await delivery.deliver_due()
+    while report.sent and len(report.sent) < queued:  # rows kept by a 429 come back
+        more = await delivery.deliver_due()
+        if not more.claimed:
+            await asyncio.sleep(0.05)
+        report.sent += more.sent
+        report.too_many_requests += more.too_many_requests
+    return time.perf_counter() - started, report.too_many_requests
+
+
+async def zalo(args: argparse.Namespace) -> dict[str, object]:
+    """One announcement to ``args.chats`` Zalo chats through the real outbox and ZaloChannel."""
+    chats = args.chats or 3000
+    limit = args.limit or 100
+    process, root = await start_fake_zalo(limit)
+    try:
+        async with httpx.AsyncClient(base_url=root, timeout=60) as client:
+            ids = [str(FIRST_CHAT + n) for n in range(chats)]
+            await client.post("/_fake/chats", json={"ids": ids})
+            with tempfile.TemporaryDirectory() as folder:
+                settings = Settings(  # type: ignore[call-arg]
+                    _env_file=None,
+                    database_url=f"sqlite+aiosqlite:///{folder}/bench.db",
+                    zalo_token=SecretStr(ZALO_TOKEN),
+                    zalo_base_url=root,
+                    zalo_rate_per_second=limit * args.headroom,
+                    zalo_monthly_quota=0,
+                    delivery_batch_size=2000,
+                    delivery_concurrency=args.concurrency,
+                )
+                app = App(settings)
+                queued = await prepare(app, chats, channel="zalo")
+                channel = ZaloChannel(app.dispatcher, settings)
+                await channel.open()
+                settle_memory()  # as qtbot run does once it is up
+                delivery = OutboxDelivery(app.sessions, settings, {"zalo": channel})
+                elapsed, _ = await deliver_all(delivery, queued)
+                await channel.stop()
+                await app.close()
+            stats = (await client.get("/_fake/stats")).json()
+    finally:
+        process.terminate()
+        await process.wait()
+    per_chat = stats["per_chat"]
+    lost = sum(1 for chat in ids if per_chat.get(chat, 0) == 0)
+    duplicated = sum(count - 1 for count in per_chat.values() if count > 1)
+    send_calls = stats["calls"].get("sendMessage", 0)
+    rate = (stats["sends"] - 1) / stats["sending_seconds"]
+    return {
+        "bench": "broadcast",
+        "channel": "zalo",
+        "chats": chats,
+        "limit_per_s": limit,
+        "bot_rate_setting_per_s": limit * args.headroom,
+        "seconds": round(elapsed, 2),
+        "sending_seconds": round(stats["sending_seconds"], 2),
+        "achieved_per_s": round(rate, 1),
+        "achieved_over_limit": round(rate / limit, 3),
+        "lost": lost,
+        "duplicated": duplicated,
+        "http_429": stats["too_many_requests"],
+        "http_429_share": round(stats["too_many_requests"] / max(1, send_calls), 4),
+        "targets_met": rate / limit >= 0.95 and lost == 0 and duplicated == 0,
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chats", type=int, default=10_000)
-    parser.add_argument("--limit", type=float, default=200, help="the server's overall messages per second")
+    parser.add_argument("--channel", choices=("telegram", "zalo"), default="telegram")
+    parser.add_argument("--chats", type=int, help="default 10,000 (telegram), 3,000 (zalo)")
+    parser.add_argument(
+        "--limit", type=float, help="the server's overall messages per second; default 200 (telegram), 100 (zalo)"
+    )
     parser.add_argument("--concurrency", type=int, default=4, help="messages in flight (delivery_concurrency)")
     parser.add_argument("--headroom", type=float, default=0.98, help="the bot's rate as a share of the limit")
     args = parser.parse_args()
+    if args.channel == "zalo":
+        print(json.dumps(await zalo(args), ensure_ascii=False))
+        return
+    args.chats = args.chats or 10_000
+    args.limit = args.limit or 200
     process, root = await start_fake(args.limit)
     try:
         async with httpx.AsyncClient(base_url=root) as client:
@@ -125,15 +230,7 @@ async def main() -> None:
                 await channel.open()
                 settle_memory()  # as qtbot run does once it is up
                 delivery = OutboxDelivery(app.sessions, settings, {"telegram": channel})
-                started = time.perf_counter()
-                report = await delivery.deliver_due()
-                while report.sent and len(report.sent) < queued:  # rows kept by a 429 come back
-                    more = await delivery.deliver_due()
-                    if not more.claimed:
-                        await asyncio.sleep(0.05)
-                    report.sent += more.sent
-                    report.too_many_requests += more.too_many_requests
-                elapsed = time.perf_counter() - started
+                elapsed, _ = await deliver_all(delivery, queued)
                 await channel.stop()
                 await app.close()
             stats = (await client.get("/_fake/stats")).json()

@@ -12,7 +12,18 @@ headline figures; its parsing of the bot's long replies is charged to the bot) a
 process over HTTP (as Telegram's servers would be). Prints one JSON line.
 Targets: real bot ≥ 0.5x the echo bot's throughput, p99 < 50 ms.
 
+``--channel zalo``: the same questions through the real ``ZaloChannel`` against the fake Zalo Bot API in
+its own process (``python -m tests.fakes.zalo``), in two modes: long polling (Zalo hands out one update
+per getUpdates, so it is serial by nature) and webhook (the fake POSTs each update to the bot's web app,
+served by uvicorn on 127.0.0.1, one at a time, in order, as the fake does by default; several at once
+are not measured: two messages of one chat in flight together race in the numbered-options write of
+handlers/router.py and one of them gets a 5xx); and, in the same run, through Telegram with the
+fake Bot API in its own process (the ``fake_bot_api_in_its_own_process`` figure of the default mode).
+Latency is stamped around ``ZaloChannel.handle_update`` (the seen-set write, the answer and the reply).
+Prints one JSON line with both rates and the ratio of each Zalo mode to Telegram (target ≥ 0.8).
+
     .venv/bin/python bench/queries.py [--messages 3000] [--shifts 100000] [--database-url URL]
+    .venv/bin/python bench/queries.py --channel zalo [--messages 3000] [--shifts 100000]
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -40,12 +52,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import App, settle_memory
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
 from bot.cli import fixed_clock
 from bot.config import Settings
 from bot.models import ClusterMember, DutyShift, Member, Unit
 from bot.services.members import create_invite, join_with_invite
+from bot.web import web_app
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram.harness import FAKE_ROOT
+from tests.fakes.zalo import LocalServer
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [
@@ -63,6 +78,8 @@ QUESTIONS = [
     "chỉ thị 87 là gì?",
 ]
 USERS = 50
+ZALO_TOKEN = "4242:BENCH-ZALO-TOKEN"
+ZALO_SECRET = "bench-zalo-webhook-secret"
 ROLES = ("truc_chi_huy", "truc_ban", "truc_chien")
 
 
@@ -91,8 +108,13 @@ class Stopwatch:
         self.last = now
 
     def figures(self) -> dict[str, float]:
-        ordered = sorted(self.latencies)
-        elapsed = self.last - (self.first or self.last)
+        return self.summary(self.latencies, self.first, self.last)
+
+    @staticmethod
+    def summary(latencies: list[float], first: float | None, last: float) -> dict[str, float]:
+        """Replies, replies per second from the first update's start to the last reply, p50, p99."""
+        ordered = sorted(latencies)
+        elapsed = last - (first or last)
         return {
             "replies": len(ordered),
             "replies_per_s": round(len(ordered) / elapsed, 1) if elapsed else 0.0,
@@ -206,8 +228,9 @@ async def echo_bot(fake: Fake, messages: list[tuple[int, str]]) -> dict[str, flo
     return watch.figures()
 
 
-async def prepare_database(app: App, shifts: int) -> list[int]:
-    """Demo data, ``shifts`` generated duty shifts, and USERS officers linked to Telegram ids."""
+async def prepare_database(app: App, shifts: int, channels: tuple[str, ...] = ("telegram",)) -> list[int]:
+    """Demo data, ``shifts`` generated duty shifts, and USERS officers linked to Telegram ids (on Zalo
+    too, as ``z<id>``, when asked): the same user numbers on every channel."""
     await app.prepare()
     await app.load_demo()
     tz = app.settings.tz
@@ -250,6 +273,11 @@ async def prepare_database(app: App, shifts: int) -> list[int]:
             await join_with_invite(
                 session, code=invite.code, channel="telegram", chat_id=str(user_id), sender_name=f"U{number}", now=now
             )
+            if "zalo" in channels:
+                invite = await create_invite(session, unit=unit, created_by=None, now=now)
+                await join_with_invite(
+                    session, code=invite.code, channel="zalo", chat_id=f"z{user_id}", sender_name=f"U{number}", now=now
+                )
             user_ids.append(user_id)
     return user_ids
 
@@ -299,8 +327,128 @@ async def measure(fake: Fake, url: str, messages: list[tuple[int, str]]) -> dict
     }
 
 
+class ZaloFake:
+    """The fake Zalo Bot API in its own process over HTTP on 127.0.0.1; its control API queues the
+    whole backlog in one call."""
+
+    def __init__(self, webhook_concurrency: int = 1) -> None:
+        self.webhook_concurrency = webhook_concurrency
+
+    async def __aenter__(self) -> ZaloFake:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.fakes.zalo",
+            "--token",
+            ZALO_TOKEN,
+            "--webhook-concurrency",
+            str(self.webhook_concurrency),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert self.process.stdout is not None
+        line = (await self.process.stdout.readline()).decode()
+        if not line.startswith("fake zalo on "):
+            raise RuntimeError(f"fake Zalo did not start: {line!r}")
+        self.root = line.split()[-1]
+        self.client = httpx.AsyncClient(base_url=self.root, timeout=60)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        self.process.terminate()
+        await self.process.wait()
+
+    async def send(self, messages: list[tuple[int, str]]) -> None:
+        batch = [{"text": text, "chat_id": f"z{user}", "display_name": f"U{user}"} for user, text in messages]
+        answer = await self.client.post("/_fake/say_many", json={"messages": batch})
+        answer.raise_for_status()
+
+    async def sent_texts(self) -> list[str]:
+        return [m["text"] for m in (await self.client.get("/_fake/messages")).json()]
+
+
+class TimedZalo(ZaloChannel):
+    """The real Zalo channel, its ``handle_update`` stamped (start of handling to reply sent)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.latencies: list[float] = []
+        self.first: float | None = None
+        self.last = 0.0
+
+    async def handle_update(self, update: dict[str, Any]) -> bool:
+        started = time.perf_counter()
+        if self.first is None:
+            self.first = started
+        fresh = await super().handle_update(update)
+        if fresh:
+            self.last = time.perf_counter()
+            self.latencies.append(self.last - started)
+        return fresh
+
+
+async def zalo_bot(
+    url: str, messages: list[tuple[int, str]], *, webhook: bool, concurrency: int = 1
+) -> dict[str, float]:
+    """The real bot on Zalo, long polling or webhook (its web app under uvicorn on 127.0.0.1; the fake
+    POSTs ``concurrency`` updates at once)."""
+    app = App(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    async with ZaloFake(concurrency) as fake:
+        settings = app.settings.model_copy(
+            update={"zalo_token": SecretStr(ZALO_TOKEN), "zalo_base_url": fake.root, "zalo_monthly_quota": 0}
+        )
+        channel = TimedZalo(app.dispatcher, settings, clock=fixed_clock("2022-06-22 10:00", settings))
+        server = LocalServer(web_app(app.sessions, webhooks=[channel.webhook("/zalo", ZALO_SECRET)]))
+        try:
+            if webhook:
+                root = await server.start()
+                await channel.start_webhook(f"{root}/zalo", ZALO_SECRET)
+            else:
+                await channel.start()
+            settle_memory()  # as qtbot run does once it is up
+            await fake.send(messages)
+            deadline = time.monotonic() + 600
+            while len(channel.latencies) < len(messages):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"only {len(channel.latencies)} of {len(messages)} replies")
+                await asyncio.sleep(0.05)
+        finally:
+            await channel.stop()
+            await server.stop()
+            await app.close()
+        texts = await fake.sent_texts()
+    wrong = [t for t in texts if "Xin lỗi" in t or "chưa hiểu" in t]
+    if wrong:
+        raise RuntimeError(f"{len(wrong)} Zalo replies were errors, e.g. {wrong[0][:200]}")
+    figures = Stopwatch.summary(channel.latencies, channel.first, channel.last)
+    figures["messages_sent"] = len(texts)
+    answers = app.dispatcher.answers
+    figures["cache_hit_rate"] = round(answers.hits / max(1, answers.hits + answers.misses), 3)
+    return figures
+
+
+async def zalo_vs_telegram(url: str, messages: list[tuple[int, str]]) -> dict[str, object]:
+    """Zalo (long polling, webhook) and Telegram, each with its fake API in its own process."""
+    async with ProcessFake() as fake:
+        telegram = await real_bot(fake, url, messages, cache=True)
+    runs = {
+        "zalo_polling": await zalo_bot(url, messages, webhook=False),
+        "zalo_webhook": await zalo_bot(url, messages, webhook=True),
+    }
+    rate = telegram["replies_per_s"]
+    ratios = {f"{name}_vs_telegram": round(run["replies_per_s"] / rate, 3) for name, run in runs.items()}
+    return {
+        "telegram": telegram,
+        **runs,
+        **ratios,
+        "target_ratio_met": {name: ratio >= 0.8 for name, ratio in ratios.items()},
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--channel", choices=("telegram", "zalo"), default="telegram")
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--shifts", type=int, default=100_000)
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temporary folder")
@@ -308,10 +456,27 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
         setup = App(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
-        users = await prepare_database(setup, args.shifts)
+        channels = ("telegram", "zalo") if args.channel == "zalo" else ("telegram",)
+        users = await prepare_database(setup, args.shifts, channels)
         await setup.close()
         rng = random.Random(7)
         messages = [(rng.choice(users), rng.choice(QUESTIONS)) for _ in range(args.messages)]
+        if args.channel == "zalo":
+            compared = await zalo_vs_telegram(url, messages)
+            print(
+                json.dumps(
+                    {
+                        "bench": "queries",
+                        "channel": "zalo",
+                        "database": url.split(":", 1)[0],
+                        "generated_shifts": args.shifts,
+                        "messages": args.messages,
+                        **compared,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            return
         runs = {}
         for kind in (InProcessFake, ProcessFake):
             async with kind() as fake:

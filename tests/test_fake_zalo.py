@@ -294,6 +294,28 @@ async def test_webhook_over_http_to_local_server() -> None:
     await server.stop()
 
 
+async def test_webhook_concurrency_posts_several_at_once() -> None:
+    inflight, peak = [0], [0]
+
+    async def hook(_request: Request) -> Response:
+        inflight[0] += 1
+        peak[0] = max(peak[0], inflight[0])
+        await asyncio.sleep(0.05)
+        inflight[0] -= 1
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/zalo/hook", hook, methods=["POST"])])
+    async with FakeZalo(webhook_concurrency=3, webhook_transport=httpx.ASGITransport(app=app)) as fake:
+        client = httpx.AsyncClient(base_url=fake.base_url, transport=fake.transport())
+        body = {"url": "https://bot.example.vn/zalo/hook", "secret_token": "local-secret"}
+        assert (await client.post(f"/bot{fake.token}/setWebhook", json=body)).json()["ok"] is True
+        for n in range(7):
+            fake.user_says(f"tin {n}", chat_id=f"u-{n}")
+        await fake.webhook_idle()
+        assert peak[0] == 3 and fake.stats.webhook_deliveries == 7
+        await client.aclose()
+
+
 async def test_set_webhook_ends_a_waiting_long_poll(make_api: MakeApi) -> None:
     api = await make_api()
     poll = asyncio.create_task(api.poll(5))
@@ -405,6 +427,36 @@ async def test_quota_and_fail_next(make_api: MakeApi) -> None:
     assert api.fake.stats.too_many_requests == 4  # 2 + 1 quota, 1 injected
     assert api.fake.stats.quota_exceeded == 3 and api.fake.stats.sends == 3
     assert [m.text for m in api.fake.messages()] == ["tin", "", "tin"]
+
+
+async def test_rate_per_second_answers_429_beyond_the_limit_in_any_second() -> None:
+    now = [0.0]
+    fake = FakeZalo(rate_per_second=3, allow_any_chat=True, monthly_quota=10, clock=lambda: now[0])
+    client = httpx.AsyncClient(base_url=fake.base_url, transport=fake.transport())
+
+    async def send(at: float) -> Any:
+        now[0] = at
+        body = (await client.post(f"/bot{fake.token}/sendMessage", json={"chat_id": "u-1", "text": "x"})).json()
+        return True if body["ok"] else body["error_code"]
+
+    assert [await send(t) for t in (0.0, 0.2, 0.4, 0.6)] == [True, True, True, 429]
+    assert await send(1.0) is True  # the send at 0.0 has left the window
+    assert [await send(t) for t in (1.1, 1.3)] == [429, True]  # the 429 at 0.6 took no slot
+    assert await send(1.35) == 429
+    assert fake.stats.rate_limited == 3 and fake.stats.too_many_requests == 3
+    assert fake.quota_used == 5 and fake.stats.sends == 5 and len(fake.messages("u-1")) == 5
+    await client.aclose()
+    await fake.aclose()
+
+
+async def test_control_api_queues_many_messages_at_once(make_api: MakeApi) -> None:
+    api = await make_api()
+    said = await api.client.post("/_fake/say_many", json={"messages": [{"text": "a", "chat_id": "u-1"}, {"text": "b"}]})
+    assert said.json() == {"queued": 2}
+    texts = [(await api.poll()).json()["result"]["message"]["text"] for _ in range(2)]
+    assert texts == ["a", "b"]
+    bad = await api.client.post("/_fake/say_many", json={"messages": [{"text": "c"}, {"chat_id": "u-1"}]})
+    assert bad.status_code == 400 and bad.json()["queued"] == 1
 
 
 async def test_send_photo_url_checks(make_api: MakeApi) -> None:

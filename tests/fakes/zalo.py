@@ -44,17 +44,23 @@ Platform behaviour imitated (tags as in ZALO.md; choices where the docs are sile
   ``X-Bot-Api-Secret-Token: <secret>``, one attempt, no retry (Zalo documents none), each attempt recorded
   in :attr:`FakeZalo.webhook_deliveries`. :meth:`FakeZalo.user_says` schedules the POST on a background
   worker (in order) and returns at once: ``await fake.webhook_idle()`` waits for it, or use
-  :meth:`FakeZalo.user_says_async`, which returns after its own delivery.
+  :meth:`FakeZalo.user_says_async`, which returns after its own delivery. ``webhook_concurrency=N`` (*fake*,
+  default 1) lets N workers POST at once (updates start in order but may finish out of order).
 - sendMessage text and sendPhoto caption: 1..2000 characters counted in UTF-16 units (ZALO.md §1.7: the
   unit is unknown, UTF-16 is the strict choice), else 400. Sending to a chat that never messaged the bot →
   403 (unless ``allow_any_chat=True`` or :meth:`FakeZalo.add_chat`). ``monthly_quota``: after that many
   accepted sends (sendMessage, sendPhoto, sendSticker, sendVoice) → error_code 429 "quota exceeded".
   :meth:`FakeZalo.fail_next` rules are checked before everything but the token.
+- ``rate_per_second`` (*fake*: Zalo documents no flood limit; off by default): at most that many accepted
+  sends in any sliding 1-second window, overall; a send beyond it → error_code 429 "Too Many Requests"
+  (HTTP 200), not counted against the quota, counted in ``stats.rate_limited``.
 - ``min_poll_interval``: poll starts closer together than this are counted in ``stats.polls_too_fast``.
 
-Control API for other processes: ``POST /_fake/say`` (JSON kwargs of user_says), ``GET /_fake/messages
+Control API for other processes: ``POST /_fake/say`` (JSON kwargs of user_says), ``POST /_fake/say_many``
+(``{"messages": [kwargs, ...]}``, each queued or scheduled like user_says, at once), ``GET /_fake/messages
 [?chat_id=]``, ``POST /_fake/fail`` (JSON kwargs of fail_next), ``GET /_fake/stats``, ``POST /_fake/chats``
-(``{"ids": [...]}``). Standalone: ``python -m tests.fakes.zalo --port N --token T [--redeliver N]``.
+(``{"ids": [...]}``). Standalone: ``python -m tests.fakes.zalo --port N --token T [--redeliver N]
+[--rate-per-second R] [--allow-any-chat]``.
 """
 
 from __future__ import annotations
@@ -241,6 +247,7 @@ class FakeZaloStats:
     sends: int = 0  # accepted sendMessage/sendPhoto/sendSticker/sendVoice
     too_many_requests: int = 0  # every 429 served (quota or injected)
     quota_exceeded: int = 0
+    rate_limited: int = 0  # 429s for going over ``rate_per_second``
     injected_failures: int = 0
     polls: int = 0
     idle_polls: int = 0
@@ -446,6 +453,8 @@ class FakeZalo:
         idle_http_status: HTTP status of the idle long-poll answer (error_code 408 either way).
         monthly_quota: accepted sends before every send answers 429 "quota exceeded"; None = unlimited.
         min_poll_interval: poll starts closer than this count in ``stats.polls_too_fast``.
+        rate_per_second: accepted sends allowed in any 1-second window (overall); beyond → 429. None = no limit.
+        webhook_concurrency: webhook POSTs in flight at once (1: one at a time, in order).
         clock: monotonic clock for poll timing and record times (inject one to test without sleeping).
         allow_any_chat: accept sends to chats that never messaged the bot.
         fetch_photos: sendPhoto GETs the photo URL and fails with 400 unless it answers 200.
@@ -472,9 +481,16 @@ class FakeZalo:
         webhook_transport: httpx.AsyncBaseTransport | None = None,
         account_name: str | None = None,
         call_log_size: int | None = 100_000,
+        rate_per_second: float | None = None,
+        webhook_concurrency: int = 1,
     ) -> None:
         if redeliver < 0:
             raise ValueError("redeliver must be >= 0")
+        if rate_per_second is not None and rate_per_second <= 0:
+            raise ValueError("rate_per_second must be > 0")
+        if webhook_concurrency < 1:
+            raise ValueError("webhook_concurrency must be >= 1")
+        self.webhook_concurrency = webhook_concurrency
         self.token = token
         self.bot_id = bot_id
         self.bot_name = bot_name
@@ -486,6 +502,8 @@ class FakeZalo:
         self.min_poll_interval = min_poll_interval
         self.allow_any_chat = allow_any_chat
         self.fetch_photos = fetch_photos
+        self.rate_per_second = rate_per_second
+        self._send_stamps: deque[float] = deque()  # accepted sends within the last second
         self.stats = FakeZaloStats()
         self.sent: list[SentMessage] = []  # every accepted send, stickers and voices included
         self.calls: deque[ApiCall] = deque(maxlen=call_log_size)
@@ -503,7 +521,7 @@ class FakeZalo:
         self._failures: list[_FailureRule] = []
         self._webhook: JSON | None = None
         self._webhook_queue: deque[tuple[JSON, asyncio.Future[WebhookDelivery | None] | None]] = deque()
-        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
         self._webhook_transport = webhook_transport
         self._webhook_client: httpx.AsyncClient | None = None
         self._photo_transport = photo_transport
@@ -530,11 +548,11 @@ class FakeZalo:
         if self._server is not None:
             await self._server.stop()
             self._server = None
-        if self._webhook_task is not None:
-            self._webhook_task.cancel()
+        for worker in list(self._webhook_tasks):
+            worker.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._webhook_task
-            self._webhook_task = None
+                await worker
+        self._webhook_tasks.clear()
         while self._webhook_queue:  # never delivered: release user_says_async callers
             _update, future = self._webhook_queue.popleft()
             if future is not None and not future.done():
@@ -694,7 +712,7 @@ class FakeZalo:
         """Wait until every scheduled webhook delivery has been attempted."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self._webhook_queue or (self._webhook_task is not None and not self._webhook_task.done()):
+        while self._webhook_queue or any(not worker.done() for worker in self._webhook_tasks):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"webhook deliveries not done within {timeout}s")
@@ -809,8 +827,9 @@ class FakeZalo:
         except RuntimeError:
             raise RuntimeError("webhook delivery needs a running event loop") from None
         self._webhook_queue.append((update, future))
-        if self._webhook_task is None or self._webhook_task.done():
-            self._webhook_task = loop.create_task(self._webhook_worker(), name="fake-zalo-webhook")
+        self._webhook_tasks = {worker for worker in self._webhook_tasks if not worker.done()}
+        if len(self._webhook_tasks) < self.webhook_concurrency:
+            self._webhook_tasks.add(loop.create_task(self._webhook_worker(), name="fake-zalo-webhook"))
 
     async def _webhook_worker(self) -> None:
         while self._webhook_queue:
@@ -965,6 +984,16 @@ class FakeZalo:
                 return _json_response(400, {"error": str(exc)})
             return _json_response(200, update)
 
+        async def say_many(request: Request) -> Response:
+            updates = []
+            try:
+                for kwargs in (await request.json())["messages"]:
+                    text = kwargs.pop("text")
+                    updates.append(self.user_says(text, **kwargs))
+            except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+                return _json_response(400, {"error": str(exc), "queued": len(updates)})
+            return _json_response(200, {"queued": len(updates)})
+
         async def messages(request: Request) -> Response:
             chat_id = request.query_params.get("chat_id")
             return _json_response(200, [m.as_json() for m in self.messages(chat_id)])
@@ -997,6 +1026,7 @@ class FakeZalo:
         self._app = Starlette(
             routes=[
                 Route("/_fake/say", say, methods=["POST"]),
+                Route("/_fake/say_many", say_many, methods=["POST"]),
                 Route("/_fake/messages", messages, methods=["GET"]),
                 Route("/_fake/fail", fail, methods=["POST"]),
                 Route("/_fake/stats", stats, methods=["GET"]),
@@ -1102,6 +1132,13 @@ class FakeZalo:
         return value
 
     def _check_quota(self) -> None:
+        if self.rate_per_second is not None:
+            now, stamps = self._clock(), self._send_stamps
+            while stamps and stamps[0] <= now - 1.0:
+                stamps.popleft()
+            if len(stamps) >= max(1, int(self.rate_per_second)):
+                self.stats.rate_limited += 1
+                raise ZaloAPIError(429, "Too Many Requests")
         if self.monthly_quota is not None and self.quota_used >= self.monthly_quota:
             self.stats.quota_exceeded += 1
             raise ZaloAPIError(429, "quota exceeded")
@@ -1110,6 +1147,8 @@ class FakeZalo:
         self.quota_used += 1
         self.stats.sends += 1
         now = self._clock()
+        if self.rate_per_second is not None:
+            self._send_stamps.append(now)
         if self.stats.first_send_at is None:
             self.stats.first_send_at = now
         self.stats.last_send_at = now
@@ -1208,6 +1247,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--monthly-quota", type=int, default=None)
     parser.add_argument("--min-poll-interval", type=float, default=0.0)
     parser.add_argument("--allow-any-chat", action="store_true")
+    parser.add_argument("--rate-per-second", type=float, default=None, help="overall send limit (429 beyond)")
+    parser.add_argument("--webhook-concurrency", type=int, default=1, help="webhook POSTs in flight at once")
     args = parser.parse_args(argv)
 
     async def run() -> None:
@@ -1218,6 +1259,8 @@ def main(argv: list[str] | None = None) -> None:
             monthly_quota=args.monthly_quota,
             min_poll_interval=args.min_poll_interval,
             allow_any_chat=args.allow_any_chat,
+            rate_per_second=args.rate_per_second,
+            webhook_concurrency=args.webhook_concurrency,
         ) as fake:
             root = await fake.serve(port=args.port)
             print(f"fake zalo on {root}", flush=True)
