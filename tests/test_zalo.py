@@ -518,3 +518,15 @@ async def test_the_morning_digest_reaches_zalo_and_telegram_chats(zalo: ZaloHarn
         rows = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "digest_daily")))
     assert {r.channel for r in rows} >= {"telegram", "zalo"}
     assert any("Thứ Năm 23/06/2022" in m.text for m in zalo.fake.messages(OFFICER))
+
+
+async def test_two_messages_of_one_chat_answered_at_once_keep_their_options(zalo: ZaloHarness) -> None:
+    """Webhooks may arrive together: saving the numbered options of both must not collide."""
+    from bot.messages import Button, Reply
+
+    replies = [[Reply("a", buttons=[[Button(f"Chọn {n}", f"/donvi {n}")]])] for n in range(8)]
+    now = fixed_clock(NOW, zalo.app.settings)()
+    await asyncio.gather(*(zalo.app.dispatcher.remember_options("zalo", OFFICER, r, now=now) for r in replies))
+    async with zalo.app.sessions() as session:
+        rows = list(await session.scalars(select(ChatOptions).where(ChatOptions.chat_id == OFFICER)))
+    assert len(rows) == 1 and rows[0].options[0][0].startswith("Chọn ")

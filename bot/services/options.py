@@ -12,6 +12,8 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import ChatOptions
@@ -36,14 +38,18 @@ async def _offered(session: AsyncSession, channel: str, chat_id: str) -> ChatOpt
 async def offer(
     session: AsyncSession, channel: str, chat_id: str, options: list[tuple[str, str]], *, now: datetime
 ) -> None:
-    """Remember ``options`` (label, callback data), numbered from 1, as what ``chat_id`` was offered."""
-    row = await _offered(session, channel, chat_id)
+    """Remember ``options`` (label, callback data), numbered from 1, as what ``chat_id`` was offered.
+
+    One upsert, so two messages of one chat answered at once (webhooks, replicas) cannot collide."""
     values = [[label, data] for label, data in options]
-    if row is None:
-        session.add(ChatOptions(channel=channel, chat_id=chat_id, options=values, updated_at=now))
-    else:
-        row.options, row.updated_at = values, now
-    await session.flush()
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = ChatOptions.__table__
+    statement = insert(table).values(channel=channel, chat_id=chat_id, options=values, updated_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.channel, table.c.chat_id], set_={"options": values, "updated_at": now}
+    )
+    await session.execute(statement)
 
 
 async def clear(session: AsyncSession, channel: str, chat_id: str) -> None:
