@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -34,6 +35,7 @@ from bot.metrics import Metrics
 from bot.models import ChatLink, OutboxMessage, utcnow
 from bot.services.deliveries import delivery_stats  # noqa: F401  (kept importable from here)
 from bot.services.reminders import REMINDER_KINDS
+from bot.views.notices import DEFAULT_TZ, render
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +138,16 @@ class DeliveryReport:
     too_many_requests: int = 0
 
 
-def _reply(row: OutboxMessage, late: bool) -> Reply:
-    buttons = [[Button(b["text"], b["data"]) for b in line] for line in row.buttons or []]
-    return Reply(LATE_PREFIX + row.text if late else row.text, buttons=buttons)
+def _reply(row: OutboxMessage, late: bool, tz: ZoneInfo = DEFAULT_TZ) -> Reply:
+    """What to send for a row: its notice rendered now (in memory, from the payload), or, for rows written
+    before notices had payloads and for finished texts, the stored text."""
+    if row.notice is not None and row.payload is not None:
+        reply = render(row.notice, row.payload, tz)
+        text, buttons = reply.text, reply.buttons
+    else:
+        text = row.stored_text or ""
+        buttons = [[Button(b["text"], b["data"]) for b in line] for line in row.buttons or []]
+    return Reply(LATE_PREFIX + text if late else text, buttons=buttons)
 
 
 class OutboxDelivery:
@@ -217,13 +226,19 @@ class OutboxDelivery:
                     )
                 )
             )
-            claimed, missed, late = [], [], []
+            claimed, missed, late, broken = [], [], [], []
             for row in rows:
                 lateness = now - row.send_at
                 if row.kind in REMINDER_KINDS and lateness > self.grace:
                     missed.append(row.id)
                     continue
                 is_late = row.kind in REMINDER_KINDS and lateness > LATE_AFTER
+                try:
+                    reply = _reply(row, is_late, self.settings.tz)
+                except Exception as exc:  # a notice its renderer cannot read: record it, send the rest
+                    log.exception("rendering outbox row %s failed", row.id)
+                    broken.append((row.id, f"{type(exc).__name__}: {exc}"[:500]))
+                    continue
                 if is_late:
                     late.append(row.id)
                 claimed.append(
@@ -234,7 +249,7 @@ class OutboxDelivery:
                         row.chat_id,
                         row.chat_link_id,
                         row.chat_link_id in groups,
-                        _reply(row, is_late),
+                        reply,
                         row.attempts,
                         row.due_at,
                     )
@@ -248,6 +263,13 @@ class OutboxDelivery:
                 report.missed += len(missed)
             if late:
                 await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(late)).values(late=True))
+            for row_id, error in broken:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id)
+                    .values(status="failed", claimed_by=None, last_error=error)
+                )
+                report.failed += 1
         report.claimed += len(rows)
         return claimed
 

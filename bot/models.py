@@ -498,7 +498,11 @@ class OutboxMessage(Base):
     chat_link_id: Mapped[int | None] = mapped_column(ForeignKey("chat_links.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     chat_id: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)
+    # A notice: its kind (bot.views.notices renders it at send time) and its facts. Rows written before 0004, and
+    # texts composed elsewhere (broadcasts, quota warnings), have ``text`` instead.
+    notice: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stored_text: Mapped[str | None] = mapped_column("text", Text)
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     entity_type: Mapped[str | None] = mapped_column(String(30))
     entity_id: Mapped[int | None]
@@ -518,6 +522,19 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def text(self) -> str:
+        """The stored text, else the notice rendered (HTML subset, the cluster's default time zone)."""
+        if self.stored_text is not None or self.notice is None:
+            return self.stored_text or ""
+        from bot.views.notices import DEFAULT_TZ, render  # lazy: the views import the models
+
+        return render(self.notice, self.payload or {}, DEFAULT_TZ).text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.stored_text = value
 
 
 class DialogState(Base):

@@ -16,6 +16,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 
 from bot.textnorm import normalize, strip_diacritics
 
@@ -987,3 +988,30 @@ def parse_period(text: str, today: date) -> PeriodSpec | None:
         if year is not None:
             return PeriodSpec(year, "year", 0)
     return None
+
+
+def capitalize(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def when(event: Any, tz: tzinfo) -> str:
+    """When an event happens, the Vietnamese way:
+    '14h00 Thứ Năm 23/06/2022', 'chiều Thứ Năm 23/06/2022 (14h00)', 'Thứ Tư–Thứ Năm 24–25/08/2022'."""
+    start = event.starts_at.astimezone(tz)
+    end = event.ends_at.astimezone(tz) if event.ends_at else None
+    session = session_name(event.session)
+    if event.all_day:
+        last = end.date() if end else start.date()
+        if last <= start.date():
+            text = fmt_weekday_date(start.date())
+        elif (last - start.date()).days < 7:
+            text = f"{weekday_name(start.date())}–{weekday_name(last)} {fmt_date_range(start.date(), last)}"
+        else:
+            text = fmt_date_range(start.date(), last)
+        return f"{session} {text}" if session else text
+    clock = fmt_time(start.time())
+    if end and end.date() > start.date():
+        return f"{clock} {fmt_weekday_date(start.date())} → {fmt_time(end.time())} {fmt_weekday_date(end.date())}"
+    if session:
+        return f"{session} {fmt_weekday_date(start.date())} ({clock})"
+    return f"{clock} {fmt_weekday_date(start.date())}"

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Reply
 from bot.models import ChatLink
+from bot.services.notices import Notice
 from bot.services.reminders import Push, write_pushes
 from bot.services.subscriptions import Audience
 
@@ -23,13 +23,23 @@ def recipients(audience: Audience, scope: str, unit_id: int | None = None) -> li
 
 
 async def queue(
-    session: AsyncSession, *, reference: int, text: str, chats: list[ChatLink], now: datetime, urgent: bool = False
+    session: AsyncSession,
+    *,
+    reference: int,
+    chats: list[ChatLink],
+    now: datetime,
+    notice: Notice | None = None,
+    text: str | None = None,
+    urgent: bool = False,
 ) -> int:
     """Write one outbox row per chat; ``reference`` (the audit entry of the broadcast) makes the
-    rows idempotent. Returns how many rows were written."""
-    reply = Reply(text)
+    rows idempotent. Either a ``notice`` (rendered at send time) or a finished ``text``. Returns how many
+    rows were written."""
+    if notice is None:
+        assert text is not None, "a notice or a text"
+        notice = Notice.finished(text)
     pushes = [
-        Push("announcements", "announcement", reference, "once", 1, "now", now, chat, reply, urgent=urgent)
+        Push("announcements", "announcement", reference, "once", 1, "now", now, chat, notice, urgent=urgent)
         for chat in chats
     ]
     return await write_pushes(session, pushes, now=now, grace=timedelta(days=365), tz=ZoneInfo("UTC"))

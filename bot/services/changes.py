@@ -8,12 +8,21 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import DutyShift, Task
+from bot.services.notices import Notice
 from bot.services.reminders import entity_changed, shift_audience, task_audience
 from bot.services.subscriptions import load_audience
-from bot.views import reminders as reminder_views
 
 
-async def cancel_shift(session: AsyncSession, shift: DutyShift, *, what: str, now: datetime) -> int:
+def cancelled(subject: str, what: str | dict) -> Notice:
+    """The cancel notice of a shift or task: ``what`` is the item's facts (editable.ItemFacts as JSON) or a
+    description already composed by the caller (imports)."""
+    return Notice(
+        "item_cancelled",
+        {"subject": subject, "item": what} if isinstance(what, dict) else {"subject": subject, "what": what},
+    )
+
+
+async def cancel_shift(session: AsyncSession, shift: DutyShift, *, what: str | dict, now: datetime) -> int:
     """Returns how many chats were told."""
     shift.status, shift.version, shift.updated_at = "cancelled", shift.version + 1, now
     await session.flush()
@@ -22,7 +31,7 @@ async def cancel_shift(session: AsyncSession, shift: DutyShift, *, what: str, no
         entity_type="shift",
         entity_id=shift.id,
         version=shift.version,
-        notice=reminder_views.cancel_notice("Ca trực", what),
+        notice=cancelled("shift", what),
         now=now,
         related=[("duty_day", shift.unit_id, shift.starts_at.isoformat())],
         audience=shift_audience(await load_audience(session), shift),
@@ -30,7 +39,7 @@ async def cancel_shift(session: AsyncSession, shift: DutyShift, *, what: str, no
     return told
 
 
-async def cancel_task(session: AsyncSession, task: Task, *, what: str, now: datetime) -> int:
+async def cancel_task(session: AsyncSession, task: Task, *, what: str | dict, now: datetime) -> int:
     task.status, task.version, task.updated_at = "cancelled", task.version + 1, now
     await session.flush()
     _, told = await entity_changed(
@@ -38,7 +47,7 @@ async def cancel_task(session: AsyncSession, task: Task, *, what: str, now: date
         entity_type="task",
         entity_id=task.id,
         version=task.version,
-        notice=reminder_views.cancel_notice("Nhiệm vụ", what),
+        notice=cancelled("task", what),
         now=now,
         audience=task_audience(await load_audience(session), [a.unit_id for a in task.assignments]),
     )

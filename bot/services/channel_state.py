@@ -11,8 +11,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import Reply
 from bot.models import ChannelUsage, ChatLink, Member, SeenUpdate, StoredFile
+from bot.services.notices import Notice
 from bot.services.reminders import Push, write_pushes
 
 SEEN_FOR = timedelta(days=7)
@@ -77,7 +77,7 @@ async def warn_admins(session: AsyncSession, usage: ChannelUsage, text: str, *, 
         )
     )
     pushes = [
-        Push("announcements", "quota", usage.id, usage.month, 1, "80pct", now, chat, Reply(text), urgent=True)
+        Push("announcements", "quota", usage.id, usage.month, 1, "80pct", now, chat, Notice.finished(text), urgent=True)
         for chat in admins
     ]
     return await write_pushes(session, pushes, now=now, grace=timedelta(days=1), tz=ZoneInfo("UTC"))

@@ -18,13 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.db import insert_ignore
-from bot.messages import Reply
-from bot.models import ChatLink, JobRun, NewsItem, ReviewPeriod, Task, TaskAssignment, Unit
+from bot.models import ChatLink, Event, JobRun, NewsItem, ReviewPeriod, Task, TaskAssignment, Unit
 from bot.services import duty, schedule
+from bot.services.duty import DutyDay
+from bot.services.notices import Notice, event_time_facts, iso, shift_facts, task_facts, unit_facts
 from bot.services.reminders import Push, write_pushes
+from bot.services.results import period_spec
 from bot.services.subscriptions import load_audience
-from bot.views import digests as views
 from bot.vntime import week_bounds
+
+#: events listed in a digest; one more is fetched to know there are others.
+MAX_EVENTS = 15
 
 # How long after its time a digest may still go out (the bot was down at 06h30, up at 09h00).
 CATCH_UP = {"daily": timedelta(hours=4), "weekly": timedelta(days=1), "news": timedelta(hours=4)}
@@ -84,13 +88,13 @@ async def _fan_out(
     kind: str,
     period: str,
     now: datetime,
-    content: dict[int | None, Reply | None],
+    content: Content,
     chats: list[ChatLink],
 ) -> int:
     pushes = [
-        Push(kind, "digest", 0, period, 1, "digest", now, chat, reply)
+        Push(kind, "digest", 0, period, 1, "digest", now, chat, notice)
         for chat in chats
-        if (reply := content.get(chat.unit_id)) is not None
+        if (notice := content.get(chat.unit_id)) is not None
     ]
     # A digest is never "missed": it is made up within its catch-up window.
     return await write_pushes(session, pushes, now=now, grace=timedelta(days=365), tz=settings.tz)
@@ -136,7 +140,19 @@ async def _tasks_due(
     return [(t, a) for t, a in rows.all()]
 
 
-Content = dict[int | None, Reply | None]
+Content = dict[int | None, Notice | None]
+
+
+def _roster(days: list[DutyDay]) -> list[dict]:
+    return [{"day": day.day.isoformat(), "shifts": [shift_facts(s) for s in day.shifts]} for day in days]
+
+
+def _events(events: list[Event]) -> list[dict]:
+    return [{"title": e.title, "location": e.location, **event_time_facts(e)} for e in events]
+
+
+def _tasks(tasks: list[tuple[Task, TaskAssignment | None]]) -> list[dict]:
+    return [task_facts(task) for task, _assignment in tasks]
 
 
 async def _daily(
@@ -147,14 +163,29 @@ async def _daily(
     chats = (await load_audience(session)).everyone("digest_daily")
     units = await _units(session, {c.unit_id for c in chats})
     published = await _published_since(session, since, now)
-    content: dict[int | None, Reply | None] = {}
+    content: Content = {}
+    periods = [{"year": p.year, "kind": p.kind, "number": p.number} for p in map(period_spec, published)]
     for unit_id in {c.unit_id for c in chats}:
         unit = units.get(unit_id) if unit_id else None
         roster = await duty.roster(session, unit_id, today, today + timedelta(days=1)) if unit_id else []
         lo, hi = schedule.local_day_bounds(today, today + timedelta(days=2), tz)
-        events = await schedule.events_between(session, lo, hi, unit_id=unit_id, limit=views.MAX_EVENTS + 1)
+        events = await schedule.events_between(session, lo, hi, unit_id=unit_id, limit=MAX_EVENTS + 1)
         tasks = await _tasks_due(session, unit_id, today, today + timedelta(days=7))
-        content[unit_id] = views.daily(today, unit, roster, events, tasks, published, tz)
+        content[unit_id] = (
+            Notice(
+                "digest_daily",
+                {
+                    "today": today.isoformat(),
+                    "unit": unit_facts(unit) if unit else None,
+                    "roster": _roster(roster),
+                    "events": _events(events),
+                    "tasks": _tasks(tasks),
+                    "published": periods,
+                },
+            )
+            if roster or events or tasks or periods
+            else None  # an empty digest is not sent
+        )
     return content, chats
 
 
@@ -166,14 +197,28 @@ async def _weekly(
     monday, sunday = week_bounds(fire.astimezone(tz).date())
     chats = (await load_audience(session)).everyone("digest_weekly")
     units = await _units(session, {c.unit_id for c in chats})
-    content: dict[int | None, Reply | None] = {}
+    content: Content = {}
     for unit_id in {c.unit_id for c in chats}:
         unit = units.get(unit_id) if unit_id else None
         roster = await duty.roster(session, unit_id, monday, sunday) if unit_id else []
         lo, hi = schedule.local_day_bounds(monday, sunday, tz)
-        events = await schedule.events_between(session, lo, hi, unit_id=unit_id, limit=views.MAX_EVENTS + 1)
+        events = await schedule.events_between(session, lo, hi, unit_id=unit_id, limit=MAX_EVENTS + 1)
         tasks = await _tasks_due(session, unit_id, monday, sunday)
-        content[unit_id] = views.weekly(monday, sunday, unit, roster, events, tasks, tz)
+        content[unit_id] = (
+            Notice(
+                "digest_weekly",
+                {
+                    "monday": monday.isoformat(),
+                    "sunday": sunday.isoformat(),
+                    "unit": unit_facts(unit) if unit else None,
+                    "roster": _roster(roster),
+                    "events": _events(events),
+                    "tasks": _tasks(tasks),
+                },
+            )
+            if roster or events or tasks
+            else None
+        )
     return content, chats
 
 
@@ -190,5 +235,7 @@ async def _news(
         )
     )
     chats = (await load_audience(session)).everyone("news")
-    reply = views.news(items, settings.tz)
-    return dict.fromkeys({c.unit_id for c in chats}, reply), chats
+    del settings
+    facts = [{"title": i.title, "link": i.link, "published_at": iso(i.published_at)} for i in items]
+    notice = Notice("digest_news", {"items": facts}) if items else None
+    return dict.fromkeys({c.unit_id for c in chats}, notice), chats

@@ -26,9 +26,10 @@ from bot.models import DrillPlan, DutyShift, Event, Task, Unit
 from bot.services import audit, changes, duty, schedule, tasks
 from bot.services.items import require_admin
 from bot.services.members import Viewer
+from bot.services.notices import Notice, item_facts
 from bot.services.reminders import entity_changed, shift_audience, task_audience
 from bot.services.subscriptions import load_audience
-from bot.views import reminders as reminder_views
+from bot.vntime import capitalize, fmt_date, fmt_weekday_date, when
 
 CODE = re.compile(r"^(S|T|N|D|FT)(\d+)$", re.IGNORECASE)
 
@@ -61,6 +62,21 @@ class ItemFacts:
     due_on: date | None = None
     # drill plan
     year: int | None = None
+
+
+def describe_item(item: ItemFacts, tz: ZoneInfo) -> str:
+    """One line naming an item that is changed or cancelled (plain text), e.g. 'Hội nghị Sơ kết ... —
+    14h00 Thứ Năm 23/06/2022, tại Ban CHQS huyện Kim Bảng'."""
+    if item.kind == "event":
+        where = f", tại {item.location}" if item.location else ""
+        label = schedule.EVENT_KINDS.get(item.event_kind or "", "Sự kiện")
+        return f"{label} {item.title} — {capitalize(when(item, tz))}{where}"
+    if item.kind == "shift":
+        assert item.role is not None and item.duty_date is not None
+        return f"{duty.role_name(item.role)} {item.unit_name} {fmt_weekday_date(item.duty_date)}: {item.person}"
+    if item.kind == "task":
+        return f"Nhiệm vụ {item.task_code or ''} {item.title} — hạn {fmt_date(item.due_on) if item.due_on else '?'}"
+    return f"{item.title} (năm {item.year})"
 
 
 @dataclass(frozen=True)
@@ -240,9 +256,7 @@ async def _change_shift(
         tz=clock.tz,
     )
     after = await _describe_shift(session, changed)
-    notice = reminder_views.change_notice(
-        "Ca trực", reminder_views.item_line(before, clock.tz), reminder_views.item_line(after, clock.tz)
-    )
+    notice = Notice("item_changed", {"subject": "shift", "before": item_facts(before), "after": item_facts(after)})
     await entity_changed(
         session,
         entity_type="shift",
@@ -256,7 +270,7 @@ async def _change_shift(
 
 
 async def _cancel_shift(session: AsyncSession, row: DutyShift, facts: ItemFacts, clock: EditClock) -> int:
-    return await changes.cancel_shift(session, row, what=reminder_views.item_line(facts, clock.tz), now=clock.now)
+    return await changes.cancel_shift(session, row, what=item_facts(facts), now=clock.now)
 
 
 # --- Tasks ----------------------------------------------------------------------------------------
@@ -284,9 +298,7 @@ async def _change_task(
     row.updated_at = clock.now
     await session.flush()
     after = await _describe_task(session, row)
-    notice = reminder_views.change_notice(
-        "Nhiệm vụ", reminder_views.item_line(before, clock.tz), reminder_views.item_line(after, clock.tz)
-    )
+    notice = Notice("item_changed", {"subject": "task", "before": item_facts(before), "after": item_facts(after)})
     await entity_changed(
         session,
         entity_type="task",
@@ -299,7 +311,7 @@ async def _change_task(
 
 
 async def _cancel_task(session: AsyncSession, row: Task, facts: ItemFacts, clock: EditClock) -> int:
-    return await changes.cancel_task(session, row, what=reminder_views.item_line(facts, clock.tz), now=clock.now)
+    return await changes.cancel_task(session, row, what=item_facts(facts), now=clock.now)
 
 
 # --- Drill plans ----------------------------------------------------------------------------------
@@ -415,8 +427,8 @@ async def change_item(
         at=clock.now,
         entity_type=kind.name,
         entity_id=found.id,
-        before={"text": reminder_views.item_line(before, clock.tz)},
-        after={"text": reminder_views.item_line(after, clock.tz), "field": field},
+        before={"text": describe_item(before, clock.tz)},
+        after={"text": describe_item(after, clock.tz), "field": field},
     )
     return ItemChange(found.code, field, before, after)
 
@@ -435,7 +447,7 @@ async def cancel_item(session: AsyncSession, actor: Viewer, code: str, *, clock:
         at=clock.now,
         entity_type=kind.name,
         entity_id=found.id,
-        before={"text": reminder_views.item_line(found.facts, clock.tz)},
+        before={"text": describe_item(found.facts, clock.tz)},
         after={"status": "cancelled"},
     )
     return ItemCancellation(found.code, found.facts, told)

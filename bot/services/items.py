@@ -32,10 +32,10 @@ from bot.models import DrillPlan, DutyShift, Event, NewsItem, ReviewPeriod, Task
 from bot.services import announcements, audit, drills, duty, news, schedule, tasks
 from bot.services import results as results_service
 from bot.services.members import Viewer
+from bot.services.notices import Notice, shift_facts, task_facts, unit_facts
 from bot.services.reminders import notify, shift_audience, task_audience
 from bot.services.results import ResultRow, ResultTable
 from bot.services.subscriptions import load_audience
-from bot.views import reminders as reminder_views
 from bot.vntime import PeriodSpec
 
 
@@ -151,7 +151,7 @@ async def add_shifts(
             entity_id=shift.id,
             version=shift.version,
             chats=shift_audience(audience, loaded),
-            notice=reminder_views.shift_notice(loaded, unit, tz),
+            notice=Notice("shift_assigned", {"shift": shift_facts(loaded), "unit": unit_facts(unit)}),
             now=now,
         )
     await audit.record(
@@ -206,7 +206,10 @@ async def add_drill_plan(
         entity_id=plan.id,
         version=1,
         chats=audience.for_units("drill", [area.id, plan.organising_unit_id]),
-        notice=reminder_views.new_drill_plan_notice(plan.title, draft.review_day, area.short_name),
+        notice=Notice(
+            "drill_plan_new",
+            {"title": plan.title, "review_day": draft.review_day.isoformat(), "area_short_name": area.short_name},
+        ),
         now=now,
     )
     await audit.record(
@@ -263,7 +266,7 @@ async def add_task(
         entity_id=task.id,
         version=task.version,
         chats=task_audience(await load_audience(session), unit_ids),
-        notice=reminder_views.new_task_notice(task, names),
+        notice=Notice("task_new", {"task": task_facts(task), "units": names}),
         now=now,
     )
     await audit.record(
@@ -398,8 +401,8 @@ async def publish_results(
         after={"period": spec.label()},
     )
     chats = announcements.recipients(await load_audience(session), "cluster")
-    text = reminder_views.results_published_text(spec.label(), cluster_name)
-    queued = await announcements.queue(session, reference=entry.id, text=text, chats=chats, now=now)
+    notice = Notice("results_published", {"period": spec.label(), "cluster": cluster_name})
+    queued = await announcements.queue(session, reference=entry.id, notice=notice, chats=chats, now=now)
     return ResultsPublished(period, queued)
 
 
@@ -458,5 +461,5 @@ async def announce(session: AsyncSession, actor: Viewer, announcement: Announcem
         entity_type="announcement",
         after={"scope": scope, "text": announcement.text, "chats": len(chats)},
     )
-    text = reminder_views.announcement_text(announcement.text)
-    return await announcements.queue(session, reference=entry.id, text=text, chats=chats, now=now)
+    notice = Notice("announcement", {"text": announcement.text})
+    return await announcements.queue(session, reference=entry.id, notice=notice, chats=chats, now=now)

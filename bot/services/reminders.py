@@ -20,7 +20,6 @@ from sqlalchemy.orm import selectinload
 
 from bot.config import Settings
 from bot.db import insert_ignore
-from bot.messages import Reply
 from bot.models import (
     ChatLink,
     DutyShift,
@@ -32,8 +31,16 @@ from bot.models import (
     Unit,
 )
 from bot.offsets import Offset
+from bot.services.notices import (
+    FINISHED_TEXT,
+    Notice,
+    assignment_facts,
+    event_facts,
+    shift_facts,
+    task_facts,
+    unit_facts,
+)
 from bot.services.subscriptions import Audience, in_quiet_hours, load_audience
-from bot.views import reminders as views
 
 EVENT_KINDS_BY_REMINDER = {"conference": ("conference", "meeting", "inspection", "other"), "drill": ("drill",)}
 REMINDER_KINDS = ("conference", "duty", "drill", "task")
@@ -54,7 +61,7 @@ class Push:
     offset: str
     due_at: datetime
     chat: ChatLink
-    reply: Reply
+    notice: Notice
     urgent: bool = False
 
     @property
@@ -64,6 +71,13 @@ class Push:
     @property
     def dedupe_key(self) -> str:
         return f"{self.slot}:v{self.version}"
+
+
+def _notice_columns(notice: Notice) -> dict:
+    """A finished text goes into ``text`` (as before 0004); a notice into its kind and payload."""
+    if notice.kind == FINISHED_TEXT:
+        return {"text": notice.payload["text"], "notice": None, "payload": None}
+    return {"text": None, "notice": notice.kind, "payload": notice.payload}
 
 
 def outbox_row(push: Push, *, now: datetime, grace: timedelta, tz: ZoneInfo) -> dict:
@@ -79,8 +93,8 @@ def outbox_row(push: Push, *, now: datetime, grace: timedelta, tz: ZoneInfo) -> 
         "chat_link_id": push.chat.id,
         "channel": push.chat.channel,
         "chat_id": push.chat.chat_id,
-        "text": push.reply.text,
-        "buttons": [[{"text": b.text, "data": b.data} for b in row] for row in push.reply.buttons] or None,
+        **_notice_columns(push.notice),
+        "buttons": None,
         "entity_type": push.entity_type,
         "entity_id": push.entity_id,
         "occurrence": push.occurrence,
@@ -191,10 +205,13 @@ async def _event_pushes(plan: PlanContext, kind: str, units: dict[int, Unit]) ->
             assert fire is not None
             chats = event_audience(plan.audience, event, kind)
             area = next((units.get(u.id) for u in event.units if u.kind == "commune"), None)
-            reply = views.event_reminder(event, offset, plan.tz, area=area)
+            notice = Notice(
+                "event_reminder",
+                {"event": event_facts(event), "offset": offset.code, "area": unit_facts(area) if area else None},
+            )
             pushes.extend(
                 Push(
-                    kind, "event", event.id, event.starts_at.isoformat(), event.version, offset.code, fire, chat, reply
+                    kind, "event", event.id, event.starts_at.isoformat(), event.version, offset.code, fire, chat, notice
                 )
                 for chat in chats
             )
@@ -222,8 +239,10 @@ async def _duty_pushes(plan: PlanContext, units: dict[int, Unit]) -> list[Push]:
             assert fire is not None
             days.setdefault((shift.unit_id, shift.starts_at), []).append(shift)
             unit = units[shift.unit_id]
+            notice = Notice(
+                "duty_reminder", {"shift": shift_facts(shift), "unit": unit_facts(unit), "offset": offset.code}
+            )
             for chat in plan.audience.for_member("duty", shift.member_id):
-                reply = views.duty_reminder_person(shift, unit, offset, plan.tz)
                 pushes.append(
                     Push(
                         "duty",
@@ -234,17 +253,24 @@ async def _duty_pushes(plan: PlanContext, units: dict[int, Unit]) -> list[Push]:
                         offset.code,
                         fire,
                         chat,
-                        reply,
+                        notice,
                     )
                 )
         for (unit_id, starts_at), day_shifts in days.items():
             fire = offset.fire_time(starts_at, plan.tz)
             assert fire is not None
             version = sum(s.version for s in day_shifts)
-            reply = views.duty_reminder_group(day_shifts, units[unit_id], offset, plan.tz)
+            notice = Notice(
+                "duty_roster_reminder",
+                {
+                    "shifts": [shift_facts(s) for s in day_shifts],
+                    "unit": unit_facts(units[unit_id]),
+                    "offset": offset.code,
+                },
+            )
             for chat in plan.audience.for_units("duty", [unit_id], groups_only=True):
                 pushes.append(
-                    Push("duty", "duty_day", unit_id, starts_at.isoformat(), version, offset.code, fire, chat, reply)
+                    Push("duty", "duty_day", unit_id, starts_at.isoformat(), version, offset.code, fire, chat, notice)
                 )
     return pushes
 
@@ -274,10 +300,20 @@ async def _task_pushes(plan: PlanContext, units: dict[int, Unit]) -> list[Push]:
                 continue
             assert fire is not None
             unit = units[assignment.unit_id]
-            reply = views.task_reminder(task, assignment, unit, offset, plan.tz)
+            notice = Notice(
+                "task_reminder",
+                {
+                    "task": task_facts(task),
+                    "assignment": assignment_facts(assignment),
+                    "unit": unit_facts(unit),
+                    "offset": offset.code,
+                },
+            )
             for chat in plan.audience.for_units("task", [assignment.unit_id]):
                 pushes.append(
-                    Push("task", "task", task.id, task.due_on.isoformat(), task.version, offset.code, fire, chat, reply)
+                    Push(
+                        "task", "task", task.id, task.due_on.isoformat(), task.version, offset.code, fire, chat, notice
+                    )
                 )
     return pushes
 
@@ -338,7 +374,7 @@ async def notify(
     entity_id: int,
     version: int,
     chats: Iterable[ChatLink],
-    notice: Reply,
+    notice: Notice,
     now: datetime,
 ) -> int:
     """Tell chats about a new, changed or cancelled item, once per (item, version, chat). Notices are
@@ -357,7 +393,7 @@ async def entity_changed(
     entity_type: str,
     entity_id: int,
     version: int,
-    notice: Reply,
+    notice: Notice,
     now: datetime,
     related: Iterable[tuple[str, int, str]] = (),
     audience: Iterable[ChatLink] = (),

@@ -10,14 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.errors import UserError
-from bot.messages import Reply
 from bot.models import ChatLink, Directive, Event, Unit, event_units
+from bot.services.notices import Notice, event_brief, event_facts, event_time_facts
 from bot.services.reminders import entity_changed, event_audience, notify
 from bot.services.subscriptions import load_audience
 from bot.textnorm import normalize
-from bot.views import reminders as reminder_views
-from bot.views.common import capitalize, when
-from bot.vntime import fmt_day_month, fmt_time, fmt_weekday_date
+from bot.vntime import capitalize, fmt_day_month, fmt_time, fmt_weekday_date
 
 EVENT_KINDS = {
     "conference": "Hội nghị",
@@ -195,7 +193,7 @@ async def new_event(
     )
     session.add(event)
     await session.flush()
-    notice = reminder_views.new_event_notice(event, tz)
+    notice = Notice("event_new", {"event": event_facts(event)})
     chats = await event_audience_now(session, event, _reminder_kind(event))
     told = await notify(
         session,
@@ -215,7 +213,7 @@ async def change_event(
 ) -> tuple[int, int]:
     """Apply changes (starts_at, ends_at, session, location, host_unit_id, title, units, cluster_wide)
     as one new version; pending reminders are redone and the chats concerned are told."""
-    before = fmt_moment(event.starts_at, tz) if not event.all_day else capitalize(when(event, tz))
+    before = event_time_facts(event)
     old_where = event.location
     for field, value in changes.items():
         setattr(event, field, value)
@@ -229,11 +227,18 @@ async def change_event(
     event.version += 1
     event.updated_at = now
     await session.flush()
-    what = f"{EVENT_KINDS.get(event.kind, 'Sự kiện')} {event.title}"
-    after = capitalize(when(event, tz))
-    if event.location != old_where:
-        before, after = f"{before}, tại {old_where or '?'}", f"{after}, tại {event.location or '?'}"
-    return await _tell(session, event, reminder_views.change_notice(what, before, after), now)
+    notice = Notice(
+        "event_changed",
+        {
+            "event_kind": event.kind,
+            "title": event.title,
+            "before": before,
+            "after": event_time_facts(event),
+            "old_location": old_where,
+            "new_location": event.location,
+        },
+    )
+    return await _tell(session, event, notice, now)
 
 
 async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, tz: ZoneInfo) -> tuple[int, int]:
@@ -245,11 +250,10 @@ async def cancel_event(session: AsyncSession, event: Event, *, now: datetime, tz
     event.version += 1
     event.updated_at = now
     await session.flush()
-    what = f"{EVENT_KINDS.get(event.kind, 'Sự kiện')} {event.title}"
-    return await _tell(session, event, reminder_views.cancel_notice(what, capitalize(when(event, tz))), now)
+    return await _tell(session, event, Notice("event_cancelled", {"event": event_brief(event)}), now)
 
 
-async def _tell(session: AsyncSession, event: Event, notice: Reply, now: datetime) -> tuple[int, int]:
+async def _tell(session: AsyncSession, event: Event, notice: Notice, now: datetime) -> tuple[int, int]:
     """A new version of the event: redo its reminders and tell the chats concerned."""
     chats = await event_audience_now(session, event, _reminder_kind(event))
     return await entity_changed(

@@ -6,15 +6,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Reply, esc
-from bot.models import Event, Unit
-from bot.vntime import (
-    fmt_date_range,
-    fmt_day_month,
-    fmt_time,
-    fmt_weekday_date,
-    session_name,
-    weekday_name,
-)
+from bot.models import Unit
+from bot.vntime import capitalize, fmt_day_month, fmt_time, when
+
+__all__ = ["capitalize", "when"]  # the wording of event times lives in bot.vntime (services use it too)
 
 ILLUSTRATIVE = "số liệu minh họa"
 
@@ -27,37 +22,10 @@ def area_label(unit: Unit) -> str:
     return esc(prefix + unit.short_name)
 
 
-def when(event: Event, tz: ZoneInfo) -> str:
-    """When an event happens, the Vietnamese way:
-    '14h00 Thứ Năm 23/06/2022', 'chiều Thứ Năm 23/06/2022 (14h00)', 'Thứ Tư–Thứ Năm 24–25/08/2022'."""
-    start = event.starts_at.astimezone(tz)
-    end = event.ends_at.astimezone(tz) if event.ends_at else None
-    session = session_name(event.session)
-    if event.all_day:
-        last = end.date() if end else start.date()
-        if last <= start.date():
-            text = fmt_weekday_date(start.date())
-        elif (last - start.date()).days < 7:
-            text = f"{weekday_name(start.date())}–{weekday_name(last)} {fmt_date_range(start.date(), last)}"
-        else:
-            text = fmt_date_range(start.date(), last)
-        return f"{session} {text}" if session else text
-    clock = fmt_time(start.time())
-    if end and end.date() > start.date():
-        return f"{clock} {fmt_weekday_date(start.date())} → {fmt_time(end.time())} {fmt_weekday_date(end.date())}"
-    if session:
-        return f"{session} {fmt_weekday_date(start.date())} ({clock})"
-    return f"{clock} {fmt_weekday_date(start.date())}"
-
-
 def short_when(moment: datetime, tz: ZoneInfo) -> str:
     """'07h30 22/06'."""
     local = moment.astimezone(tz)
     return f"{fmt_time(local.time())} {fmt_day_month(local.date())}"
-
-
-def capitalize(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def unit_list(units: list[Unit]) -> str:

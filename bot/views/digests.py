@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
 from bot.models import Event, NewsItem, ReviewPeriod, Task, TaskAssignment, Unit
+from bot.services.digests import MAX_EVENTS
 from bot.services.duty import DutyDay, person_text, role_name
 from bot.services.results import period_spec
 from bot.views.common import capitalize, when
@@ -20,9 +21,6 @@ def _duty_lines(days: list[DutyDay], labels: dict[date, str] | None = None) -> l
         people = "; ".join(f"{role_name(s.role).lower()} {esc(person_text(s))}" for s in day.shifts)
         lines.append(f"• {label}: {people}")
     return lines
-
-
-MAX_EVENTS = 15
 
 
 def _event_lines(events: list[Event], tz: ZoneInfo) -> list[str]:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
 from bot.models import DutyShift, Event, Task, TaskAssignment, Unit
 from bot.offsets import Offset
 from bot.services.duty import person_text, role_name, role_sort_key
+from bot.services.editable import ItemFacts, describe_item
 from bot.services.tasks import status_name
-from bot.views.common import area_label, capitalize, short_when, when
-from bot.vntime import fmt_date, fmt_time, fmt_weekday_date
-
-if TYPE_CHECKING:
-    from bot.services.editable import ItemFacts
+from bot.views.common import area_label, short_when, when
+from bot.vntime import fmt_time, fmt_weekday_date
 
 _EVENT_LABELS = {"conference": "Hội nghị", "meeting": "Cuộc họp", "inspection": "Kiểm tra", "other": "Sự kiện"}
 
@@ -127,19 +124,8 @@ def shift_notice(shift: DutyShift, unit: Unit, tz: ZoneInfo, *, title: str = "Ph
 
 
 def item_line(item: ItemFacts, tz: ZoneInfo) -> str:
-    """One line naming an item that is changed or cancelled (plain text), e.g. 'Hội nghị Sơ kết ... —
-    14h00 Thứ Năm 23/06/2022, tại Ban CHQS huyện Kim Bảng'."""
-    from bot.services.schedule import EVENT_KINDS
-
-    if item.kind == "event":
-        where = f", tại {item.location}" if item.location else ""
-        return f"{EVENT_KINDS.get(item.event_kind or '', 'Sự kiện')} {item.title} — {capitalize(when(item, tz))}{where}"  # type: ignore[arg-type]
-    if item.kind == "shift":
-        assert item.role is not None and item.duty_date is not None
-        return f"{role_name(item.role)} {item.unit_name} {fmt_weekday_date(item.duty_date)}: {item.person}"
-    if item.kind == "task":
-        return f"Nhiệm vụ {item.task_code or ''} {item.title} — hạn {fmt_date(item.due_on) if item.due_on else '?'}"
-    return f"{item.title} (năm {item.year})"
+    """One line naming an item that is changed or cancelled (plain text); the audit log keeps it too."""
+    return describe_item(item, tz)
 
 
 def new_drill_plan_notice(title: str, review_day: date, area_short_name: str) -> Reply:
