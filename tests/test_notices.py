@@ -33,7 +33,7 @@ class Recorder:
         self.name = name
         self.replies: list[Reply] = []
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool) -> None:
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
         del chat_id, is_group
         self.replies.append(reply)
 
