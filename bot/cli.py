@@ -89,11 +89,8 @@ async def _run(settings: Settings, identity: str, now: str | None) -> int:
 async def _tick(settings: Settings, now: str | None) -> int:
     """Planner, digests and delivery once, as of --now (on the demo database: as of its clock);
     prints what was sent where."""
-    if now is None:
-        async with opened(settings) as app:
-            now = await app.demo_clock()
-    clock = fixed_clock(now, settings)
-    async with opened(settings, clock) as app:
+    async with opened(settings) as app:
+        clock = fixed_clock(now or await app.demo_clock(), settings)
         channels: dict[str, Channel] = {"console": ConsolePushes(None, clock=clock, tz=settings.tz)}
         live = app.build_channels(clock=clock)
         try:

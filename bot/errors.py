@@ -110,10 +110,3 @@ class AlreadyPublished(DomainError):
 
     def __init__(self, *, label: str) -> None:
         super().__init__(label=label)
-
-
-class NoRecipients(DomainError):
-    """No chat takes announcements in ``scope`` (cluster / groups / unit ``unit_id``)."""
-
-    def __init__(self, *, scope: str, unit_id: int | None = None) -> None:
-        super().__init__(scope=scope, unit_id=unit_id)

@@ -12,6 +12,7 @@ from bot.services.members import ROLE_NAMES
 from bot.textnorm import contains_phrase, normalize
 from bot.views.common import short_when
 from bot.views.refusals import NO_UNIT_TO_REPORT, phrased
+from bot.views.reminders import announcement_text
 from handlers import forms
 from handlers.context import Context
 from handlers.forms import Field, Form, Value, register
@@ -119,21 +120,14 @@ async def _announce_summary(ctx: Context, values: dict[str, Value]) -> str:
     count = len(await _recipients(ctx, values))
     if not count:
         raise UserError(f"Không có chat nào nhận thông báo ở {await _scope_text(ctx, values['scope'])}.")
-    return (
-        f"Gửi tới {esc(await _scope_text(ctx, values['scope']))}: {count} chat.\nXem trước:\n{_notice(values['text'])}"
-    )
-
-
-def _notice(text: str) -> str:
-    return f"<b>Thông báo</b>: {esc(text)}"
+    where = esc(await _scope_text(ctx, values["scope"]))
+    return f"Gửi tới {where}: {count} chat.\nXem trước:\n{announcement_text(values['text'])}"
 
 
 async def _send_announcement(ctx: Context, values: dict[str, Value]) -> Reply:
     scope, text = values["scope"], values["text"]
     with phrased():
-        sent = await broadcasts.send_announcement(
-            ctx.session, ctx.viewer, scope["scope"], scope["unit"], text, _notice(text), ctx.now
-        )
+        sent = await broadcasts.send_announcement(ctx.session, ctx.viewer, scope["scope"], scope["unit"], text, ctx.now)
     return Reply(f"Đã xếp hàng gửi {sent.queued} tin; xem tiến độ bằng /guitin.")
 
 

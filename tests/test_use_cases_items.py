@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import errors
 from bot.app import App
 from bot.models import AuditEntry, ChatLink, Cluster, Event, OutboxMessage, Task, Unit
-from bot.services import editable, items
+from bot.services import broadcasts, editable, items
+from bot.services import errors as refusals
 from bot.services.editable import EditClock
 from bot.services.members import Viewer
 from bot.services.reminders import plan_reminders
@@ -306,10 +307,10 @@ async def test_announce_needs_recipients_and_is_audited(demo_app: App) -> None:
     now = local("2022-06-22 10:00")
     async with demo_app.sessions() as session, session.begin():
         kb = await _unit(session, "U-KB")
-        with pytest.raises(errors.NoRecipients):
-            await items.announce(session, ADMIN, items.Announcement("unit", "Họp giao ban", kb.id), now=now)
+        with pytest.raises(refusals.NoRecipients):
+            await broadcasts.send_announcement(session, ADMIN, "unit", kb.id, "Họp giao ban", now)
         await _group(session, kb)
-        queued = await items.announce(session, ADMIN, items.Announcement("unit", "Họp giao ban", kb.id), now=now)
+        queued = (await broadcasts.send_announcement(session, ADMIN, "unit", kb.id, "Họp giao ban", now)).queued
         assert queued == 1
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "announcement.send"))
         assert entry is not None and entry.after["chats"] == 1

@@ -272,7 +272,7 @@ async def test_a_non_admin_is_refused_and_nothing_is_written(demo_app: App, acti
             now=WHEN,
             tz=TZ,
         ),
-        "announce": lambda s, me, unit: broadcasts.send_announcement(s, me, "cluster", None, "Họp", "Họp", WHEN),
+        "announce": lambda s, me, unit: broadcasts.send_announcement(s, me, "cluster", None, "Họp", WHEN),
         "members": lambda s, me, unit: people.bot_users(s, me),
         "audit": lambda s, me, unit: people.audit_log(s, me),
     }
@@ -371,7 +371,7 @@ async def test_every_admin_change_leaves_one_audit_entry(demo_app: App) -> None:
         assert done.created == 2  # type: ignore[attr-defined]
         sent = await one_entry(
             "announcement.send",
-            broadcasts.send_announcement(session, boss, "unit", unit.id, "Họp giao ban", "<b>Thông báo</b>: Họp", WHEN),
+            broadcasts.send_announcement(session, boss, "unit", unit.id, "Họp giao ban", WHEN),
         )
         assert sent.queued >= 1  # type: ignore[attr-defined]
         # Nothing to change: nothing recorded.

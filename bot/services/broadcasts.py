@@ -11,6 +11,7 @@ from bot.models import ChatLink
 from bot.services import announcements, audit
 from bot.services.errors import NoRecipients
 from bot.services.members import Viewer
+from bot.services.notices import Notice
 from bot.services.people import require_admin
 from bot.services.subscriptions import load_audience
 
@@ -35,11 +36,10 @@ async def send_announcement(
     scope: str,
     unit_id: int | None,
     text: str,
-    notice: str,
     now: datetime,
 ) -> Broadcast:
-    """Queue ``notice`` (the announcement ``text`` as the chats will read it, rendered by a view) for every
-    chat of the scope subscribed to announcements; one audit entry, which keys the outbox rows."""
+    """Queue the announcement ``text`` (a notice, worded by the views when it is sent) for every chat of
+    the scope subscribed to announcements; one audit entry, which keys the outbox rows."""
     chats = await announcement_recipients(session, actor, scope, unit_id)
     if not chats:
         raise NoRecipients(scope, unit_id)
@@ -51,5 +51,6 @@ async def send_announcement(
         entity_type="announcement",
         after={"scope": {"scope": scope, "unit": unit_id}, "text": text, "chats": len(chats)},
     )
-    queued = await announcements.queue(session, reference=entry.id, text=notice, chats=chats, now=now)
+    notice = Notice("announcement", {"text": text})
+    queued = await announcements.queue(session, reference=entry.id, notice=notice, chats=chats, now=now)
     return Broadcast(entry.id, queued)

@@ -23,7 +23,6 @@ from bot.errors import (
     InvalidScore,
     NoCluster,
     NoCriteria,
-    NoRecipients,
     NotAllowed,
     PeriodNotFound,
     UnknownCriterion,
@@ -431,35 +430,3 @@ async def post_news(session: AsyncSession, actor: Viewer, draft: NewsDraft, *, n
         session, actor, "news.post", at=now, entity_type="news_item", entity_id=item.id, after={"title": item.title}
     )
     return item
-
-
-@dataclass(frozen=True)
-class Announcement:
-    scope: str  # cluster / groups / unit
-    text: str
-    unit_id: int | None = None  # scope "unit"
-
-
-async def announcement_chats(session: AsyncSession, announcement: Announcement) -> int:
-    """How many chats an announcement would reach (read only)."""
-    audience = await load_audience(session)
-    return len(announcements.recipients(audience, announcement.scope, announcement.unit_id))
-
-
-async def announce(session: AsyncSession, actor: Viewer, announcement: Announcement, *, now: datetime) -> int:
-    """One text to every chat of the scope that takes announcements. Returns the rows queued."""
-    require_admin(actor, "announcement.send")
-    chats = announcements.recipients(await load_audience(session), announcement.scope, announcement.unit_id)
-    if not chats:
-        raise NoRecipients(scope=announcement.scope, unit_id=announcement.unit_id)
-    scope = {"scope": announcement.scope, "unit": announcement.unit_id}
-    entry = await audit.record(
-        session,
-        actor,
-        "announcement.send",
-        at=now,
-        entity_type="announcement",
-        after={"scope": scope, "text": announcement.text, "chats": len(chats)},
-    )
-    notice = Notice("announcement", {"text": announcement.text})
-    return await announcements.queue(session, reference=entry.id, notice=notice, chats=chats, now=now)

@@ -63,6 +63,4 @@ def phrase(exc: errors.DomainError, *, group_chat: bool = False) -> str:
             return f"Chưa có điểm nào của {exc.label}; nhập bằng /chamdiem trước."
         case errors.AlreadyPublished():
             return f"Kết quả {exc.label} đã công bố từ trước."
-        case errors.NoRecipients():
-            return "Không có chat nào nhận thông báo trong phạm vi này."
     return "Không làm được việc này."

@@ -81,6 +81,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
+from tests.fakes.signal import Signal
+
 __all__ = [
     "DEFAULT_TOKEN",
     "IN_PROCESS_BASE_URL",
@@ -299,30 +301,6 @@ class _Queued:
     handed_out: int = 0
 
 
-class _Signal:
-    """Wake-all notification (safe because everything runs in one event loop)."""
-
-    def __init__(self) -> None:
-        self._event: asyncio.Event | None = None
-
-    def notify(self) -> None:
-        if self._event is not None:
-            self._event.set()
-            self._event = None
-
-    async def wait(self, timeout: float | None) -> bool:  # noqa: ASYNC109
-        if timeout is not None and timeout <= 0:
-            return False
-        if self._event is None:
-            self._event = asyncio.Event()
-        try:
-            async with asyncio.timeout(timeout):
-                await self._event.wait()
-        except TimeoutError:
-            return False
-        return True
-
-
 # --------------------------------------------------------------------------------------------
 # HTTP plumbing
 # --------------------------------------------------------------------------------------------
@@ -526,8 +504,8 @@ class FakeZalo:
         self._webhook_client: httpx.AsyncClient | None = None
         self._photo_transport = photo_transport
         self._photo_client: httpx.AsyncClient | None = None
-        self._updates_signal = _Signal()
-        self._activity_signal = _Signal()
+        self._updates_signal = Signal()
+        self._activity_signal = Signal()
         self._inflight: set[asyncio.Future[Any]] = set()
         self._closing = False
         self._app: Any = None

@@ -55,6 +55,7 @@ from typing import Any
 
 import httpx
 
+from tests.fakes.signal import Signal
 from tests.fakes.telegram.entities import FormattedText, parse_formatted_text, utf16_len
 from tests.fakes.telegram.errors import JSON, TelegramAPIError, bad_request
 from tests.fakes.telegram.flood import FloodControl, FloodLimits
@@ -288,31 +289,6 @@ class _Pending:
     delivered: float | None = None
 
 
-class _Signal:
-    """Wake-all notification (safe because everything runs in one event loop)."""
-
-    def __init__(self) -> None:
-        self._event: asyncio.Event | None = None
-
-    def notify(self) -> None:
-        if self._event is not None:
-            self._event.set()
-            self._event = None
-
-    async def wait(self, timeout: float | None) -> bool:  # noqa: ASYNC109
-        if self._event is None:
-            self._event = asyncio.Event()
-        event = self._event
-        if timeout is not None and timeout <= 0:
-            return False
-        try:
-            async with asyncio.timeout(timeout):
-                await event.wait()
-        except TimeoutError:
-            return False
-        return True
-
-
 def _image_size(data: bytes) -> tuple[int, int]:
     """Width/height of a PNG/JPEG (best effort; 1x1 otherwise)."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
@@ -406,8 +382,8 @@ class FakeTelegram:
         self._pending: deque[_Pending] = deque()
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
-        self._updates_signal = _Signal()
-        self._activity_signal = _Signal()
+        self._updates_signal = Signal()
+        self._activity_signal = Signal()
         self._last_activity = time.monotonic()
         self._draining = 0
         self._files_by_path: dict[str, StoredFile] = {}
