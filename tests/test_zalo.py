@@ -190,6 +190,34 @@ async def test_redelivered_updates_are_answered_once(demo_db_url: str) -> None:
     await app.close()
 
 
+async def test_copies_handed_out_after_a_restart_or_to_a_webhook_replica_are_not_answered(demo_db_url: str) -> None:
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo(redeliver=50) as fake:
+        async with zalo_bot(app, fake):
+            fake.user_says("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+            await fake.wait_for_message(ADMIN, timeout=10)
+        update = fake.pending_updates[0]  # Zalo still hands the consumed update out
+        restarted = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+        async with zalo_bot(restarted, fake):
+            for _ in range(100):
+                if fake.stats.redeliveries >= 5:
+                    break
+                await asyncio.sleep(0.02)
+        assert fake.stats.redeliveries >= 5
+        # The same update posted to another replica's webhook: the database says it was answered.
+        replica = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+        settings = zalo_settings(replica.settings, fake)
+        clock = fixed_clock(NOW, settings)
+        channel = ZaloChannel(replica.dispatcher, settings, transport=fake.transport(), clock=clock)
+        await channel.seen.start()
+        assert await channel.handle_update(update) is False
+        await channel.seen.stop()
+        assert len(fake.messages(ADMIN)) == 1
+        await restarted.close()
+        await replica.close()
+    await app.close()
+
+
 async def test_long_answers_are_split_at_2000_utf16_units(zalo: ZaloHarness) -> None:
     await zalo.join(OFFICER, "Kim Bảng")
     await zalo.say("lịch trực tháng 6")

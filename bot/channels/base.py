@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.messages import Reply
+
+log = logging.getLogger(__name__)
 
 
 class StartupError(Exception):
@@ -56,3 +61,48 @@ class Channel(Protocol):
         """Send one message; raise a :class:`DeliveryError` subclass when it did not go out. ``kind``
         is what the message is (a subscription kind: duty, digest_daily...), for channels that
         ration what they send."""
+
+
+class ChatOrderedPipeline:
+    """Updates answered in the background, one chat's in the order they came, at most ``limit`` of
+    them waiting or running and ``concurrency`` running at once. A channel that receives one update
+    per request (Zalo's getUpdates) fetches the next while earlier ones are being answered; a guided
+    dialog still sees its steps in order."""
+
+    def __init__(self, limit: int, concurrency: int = 1) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._workers = asyncio.Semaphore(concurrency)
+        self._last: dict[str, asyncio.Task[None]] = {}  # each chat's newest task
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def submit(self, chat_id: str, handle: Callable[[], Awaitable[object]]) -> None:
+        """Start ``handle`` after the chat's earlier updates; waits while ``limit`` are in flight."""
+        await self._slots.acquire()
+        previous = self._last.get(chat_id)
+        task = asyncio.create_task(self._run(chat_id, previous, handle))
+        self._last[chat_id] = task
+        self._running.add(task)
+
+    async def _run(
+        self, chat_id: str, previous: asyncio.Task[None] | None, handle: Callable[[], Awaitable[object]]
+    ) -> None:
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])
+            async with self._workers:
+                await handle()
+        except Exception:
+            log.exception("an update of chat %s could not be handled", chat_id)
+        finally:
+            self._slots.release()
+            task = asyncio.current_task()
+            self._running.discard(task)  # type: ignore[arg-type]
+            if self._last.get(chat_id) is task:
+                del self._last[chat_id]
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Let what is in flight finish (at a clean stop), then give up on the rest."""
+        if self._running:
+            _done, pending = await asyncio.wait(set(self._running), timeout=grace)
+            for task in pending:
+                task.cancel()

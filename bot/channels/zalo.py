@@ -23,7 +23,16 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import ChatUnreachable, RateLimits, Rejected, RetryLater, StartupError, TemporaryFailure
+from bot.channels.base import (
+    ChatOrderedPipeline,
+    ChatUnreachable,
+    RateLimits,
+    Rejected,
+    RetryLater,
+    StartupError,
+    TemporaryFailure,
+)
+from bot.channels.seen import SeenKeys
 from bot.config import Settings
 from bot.messages import ChannelInfo, Incoming, Reply, split_text, to_plain, utf16_len
 from bot.models import utcnow
@@ -45,6 +54,8 @@ QUOTA_WARNING = 0.8
 QUOTA_RESERVE = 0.95
 RATIONED_KINDS = frozenset({"digest_daily", "digest_weekly", "news"})
 FILES_KEPT = timedelta(days=7)
+# Updates answered at once while the next is fetched (one chat's still in order).
+IN_FLIGHT = 8
 
 
 class ZaloError(Exception):
@@ -149,6 +160,14 @@ def updates_of(body: Any) -> list[dict[str, Any]]:
     return []
 
 
+def update_key(update: dict[str, Any]) -> str | None:
+    """What makes an update the same one when Zalo hands it out again (None: nothing to tell by)."""
+    message = update.get("message")
+    if not isinstance(message, dict) or not message.get("message_id"):
+        return None
+    return f"{update.get('event_name', '')}:{message['message_id']}"
+
+
 def render(reply: Reply) -> str:
     """A reply as Zalo shows it: plain text, then the buttons as numbered options."""
     text = to_plain(reply.text)
@@ -186,6 +205,8 @@ class ZaloChannel:
         self.bot: ZaloBot | None = None
         self.min_poll_interval = min_poll_interval
         self._polling: asyncio.Task[None] | None = None
+        self._pipeline = ChatOrderedPipeline(IN_FLIGHT)
+        self.seen = SeenKeys(self.sessions, NAME, clock)
         self._unsaved_sent = 0
         self._month_sent = 0  # as last read from the database (all replicas), plus what is unsaved
         self._last_saved = time.monotonic()
@@ -224,12 +245,12 @@ class ZaloChannel:
             if isinstance(info, dict) and info.get("url"):
                 log.info("Zalo: removing the registered webhook to poll instead")
                 await self.client.call("deleteWebhook")
-        async with self.sessions() as session, session.begin():
-            await channel_state.purge_seen(session, now=self.clock())
+        await self.seen.start()
         self._polling = asyncio.create_task(self._poll_forever(), name="zalo-polling")
 
     async def start_webhook(self, url: str, secret: str) -> None:
         await self.open()
+        await self.seen.start()
         try:
             await self.client.call("setWebhook", {"url": url, "secret_token": secret})
         except ZaloError as exc:
@@ -243,6 +264,8 @@ class ZaloChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
             self._polling = None
+        await self._pipeline.drain()
+        await self.seen.stop()
         with contextlib.suppress(Exception):
             await self._save_usage(force=True)
         await self.client.aclose()
@@ -269,12 +292,25 @@ class ZaloChannel:
                 continue
             fresh = False
             for update in updates:
-                try:
-                    fresh = await self.handle_update(update) or fresh
-                except Exception:
-                    log.exception("Zalo: an update could not be handled")
-            if not fresh:
-                await asyncio.sleep(max(0.0, self.min_poll_interval - (time.monotonic() - started)))
+                fresh = await self._take(update) or fresh
+            if not fresh:  # (asyncio may wake a timer up to a millisecond early: a little margin)
+                await asyncio.sleep(max(0.0, self.min_poll_interval + 0.005 - (time.monotonic() - started)))
+
+    async def _take(self, update: dict[str, Any]) -> bool:
+        """Hand a polled update to the pipeline; False for a copy of one already taken. The next poll
+        starts while it is answered (Zalo hands out one update per call)."""
+        message = update.get("message")
+        if not isinstance(message, dict):
+            log.info("Zalo: ignored an update without a message (%s)", str(update.get("event_name"))[:60])
+            return False
+        key = update_key(update)
+        if key is not None and not self.seen.claim(key):
+            return False
+        incoming = self.incoming(update)
+        if incoming is None:
+            return False
+        await self._pipeline.submit(incoming.chat_id, lambda: self._answer(incoming, key))
+        return True
 
     async def feed(self, body: Any) -> None:
         """What the webhook received (either shape); errors of the database propagate (the caller
@@ -292,7 +328,8 @@ class ZaloChannel:
         return self.bot is not None
 
     async def handle_update(self, update: dict[str, Any]) -> bool:
-        """Answer one update; False when it was a repeat or not something the bot can read."""
+        """Answer one update now (a webhook call); False when it was a copy of one answered here, on
+        another replica or before a restart, or not something the bot can read."""
         message = update.get("message")
         if not isinstance(message, dict):
             log.info("Zalo: ignored an update without a message (%s)", str(update.get("event_name"))[:60])
@@ -300,11 +337,13 @@ class ZaloChannel:
         incoming = self.incoming(update)
         if incoming is None:
             return False
-        key = f"{update.get('event_name', '')}:{message.get('message_id', '')}"
-        if message.get("message_id"):
-            async with self.sessions() as session, session.begin():
-                if not await channel_state.first_sight(session, NAME, key, now=self.clock()):
-                    return False
+        key = update_key(update)
+        if key is not None and not await self.seen.claim_anywhere(key):
+            return False
+        await self._answer(incoming, key)
+        return True
+
+    async def _answer(self, incoming: Incoming, key: str | None) -> None:
         self.updates_in += 1
         log.debug("Zalo: message from %s in %s", incoming.sender_id, incoming.chat_id)
         try:
@@ -312,12 +351,11 @@ class ZaloChannel:
             for reply in replies:
                 await self.send(incoming.chat_id, reply)
         except Exception:
-            if message.get("message_id"):
-                with contextlib.suppress(Exception):
-                    async with self.sessions() as session, session.begin():
-                        await channel_state.forget(session, NAME, key)
+            if key is not None:
+                self.seen.release(key)
             raise
-        return True
+        if key is not None:
+            self.seen.answered(key)
 
     def incoming(self, update: dict[str, Any]) -> Incoming | None:
         message = update["message"]

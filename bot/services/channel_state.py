@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.db import insert_ignore
 from bot.models import ChannelUsage, ChatLink, Member, SeenUpdate, StoredFile
 from bot.services.notices import Notice
 from bot.services.reminders import Push, write_pushes
@@ -18,21 +19,15 @@ from bot.services.reminders import Push, write_pushes
 SEEN_FOR = timedelta(days=7)
 
 
-async def first_sight(session: AsyncSession, channel: str, key: str, *, now: datetime) -> bool:
-    """Record that ``key`` was received on ``channel``; False when it was seen before (a repeat).
-
-    The unique key decides, so two replicas given the same update let only one handle it."""
-    try:
-        async with session.begin_nested():
-            session.add(SeenUpdate(channel=channel, update_key=key[:120], seen_at=now))
-    except IntegrityError:
-        return False
-    return True
+async def was_seen(connection: AsyncConnection | AsyncSession, channel: str, key: str) -> bool:
+    query = select(SeenUpdate.id).where(SeenUpdate.channel == channel, SeenUpdate.update_key == key[:120])
+    return await connection.scalar(query.limit(1)) is not None
 
 
-async def forget(session: AsyncSession, channel: str, key: str) -> None:
-    """Handling failed: let the platform's next delivery of ``key`` be handled."""
-    await session.execute(delete(SeenUpdate).where(SeenUpdate.channel == channel, SeenUpdate.update_key == key[:120]))
+async def record_seen(session: AsyncSession, channel: str, keys: dict[str, datetime]) -> int:
+    """Store answered update keys (with when they were answered); a key stored already is skipped."""
+    rows = [{"channel": channel, "update_key": key[:120], "seen_at": at} for key, at in keys.items()]
+    return await insert_ignore(session, SeenUpdate.__table__, rows, key=["channel", "update_key"])
 
 
 async def purge_seen(session: AsyncSession, *, now: datetime) -> int:

@@ -1,0 +1,151 @@
+"""Updates answered once: the seen keys (in memory, stored in batches after answering) and the
+pipeline that answers polled updates while the next one is fetched, one chat's in order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from bot.app import App
+from bot.channels.base import ChatOrderedPipeline
+from bot.channels.seen import SeenKeys
+from bot.models import SeenUpdate
+
+NOW = datetime(2022, 6, 22, 3, tzinfo=UTC)
+
+
+def seen_keys(app: App, **options: float) -> SeenKeys:
+    return SeenKeys(app.sessions, "zalo", lambda: NOW, **options)
+
+
+async def stored(app: App) -> list[str]:
+    async with app.sessions() as session:
+        return sorted(await session.scalars(select(SeenUpdate.update_key)))
+
+
+async def test_a_copy_is_dropped_in_memory_and_the_key_is_stored_only_once_answered(empty_app: App) -> None:
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    assert seen.claim("m:1")
+    assert not seen.claim("m:1")  # handed out again while it is being answered
+    assert await stored(empty_app) == []  # not answered yet: a crash now loses nothing
+    seen.answered("m:1")
+    await seen.stop()  # a clean stop stores what is pending
+    assert await stored(empty_app) == ["m:1"]
+
+
+async def test_answered_keys_are_stored_in_the_background_within_the_flush_interval(empty_app: App) -> None:
+    seen = seen_keys(empty_app, flush_every=0.05)
+    await seen.start()
+    try:
+        for number in range(5):
+            assert seen.claim(f"m:{number}")
+            seen.answered(f"m:{number}")
+        for _ in range(100):
+            if len(await stored(empty_app)) == 5:
+                break
+            await asyncio.sleep(0.02)
+        assert await stored(empty_app) == [f"m:{n}" for n in range(5)]
+    finally:
+        await seen.stop()
+
+
+async def test_a_failed_answer_releases_the_key_so_the_next_copy_is_answered(empty_app: App) -> None:
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    assert seen.claim("m:1")
+    seen.release("m:1")
+    assert seen.claim("m:1")
+    await seen.stop()
+    assert await stored(empty_app) == []
+
+
+async def test_a_restarted_process_and_another_replica_know_stored_keys(empty_app: App) -> None:
+    first = seen_keys(empty_app, flush_every=3600)
+    await first.start()
+    first.claim("m:1")
+    first.answered("m:1")
+    await first.flush()
+    restarted = seen_keys(empty_app)
+    await restarted.start()  # loads the newest keys: polling asks no database per update
+    assert not restarted.claim("m:1")
+    replica = SeenKeys(empty_app.sessions, "zalo", lambda: NOW, remembered=1)
+    await replica.start()
+    replica.claim("m:2")  # pushes m:1 out of its memory
+    assert not await replica.claim_anywhere("m:1")  # a webhook copy: the database knows it
+    assert await replica.claim_anywhere("m:3")
+    for keys in (first, restarted, replica):
+        await keys.stop()
+
+
+async def test_keys_that_cannot_be_stored_are_kept_for_the_next_round(empty_app: App) -> None:
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    seen.claim("m:1")
+    seen.answered("m:1")
+    working = seen.sessions
+
+    def broken() -> None:
+        raise ConnectionError("database unreachable")
+
+    seen.sessions = broken  # type: ignore[assignment]
+    try:
+        await seen.flush()
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the failure must reach the caller")
+    seen.sessions = working
+    await seen.flush()
+    assert await stored(empty_app) == ["m:1"]
+    await seen.stop()
+    async with empty_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(SeenUpdate)) == 1
+
+
+async def test_the_pipeline_keeps_each_chats_order_and_its_limit() -> None:
+    pipeline = ChatOrderedPipeline(limit=3)
+    done: list[str] = []
+    running = 0
+    most = 0
+
+    async def answer(chat: str, number: int, pause: float) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(pause)
+        running -= 1
+        done.append(f"{chat}{number}")
+
+    # The first message of chat a takes longest: a2 must still wait for it, b1 need not (but the
+    # pipeline answers one at a time, so it comes after a1 as well).
+    await pipeline.submit("a", lambda: answer("a", 1, 0.05))
+    await pipeline.submit("a", lambda: answer("a", 2, 0.0))
+    await pipeline.submit("b", lambda: answer("b", 1, 0.0))
+    fourth = asyncio.create_task(pipeline.submit("a", lambda: answer("a", 3, 0.0)))
+    await asyncio.sleep(0.01)
+    assert not fourth.done()  # three are waiting or running: the poller waits too
+    await fourth
+    await pipeline.drain()
+    assert [d for d in done if d.startswith("a")] == ["a1", "a2", "a3"]
+    assert sorted(done) == ["a1", "a2", "a3", "b1"]
+    assert most == 1
+
+
+async def test_a_failing_update_does_not_stop_the_ones_after_it() -> None:
+    pipeline = ChatOrderedPipeline(limit=4, concurrency=2)
+    done: list[int] = []
+
+    async def fail() -> None:
+        raise RuntimeError("boom")
+
+    async def ok(number: int) -> None:
+        done.append(number)
+
+    await pipeline.submit("a", fail)
+    await pipeline.submit("a", lambda: ok(2))
+    await pipeline.submit("b", lambda: ok(3))
+    await pipeline.drain()
+    assert sorted(done) == [2, 3]
