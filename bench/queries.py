@@ -14,10 +14,9 @@ Targets: real bot ≥ 0.5x the echo bot's throughput, p99 < 50 ms.
 
 ``--channel zalo``: the same questions through the real ``ZaloChannel`` against the fake Zalo Bot API in
 its own process (``python -m tests.fakes.zalo``), in two modes: long polling (Zalo hands out one update
-per getUpdates, so it is serial by nature) and webhook (the fake POSTs each update to the bot's web app,
-served by uvicorn on 127.0.0.1, one at a time, in order, as the fake does by default; several at once
-are not measured: two messages of one chat in flight together race in the numbered-options write of
-handlers/router.py and one of them gets a 5xx); and, in the same run, through Telegram with the
+per getUpdates; the channel polls again while the previous update is answered) and webhook (the fake
+POSTs each update to the bot's web app, served by uvicorn on 127.0.0.1, one at a time, in order, as
+the fake does by default, and waits for its 200); and, in the same run, through Telegram with the
 fake Bot API in its own process (the ``fake_bot_api_in_its_own_process`` figure of the default mode).
 Latency is stamped around ``ZaloChannel._answer`` (the answer and the reply); the check for repeats
 (a database read per webhook call, none when polling) counts in the rate, not in the latency.
