@@ -48,6 +48,8 @@ TEXT_LIMIT = 2000
 TEXT_EVENTS = {"message.text.received"}
 # Zalo answers immediately while updates are queued; keep at least this much between two polls.
 MIN_POLL_INTERVAL = 1.0
+# A little more, since what counts is when Zalo receives the polls (a busy loop sends one a few ms late).
+POLL_MARGIN = 0.05
 QUOTA_WARNING = 0.8
 # Past this share of the month's quota, digests and news are no longer sent to Zalo: what is left is
 # kept for reminders, changes and announcements, which concern one person or one duty.
@@ -293,8 +295,8 @@ class ZaloChannel:
             fresh = False
             for update in updates:
                 fresh = await self._take(update) or fresh
-            if not fresh:  # (asyncio may wake a timer up to a millisecond early: a little margin)
-                await asyncio.sleep(max(0.0, self.min_poll_interval + 0.005 - (time.monotonic() - started)))
+            if not fresh:
+                await asyncio.sleep(max(0.0, self.min_poll_interval + POLL_MARGIN - (time.monotonic() - started)))
 
     async def _take(self, update: dict[str, Any]) -> bool:
         """Hand a polled update to the pipeline; False for a copy of one already taken. The next poll
