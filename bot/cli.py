@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 
 from bot.app import App, configured_channels, setup_logging
 from bot.channels.base import Channel, StartupError
-from bot.channels.console import ConsoleChat, ConsolePushes, render
+from bot.channels.console import ConsoleChat, ConsolePushes, Terminal, render
 from bot.config import ConfigError, Settings, load_settings
-from bot.demo import DEMO_NOW
 from bot.errors import UserError
 from bot.models import utcnow
 from bot.views.common import short_when
@@ -21,9 +22,10 @@ from bot.vntime import fmt_date, fmt_time
 
 NO_TOKEN_HELP = """\
 Chưa đặt QTBOT_TELEGRAM_TOKEN hay QTBOT_ZALO_TOKEN, nên bot chạy ở chế độ console (trò chuyện ngay trong terminal).
-  Hỏi như một cán bộ Kim Bảng:  qtbot chat --as officer:"Kim Bảng" --now "{demo_now}"
-  Với quyền quản trị:           qtbot chat --as admin
-  Xem nhắc việc lúc 16h00:      qtbot tick --now "2022-06-22 16:00"
+  Hỏi như một cán bộ Kim Bảng:  ./run.sh chat --as officer:"Kim Bảng"
+  Hỏi vào lúc khác:             ./run.sh chat --as officer:"Kim Bảng" --now "2022-06-23 08:00"
+  Với quyền quản trị:           ./run.sh chat --as admin
+  Xem nhắc việc lúc 16h00:      ./run.sh tick --now "2022-06-22 16:00"
   Kết nối Telegram, Zalo:       đặt QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN trong .env (xem README.md) rồi chạy lại.
 Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D để thoát.
 """
@@ -40,6 +42,16 @@ def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]
         except ValueError:
             continue
     raise UserError(f'--now “{value}” không hợp lệ; viết dạng "2022-06-22 10:00".')
+
+
+def history_file(settings: Settings) -> Path:
+    """Where the console keeps the lines typed: next to the SQLite database, else in the home folder."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).expanduser().parent / ".qtbot_history"
+    return Path.home() / ".qtbot_history"
 
 
 @contextlib.asynccontextmanager
@@ -65,12 +77,17 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
             print(f"Giờ của bot: {now} (giờ Việt Nam).")
         chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, settings))
         await chat.setup()
-        # In real time the scheduler runs too, and pushed messages print as they go out.
-        jobs = None if now else app.jobs({"console": ConsolePushes(sys.stdout, tz=settings.tz)})
+        terminal = Terminal(history_file(settings)) if Terminal.available() else None
+        # In real time the scheduler runs too, and pushed messages print as they go out (in a
+        # terminal, above the line being typed).
+        jobs = None if now else app.jobs({"console": ConsolePushes(terminal or sys.stdout, tz=settings.tz)})
         if jobs is not None:
             jobs.start()
         try:
-            await chat.run(sys.stdin, echo=not sys.stdin.isatty())
+            if terminal is not None:
+                await chat.run_terminal(terminal)
+            else:
+                await chat.run(sys.stdin, echo=True)
         finally:
             if jobs is not None:
                 await jobs.stop()
@@ -79,7 +96,7 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
 
 async def _run(settings: Settings, identity: str, now: str | None) -> int:
     if not configured_channels(settings):
-        print(NO_TOKEN_HELP.format(demo_now=DEMO_NOW))
+        print(NO_TOKEN_HELP)
         return await _chat(settings, identity, now, demo_if_empty=True)
     async with opened(settings) as app:
         await app.run()
@@ -158,6 +175,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader left (`qtbot chat < questions.txt | head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
