@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.app import App, configured_channels, setup_logging
-from bot.channels.base import Channel, StartupError
-from bot.channels.console import ConsoleChat, ConsolePushes, Terminal, render
-from bot.config import ConfigError, Settings, load_settings
-from bot.errors import UserError
-from bot.models import utcnow
-from bot.views.common import short_when
-from bot.vntime import fmt_date, fmt_time
+# Each subcommand imports what it needs when it runs, so that `qtbot --help` and a console question
+# do not pay for python-telegram-bot, the web server or the scheduler (bench/startup.py).
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Settings
 
 NO_TOKEN_HELP = """\
 Chưa đặt QTBOT_TELEGRAM_TOKEN hay QTBOT_ZALO_TOKEN, nên bot chạy ở chế độ console (trò chuyện ngay trong terminal).
@@ -34,6 +31,8 @@ Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả qu�
 def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]:
     """--now "2022-06-22 10:00" (local time) as a clock; without it, the real time."""
     if not value:
+        from bot.models import utcnow
+
         return utcnow
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
         try:
@@ -41,6 +40,8 @@ def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]
             return lambda: moment
         except ValueError:
             continue
+    from bot.errors import UserError
+
     raise UserError(f'--now “{value}” không hợp lệ; viết dạng "2022-06-22 10:00".')
 
 
@@ -55,9 +56,11 @@ def history_file(settings: Settings) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def opened(settings: Settings, clock: Callable[[], datetime] = utcnow) -> AsyncIterator[App]:
+async def opened(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[App]:
     """An app whose schema is up to date; closed on exit."""
-    app = App(settings, clock=clock)
+    from bot.app import App
+
+    app = App(settings) if clock is None else App(settings, clock=clock)
     try:
         await app.prepare()
         yield app
@@ -66,6 +69,8 @@ async def opened(settings: Settings, clock: Callable[[], datetime] = utcnow) -> 
 
 
 async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_empty: bool) -> int:
+    from bot.channels.console import ConsoleChat, ConsolePushes, Terminal
+
     async with opened(settings) as app:
         if demo_if_empty and await app.is_empty():
             print(f"Cơ sở dữ liệu trống: đã nạp dữ liệu minh họa ({await app.load_demo()} bản ghi).")
@@ -95,6 +100,8 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
 
 
 async def _run(settings: Settings, identity: str, now: str | None) -> int:
+    from bot.app import configured_channels
+
     if not configured_channels(settings):
         print(NO_TOKEN_HELP)
         return await _chat(settings, identity, now, demo_if_empty=True)
@@ -106,6 +113,11 @@ async def _run(settings: Settings, identity: str, now: str | None) -> int:
 async def _tick(settings: Settings, now: str | None) -> int:
     """Planner, digests and delivery once, as of --now (on the demo database: as of its clock);
     prints what was sent where."""
+    from bot.channels.base import Channel
+    from bot.channels.console import ConsolePushes, render
+    from bot.views.common import short_when
+    from bot.vntime import fmt_date, fmt_time
+
     async with opened(settings) as app:
         clock = fixed_clock(now or await app.demo_clock(), settings)
         channels: dict[str, Channel] = {"console": ConsolePushes(None, clock=clock, tz=settings.tz)}
@@ -186,6 +198,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
+    import asyncio
+
+    from bot.app import setup_logging
+    from bot.channels.base import StartupError
+    from bot.config import ConfigError, load_settings
+    from bot.errors import UserError
+
     try:
         settings = load_settings()
     except ConfigError as exc:
