@@ -77,7 +77,9 @@ class ConsoleChat:
             if unit_name.strip():
                 match = (await load_directory(session)).resolve(unit_name)
                 if match is None:
-                    raise UserError(f"Không tìm thấy đơn vị “{unit_name}”. Chạy `qtbot demo` để nạp dữ liệu mẫu?")
+                    raise UserError(
+                        f"Không tìm thấy đơn vị “{unit_name}”. Chạy `./run.sh demo` để nạp dữ liệu minh họa?"
+                    )
                 unit = match.unit
             self.chat_id = f"{role}:{unit.key}" if unit else role
             if role != "guest":
