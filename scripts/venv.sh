@@ -15,7 +15,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     fi
     log=.venv/pip.log
     started=$SECONDS
-    if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[dev]"; } >"$log" 2>&1; then
+    # compileall: the project is installed editable, so pip compiles none of it; without .pyc files
+    # (and with PYTHONDONTWRITEBYTECODE set, as on some machines) every start compiles it again.
+    if ! {
+        .venv/bin/python -m pip install --upgrade pip &&
+            .venv/bin/python -m pip install -e ".[dev]" &&
+            .venv/bin/python -m compileall -q bot handlers jobs migrations
+    } >"$log" 2>&1; then
         echo "Cài đặt không thành công. Cuối nhật ký pip ($log):" >&2
         tail -n 25 "$log" >&2
         exit 1
