@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,10 +36,16 @@ def qtbot() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
 
 
-def timed(argv: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "") -> tuple[float, str]:
-    started = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str], *, env: dict[str, str], cwd: Path, stdin: str = "") -> tuple[float, float, str]:
+    """Wall-clock and CPU seconds (user + system) of one run, and its output."""
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, cwd=cwd, check=True)
-    return time.perf_counter() - started, done.stdout
+    return time.perf_counter() - started, _children_cpu() - cpu, done.stdout
 
 
 def main() -> None:
@@ -62,15 +69,18 @@ def main() -> None:
             "question": ([*qtbot(), "chat", "--as", "officer:Kim Bảng"], args.question + "\n"),
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         answer = ""
         for _ in range(args.runs):
             for name, (argv, stdin) in commands.items():
-                seconds, out = timed(argv, env=env, cwd=cwd, stdin=stdin)
+                seconds, cpu_seconds, out = timed(argv, env=env, cwd=cwd, stdin=stdin)
                 times[name].append(seconds)
+                cpu[name].append(cpu_seconds)
                 answer = out if name == "question" else answer
         assert "Trực chỉ huy" in answer, answer  # the question was answered, not refused
 
     median = {name: statistics.median(values) for name, values in times.items()}
+    median_cpu = {name: statistics.median(values) for name, values in cpu.items()}
     help_ratio = median["help"] / median["python_pass"]
     question_ratio = median["question"] / median["import_telegram_sqlalchemy"]
     print(
@@ -84,6 +94,12 @@ def main() -> None:
                 "question_vs_import_telegram_sqlalchemy": round(question_ratio, 2),
                 "question_target": 1.3,
                 "met": help_ratio <= 5.0 and question_ratio <= 1.3,
+                # CPU seconds move less than wall-clock ones on a shared machine
+                **{f"{name}_cpu_s": round(value, 3) for name, value in median_cpu.items()},
+                "help_vs_python_cpu": round(median_cpu["help"] / median_cpu["python_pass"], 2),
+                "question_vs_import_telegram_sqlalchemy_cpu": round(
+                    median_cpu["question"] / median_cpu["import_telegram_sqlalchemy"], 2
+                ),
             }
         )
     )
