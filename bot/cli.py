@@ -24,7 +24,7 @@ Chưa đặt QTBOT_TELEGRAM_TOKEN hay QTBOT_ZALO_TOKEN, nên bot chạy ở ch�
   Với quyền quản trị:           ./run.sh chat --as admin
   Xem nhắc việc lúc 16h00:      ./run.sh tick --now "2022-06-22 16:00"
   Kết nối Telegram, Zalo:       đặt QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN trong .env (xem README.md) rồi chạy lại.
-Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D để thoát.
+Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D hoặc Ctrl-C để thoát.
 """
 
 

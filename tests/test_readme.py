@@ -137,3 +137,14 @@ def test_run_sh_hands_subcommands_to_qtbot(tmp_path: Path) -> None:
     assert "Trực chỉ huy: Trung tá Lê Quang Cường" in run_sh("chat", "--as", "officer:Kim Bảng", stdin=questions)
     assert "Đã gửi 1" in run_sh("tick", "--now", "2022-06-22 16:00")
     assert "Giờ của bot: 2022-06-23 08:00" in run_sh("--now", "2022-06-23 08:00", stdin="")
+
+
+def test_the_greeting_shows_commands_that_run() -> None:
+    """Every `./run.sh ...` the no-token greeting suggests is a qtbot command line that parses."""
+    from bot.cli import NO_TOKEN_HELP, parser
+
+    suggested = [line.split(":", 1)[1].strip() for line in NO_TOKEN_HELP.splitlines() if "./run.sh" in line]
+    assert len(suggested) == 4, NO_TOKEN_HELP
+    for line in suggested:
+        argv, _ = argv_and_stdin(line)
+        parser().parse_args(argv[3:])  # exits (failing the test) on anything qtbot does not take
