@@ -10,26 +10,29 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
 
-import uvicorn
 from sqlalchemy import func, select
-from starlette.applications import Starlette
 
 from bot.cache import WATCH, VersionWatch
 from bot.channels.base import Channel, RateLimits
 from bot.config import Settings
 from bot.db import create_engine, session_factory, upgrade_database
-from bot.delivery import OutboxDelivery
-from bot.demo import load_demo
 from bot.messages import ChannelInfo, Reply
 from bot.metrics import Metrics
 from bot.models import Unit, utcnow
 from bot.services import app_state
-from bot.web import Health, Webhook, web_app
 from handlers.router import Dispatcher
-from jobs.scheduler import Jobs
+
+# The web server, the scheduler and the outbox are imported where they are started: a console
+# question or `qtbot demo` needs none of them (bench/startup.py).
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from bot.web import Webhook
+    from jobs.scheduler import Jobs
 
 log = logging.getLogger("qtbot")
 
@@ -64,11 +67,15 @@ def setup_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-class _WebServer(uvicorn.Server):
+def _web_server(config: uvicorn.Config) -> uvicorn.Server:
     """uvicorn without its own signal handling: App.run's handlers stop everything in order."""
+    import uvicorn
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
-        return contextlib.nullcontext()
+    class WebServer(uvicorn.Server):
+        def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+            return contextlib.nullcontext()
+
+    return WebServer(config)
 
 
 def settle_memory() -> None:
@@ -150,6 +157,8 @@ class App:
             return (await session.scalar(select(func.count()).select_from(Unit))) == 0
 
     async def load_demo(self) -> int:
+        from bot.demo import load_demo
+
         async with self.sessions() as session, session.begin():
             return await load_demo(session, self.settings.tz)
 
@@ -163,6 +172,9 @@ class App:
 
     def jobs(self, channels: dict[str, Channel], *, clock: Callable[[], datetime] | None = None) -> Jobs:
         """The scheduler and the outbox delivery, pushing through ``channels``."""
+        from bot.delivery import OutboxDelivery
+        from jobs.scheduler import Jobs
+
         clock = clock or self.clock
         delivery = OutboxDelivery(self.sessions, self.settings, channels, clock=clock, metrics=self.metrics)
         return Jobs(self.sessions, self.settings, delivery, clock=clock)
@@ -172,6 +184,8 @@ class App:
         return [plugin.build(self, clock or self.clock) for plugin in configured_channels(self.settings)]
 
     def web(self, webhooks: list[Webhook], channels: list[LiveChannel]) -> Starlette:
+        from bot.web import Health, web_app
+
         health = [Health(channel.name, channel.healthy) for channel in channels]
         return web_app(self.sessions, webhooks=webhooks, health=health, metrics=self.metrics, clock=self.clock)
 
@@ -206,11 +220,13 @@ class App:
                     modes.append(f"{channel.name}: webhook")
             address = self.settings.web_address
             if address:
+                import uvicorn
+
                 host, _, port = address.rpartition(":")
                 config = uvicorn.Config(
                     self.web(webhooks, channels), host=host, port=int(port), log_level="warning", lifespan="off"
                 )
-                server = _WebServer(config)
+                server = _web_server(config)
                 serving = asyncio.create_task(server.serve())
                 modes.append(f"web on {address}")
             jobs = self.jobs({channel.name: channel for channel in channels})

@@ -3,35 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.app import App, configured_channels, setup_logging
-from bot.channels.base import Channel, StartupError
-from bot.channels.console import ConsoleChat, ConsolePushes, render
-from bot.config import ConfigError, Settings, load_settings
-from bot.demo import DEMO_NOW
-from bot.errors import UserError
-from bot.models import utcnow
-from bot.views.common import short_when
-from bot.vntime import fmt_date, fmt_time
+# Each subcommand imports what it needs when it runs, so that `qtbot --help` and a console question
+# do not pay for python-telegram-bot, the web server or the scheduler (bench/startup.py).
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Settings
 
 NO_TOKEN_HELP = """\
 Chưa đặt QTBOT_TELEGRAM_TOKEN hay QTBOT_ZALO_TOKEN, nên bot chạy ở chế độ console (trò chuyện ngay trong terminal).
-  Hỏi như một cán bộ Kim Bảng:  qtbot chat --as officer:"Kim Bảng" --now "{demo_now}"
-  Với quyền quản trị:           qtbot chat --as admin
-  Xem nhắc việc lúc 16h00:      qtbot tick --now "2022-06-22 16:00"
+  Hỏi như một cán bộ Kim Bảng:  ./run.sh chat --as officer:"Kim Bảng"
+  Hỏi vào lúc khác:             ./run.sh chat --as officer:"Kim Bảng" --now "2022-06-23 08:00"
+  Với quyền quản trị:           ./run.sh chat --as admin
+  Xem nhắc việc lúc 16h00:      ./run.sh tick --now "2022-06-22 16:00"
   Kết nối Telegram, Zalo:       đặt QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN trong .env (xem README.md) rồi chạy lại.
-Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D để thoát.
+Gõ câu hỏi rồi Enter (ví dụ: lịch trực tuần này, kết quả quý 2); bấm nút bằng cách gõ số; Ctrl-D hoặc Ctrl-C để thoát.
 """
 
 
 def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]:
     """--now "2022-06-22 10:00" (local time) as a clock; without it, the real time."""
     if not value:
+        from bot.models import utcnow
+
         return utcnow
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
         try:
@@ -39,13 +40,27 @@ def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]
             return lambda: moment
         except ValueError:
             continue
+    from bot.errors import UserError
+
     raise UserError(f'--now “{value}” không hợp lệ; viết dạng "2022-06-22 10:00".')
 
 
+def history_file(settings: Settings) -> Path:
+    """Where the console keeps the lines typed: next to the SQLite database, else in the home folder."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).expanduser().parent / ".qtbot_history"
+    return Path.home() / ".qtbot_history"
+
+
 @contextlib.asynccontextmanager
-async def opened(settings: Settings, clock: Callable[[], datetime] = utcnow) -> AsyncIterator[App]:
+async def opened(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[App]:
     """An app whose schema is up to date; closed on exit."""
-    app = App(settings, clock=clock)
+    from bot.app import App
+
+    app = App(settings) if clock is None else App(settings, clock=clock)
     try:
         await app.prepare()
         yield app
@@ -54,6 +69,8 @@ async def opened(settings: Settings, clock: Callable[[], datetime] = utcnow) -> 
 
 
 async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_empty: bool) -> int:
+    from bot.channels.console import ConsoleChat, ConsolePushes, Terminal
+
     async with opened(settings) as app:
         if demo_if_empty and await app.is_empty():
             print(f"Cơ sở dữ liệu trống: đã nạp dữ liệu minh họa ({await app.load_demo()} bản ghi).")
@@ -65,12 +82,17 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
             print(f"Giờ của bot: {now} (giờ Việt Nam).")
         chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, settings))
         await chat.setup()
-        # In real time the scheduler runs too, and pushed messages print as they go out.
-        jobs = None if now else app.jobs({"console": ConsolePushes(sys.stdout, tz=settings.tz)})
+        terminal = Terminal(history_file(settings)) if Terminal.available() else None
+        # In real time the scheduler runs too, and pushed messages print as they go out (in a
+        # terminal, above the line being typed).
+        jobs = None if now else app.jobs({"console": ConsolePushes(terminal or sys.stdout, tz=settings.tz)})
         if jobs is not None:
             jobs.start()
         try:
-            await chat.run(sys.stdin, echo=not sys.stdin.isatty())
+            if terminal is not None:
+                await chat.run_terminal(terminal)
+            else:
+                await chat.run(sys.stdin, echo=True)
         finally:
             if jobs is not None:
                 await jobs.stop()
@@ -78,8 +100,10 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
 
 
 async def _run(settings: Settings, identity: str, now: str | None) -> int:
+    from bot.app import configured_channels
+
     if not configured_channels(settings):
-        print(NO_TOKEN_HELP.format(demo_now=DEMO_NOW))
+        print(NO_TOKEN_HELP)
         return await _chat(settings, identity, now, demo_if_empty=True)
     async with opened(settings) as app:
         await app.run()
@@ -89,6 +113,11 @@ async def _run(settings: Settings, identity: str, now: str | None) -> int:
 async def _tick(settings: Settings, now: str | None) -> int:
     """Planner, digests and delivery once, as of --now (on the demo database: as of its clock);
     prints what was sent where."""
+    from bot.channels.base import Channel
+    from bot.channels.console import ConsolePushes, render
+    from bot.views.common import short_when
+    from bot.vntime import fmt_date, fmt_time
+
     async with opened(settings) as app:
         clock = fixed_clock(now or await app.demo_clock(), settings)
         channels: dict[str, Channel] = {"console": ConsolePushes(None, clock=clock, tz=settings.tz)}
@@ -158,7 +187,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader left (`qtbot chat < questions.txt | head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
+    import asyncio
+
+    from bot.app import setup_logging
+    from bot.channels.base import StartupError
+    from bot.config import ConfigError, load_settings
+    from bot.errors import UserError
+
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Table, event, text
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 import migrations
 from bot.cache import TrackedSession
+
+if TYPE_CHECKING:  # Alembic is imported only when there is something to migrate
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 # Any constant works; it only has to be the same for every replica.
@@ -52,6 +53,8 @@ def session_factory(engine: AsyncEngine, **info: object) -> async_sessionmaker[A
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -59,7 +62,31 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(?:\"([^\"]*)\"|None)", re.MULTILINE)
+
+
+def head_revision() -> str:
+    """The newest migration's revision, read from the files in migrations/versions without Alembic
+    (which takes longer to import than a console question takes to answer; a test checks that this
+    agrees with Alembic's own head)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict((name, value) for name, value in _REVISION.findall(path.read_text(encoding="utf-8")))
+        revisions.add(found["revision"])
+        parents.add(found.get("down_revision", ""))
+    (head,) = revisions - parents
+    return head
+
+
+def _at_head(connection: Connection) -> bool:
+    if not inspect(connection).has_table("alembic_version"):
+        return False
+    return list(connection.execute(text("SELECT version_num FROM alembic_version")).scalars()) == [head_revision()]
+
+
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     if connection.dialect.name == "postgresql":
         # Replicas starting together must not run the same migration twice.
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
@@ -67,9 +94,23 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def upgrade_database(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration (idempotent; safe with several replicas)."""
+    """Bring the schema to the newest migration (idempotent; safe with several replicas). A database
+    already at the newest one is only looked at: every start, and every console question, does this."""
+    async with engine.connect() as connection:
+        if await connection.run_sync(_at_head):
+            return
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT (with ON CONFLICT) of ``dialect``, imported on first use: PostgreSQL's module takes
+    about 0.1 s to import, which a console question on SQLite need not pay."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 async def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *, key: str | list[str]) -> int:
@@ -78,7 +119,7 @@ async def insert_ignore(session: AsyncSession, table: Table, rows: list[dict], *
     if not rows:
         return 0
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(dialect)
     inserted = 0
     for start in range(0, len(rows), 500):
         columns = [key] if isinstance(key, str) else key

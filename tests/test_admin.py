@@ -391,6 +391,16 @@ async def test_duty_day_after_the_shift_moves(demo_app: App) -> None:
     assert "Ngày 25/06/2022 đã có trực chiến: Tổ 2" in await ask(admin, "1")
 
 
+async def test_another_person_on_duty_reads_as_the_new_person(demo_app: App) -> None:
+    admin = await chat(demo_app)
+    async with demo_app.sessions() as session:
+        shift = await session.scalar(select(DutyShift).where(DutyShift.key == "DS-KB-2022-06-25-truc_chi_huy"))
+    await ask(admin, f"/sua T{shift.id} người Hải")
+    done = await ask(admin, "1")
+    assert "Trước: Trực chỉ huy Kim Bảng Thứ Bảy 25/06/2022: Trung tá Lê Quang Cường" in done, done
+    assert "Nay: Trực chỉ huy Kim Bảng Thứ Bảy 25/06/2022: Trung tá Hoàng Văn Hải" in done, done
+
+
 async def test_assignments_for_a_new_task_reach_units(demo_app: App) -> None:
     officer = await chat(demo_app, "officer:Lý Nhân")
     assert officer

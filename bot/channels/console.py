@@ -1,15 +1,20 @@
 """The bot in a terminal: one message per line on stdin, replies as plain text on stdout.
 
-Works interactively and piped (``qtbot chat --as officer:"Kim Bảng" < questions.txt``). Buttons are
-printed numbered; typing the number presses the button. ``--now`` answers as if it were that time.
+Works interactively and piped (``qtbot chat --as officer:"Kim Bảng" < docs/questions.txt``). Buttons
+are printed numbered; typing the number presses the button. ``--now`` answers as if it were that time.
+In a terminal, lines can be edited and recalled (readline, history kept in a file), Ctrl-C and Ctrl-D
+leave at once on a clean line, and pushed messages print above the line being typed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -72,7 +77,9 @@ class ConsoleChat:
             if unit_name.strip():
                 match = (await load_directory(session)).resolve(unit_name)
                 if match is None:
-                    raise UserError(f"Không tìm thấy đơn vị “{unit_name}”. Chạy `qtbot demo` để nạp dữ liệu mẫu?")
+                    raise UserError(
+                        f"Không tìm thấy đơn vị “{unit_name}”. Chạy `./run.sh demo` để nạp dữ liệu minh họa?"
+                    )
                 unit = match.unit
             self.chat_id = f"{role}:{unit.key}" if unit else role
             if role != "guest":
@@ -96,13 +103,18 @@ class ConsoleChat:
         return await self.dispatcher.handle(self.incoming(line), CHANNEL)
 
     async def run(self, stream: TextIO, *, echo: bool) -> None:
-        interactive = stream.isatty()
+        """Answer every line of ``stream`` (piped input); ``echo`` prints each question before its answer."""
+        await self._converse(lambda: _in_thread(stream.readline), echo=echo)
+
+    async def run_terminal(self, terminal: Terminal) -> None:
+        """Answer what the user types at ``terminal`` until Ctrl-D (or Ctrl-C, which cancels this)."""
+        with terminal:
+            await self._converse(terminal.read, echo=False)
+
+    async def _converse(self, read: Callable[[], Awaitable[str | None]], *, echo: bool) -> None:
         while True:
-            if interactive:
-                self.out.write("> ")
-                self.out.flush()
-            line = await asyncio.to_thread(stream.readline)
-            if not line:
+            line = await read()
+            if line is None:
                 break
             line = line.strip()
             if not line:
@@ -115,13 +127,108 @@ class ConsoleChat:
             self.out.flush()
 
 
+async def _in_thread(read: Callable[[], str]) -> str | None:
+    """``read()`` in a daemon thread of its own: unlike asyncio.to_thread's executor, nothing waits for
+    it at exit, so Ctrl-C leaves at once instead of after the next Enter. None at end of input."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[str | None] = loop.create_future()
+
+    def resolve(line: str | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(line)
+
+    def reader() -> None:
+        try:
+            line: str | None = read() or None
+            error = None
+        except EOFError:
+            line, error = None, None
+        except BaseException as exc:  # handed to the awaiting side
+            line, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop is already closed: nobody is waiting
+            loop.call_soon_threadsafe(resolve, line, error)
+
+    threading.Thread(target=reader, name="console-input", daemon=True).start()
+    return await done
+
+
+class Terminal:
+    """stdin and stdout when both are a terminal: readline's line editing and history (kept in
+    ``history``), a "> " prompt, and output from elsewhere (pushes) printed above the line being typed,
+    which is then drawn again. Used as a context manager: on exit the history is saved, the terminal
+    settings are restored and the cursor is left at the start of a clean line."""
+
+    PROMPT = "> "
+
+    def __init__(self, history: Path, *, out: TextIO = sys.stdout) -> None:
+        self.history = history
+        self.out = out
+        self.prompting = False
+        self._saved_tty: list | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+
+    def __enter__(self) -> Terminal:
+        import readline  # line editing and history for input(); only in a terminal
+        import termios
+
+        with contextlib.suppress(termios.error):
+            self._saved_tty = termios.tcgetattr(sys.stdin.fileno())
+        readline.set_history_length(1000)
+        with contextlib.suppress(OSError):
+            readline.read_history_file(self.history)
+        return self
+
+    def __exit__(self, error: type[BaseException] | None, *_: object) -> None:
+        import readline
+        import termios
+
+        if error is not None:  # Ctrl-C: leave the prompt (or the "^C") on a line of its own
+            self.out.write("\n")
+        self.out.flush()
+        with contextlib.suppress(OSError):
+            readline.write_history_file(self.history)
+        if self._saved_tty is not None:
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._saved_tty)
+
+    async def read(self) -> str | None:
+        """The next line typed; None on Ctrl-D (after moving to a clean line)."""
+        self.prompting = True
+        try:
+            line = await _in_thread(lambda: input(self.PROMPT))
+        finally:
+            self.prompting = False
+        if line is None:
+            self.out.write("\n")
+        return line
+
+    def write(self, text: str) -> None:
+        """Print ``text``; while the user is typing, above their line, which is then drawn again."""
+        if not self.prompting:
+            self.out.write(text)
+            return
+        import readline
+
+        self.out.write("\r\x1b[K" + text + self.PROMPT + readline.get_line_buffer())
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 class ConsolePushes:
     """The console as an outbox channel: pushed messages are printed with the time they went out."""
 
     name = "console"
     limits = RateLimits(per_second=1_000_000, private_interval=0, group_per_minute=1_000_000)
 
-    def __init__(self, out: TextIO | None, *, clock: Callable[[], datetime] = utcnow, tz: ZoneInfo) -> None:
+    def __init__(self, out: TextIO | Terminal | None, *, clock: Callable[[], datetime] = utcnow, tz: ZoneInfo) -> None:
         """``out`` None: deliver silently (the caller prints its own report, as ``qtbot tick`` does)."""
         self.out = out
         self.clock = clock

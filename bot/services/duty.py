@@ -243,9 +243,10 @@ async def change_shift(
     shift.version += 1
     shift.updated_at = now
     await session.flush()
-    loaded = await load_shift(session, shift.id)
-    assert loaded is not None
-    return loaded
+    # Load the new person: the shift's member was loaded before the change, and reading the shift
+    # again would hand back the same object with the old one (the "after" of the notice was wrong).
+    await session.refresh(shift, ["member"])
+    return shift
 
 
 async def person_names(session: AsyncSession, people: list[tuple[int | None, str | None]]) -> list[str]:

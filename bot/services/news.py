@@ -8,14 +8,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import feedparser
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import NewsItem, NewsSource
+
+if TYPE_CHECKING:  # fetching needs them, reading news does not (a console question: bench/startup.py)
+    import httpx
 
 log = logging.getLogger(__name__)
 _TAGS = re.compile(r"<[^>]+>")
@@ -64,6 +66,9 @@ async def fetch_source(
     session: AsyncSession, client: httpx.AsyncClient, source: NewsSource, now: datetime
 ) -> FetchReport:
     """Fetch one feed (conditional GET) and store its new items; a bad feed is reported, not raised."""
+    import feedparser
+    import httpx
+
     headers = {"User-Agent": "qtbot/0.1 (+https://github.com/)"}
     if source.etag:
         headers["If-None-Match"] = source.etag

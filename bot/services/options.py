@@ -12,10 +12,9 @@ import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import dialect_insert
 from bot.models import ChatOptions
 
 # ASCII digits only: "²" is a digit to str.isdigit() but not a number anyone typed.
@@ -43,7 +42,7 @@ async def offer(
     One upsert, so two messages of one chat answered at once (webhooks, replicas) cannot collide."""
     values = [[label, data] for label, data in options]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(dialect)
     table = ChatOptions.__table__
     statement = insert(table).values(channel=channel, chat_id=chat_id, options=values, updated_at=now)
     statement = statement.on_conflict_do_update(

@@ -1,0 +1,84 @@
+"""Start-up stays quick: each qtbot subcommand imports only what it needs (bench/startup.py times it),
+and a database already at the newest migration is not handed to Alembic at all."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.app import App
+from tests.chatting import qtbot_env
+
+# What `qtbot --help` must not import: the libraries that take most of a second between them.
+HEAVY = ("telegram", "sqlalchemy", "httpx", "starlette", "uvicorn", "apscheduler", "pydantic", "alembic")
+# What a console question must not import: the messengers, the web server, Alembic on a database at
+# head, and PostgreSQL's dialect on SQLite.
+NOT_FOR_A_QUESTION = ("telegram", "httpx", "starlette", "uvicorn", "alembic", "sqlalchemy.dialects.postgresql")
+
+REPORT_MODULES = """
+import json, sys
+from bot.cli import main
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+with open(sys.argv[1], "w") as out:
+    json.dump(sorted(sys.modules), out)
+"""
+
+
+def imported(args: list[str], tmp_path: Path, env: dict[str, str], stdin: str = "") -> tuple[set[str], str]:
+    """The modules loaded by ``qtbot <args>`` run to the end, and its output."""
+    report = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", REPORT_MODULES, str(report), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    )
+    return set(json.loads(report.read_text())), done.stdout
+
+
+def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
+
+
+def test_help_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None:
+    modules, out = imported(["--help"], tmp_path, qtbot_env(f"sqlite+aiosqlite:///{tmp_path / 'qtbot.db'}"))
+    assert "chat" in out and "tick" in out
+    assert loaded(modules, HEAVY) == []
+
+
+def test_a_console_question_imports_neither_messengers_nor_web_nor_alembic(tmp_path: Path) -> None:
+    env = qtbot_env(f"sqlite+aiosqlite:///{tmp_path / 'qtbot.db'}")
+    subprocess.run([sys.executable, "-m", "bot.cli", "demo"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    modules, out = imported(["chat", "--as", "officer:Kim Bảng"], tmp_path, env, stdin="hôm nay ai trực chỉ huy?\n")
+    assert "Trực chỉ huy: Trung tá Lê Quang Cường" in out, out
+    assert loaded(modules, NOT_FOR_A_QUESTION) == []
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from bot.db import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_a_database_behind_is_still_upgraded(demo_app: App) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from bot.db import alembic_config, head_revision, upgrade_database
+
+    async with demo_app.engine.begin() as connection:
+        await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0004"))
+    await upgrade_database(demo_app.engine)
+    async with demo_app.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar() == head_revision()
