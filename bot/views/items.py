@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import esc
-from bot.models import DrillPlan, DutyShift, Event, Task
+from bot.models import Criterion, DrillPlan, DutyShift, Event, Task
 from bot.services.duty import role_name
 from bot.services.editable import ItemCancellation, ItemChange, ItemFacts
-from bot.services.items import ScoresRecorded
-from bot.services.results import ResultTable
+from bot.services.items import PublishPreview, ScoresRecorded
 from bot.views.common import capitalize, when
 from bot.views.reminders import item_line
 from bot.vntime import fmt_date, fmt_date_range, fmt_points
@@ -53,12 +53,35 @@ def scores_recorded(recorded: ScoresRecorded, unit_short_name: str, period_label
     return f"Đã ghi điểm {esc(unit_short_name)} — {period_label}: {total}. Kết quả {status}."
 
 
-def publish_preview(table: ResultTable, period_label: str) -> str:
+def scores_preview(unit_name: str, period_label: str, points: dict[str, Decimal], missing: list[Criterion]) -> str:
+    """What /chamdiem is about to write; a sheet lacking required criteria says which, before it is saved."""
+    given = ", ".join(f"{code}={fmt_points(value)}" for code, value in points.items())
+    lines = [f"Đơn vị: {esc(unit_name)}", f"Kỳ: {period_label}", f"Điểm: {given}"]
+    if missing:
+        names = "; ".join(f"{esc(c.code)} ({esc(c.name)})" for c in missing)
+        lines.append(
+            f"⚠️ Còn thiếu điểm {len(missing)} tiêu chí: {names}. Nếu lưu, tổng điểm và xếp hạng tạm tính "
+            "không có các tiêu chí này; nhập bổ sung sau bằng /chamdiem."
+        )
+    return "\n".join(lines)
+
+
+def publish_preview(preview: PublishPreview, period_label: str) -> str:
     lines = [f"Công bố kết quả {period_label} cho cả cụm:"]
     lines += [
         f"{r.result.rank}. {esc(r.unit.short_name)}: {fmt_points(r.result.total)} — {esc(r.result.grade or '')}"
-        for r in table.rows
+        for r in preview.table.rows
     ]
+    total = len(preview.table.rows) + len(preview.unscored)
+    if preview.unscored:
+        names = ", ".join(esc(u.short_name) for u in preview.unscored)
+        lines.append(
+            f"⚠️ {len(preview.unscored)}/{total} đơn vị chưa có điểm: {names}. "
+            "Công bố bây giờ thì các đơn vị này không có trong bảng xếp hạng."
+        )
+    if preview.incomplete:
+        parts = "; ".join(f"{esc(u.short_name)} (thiếu {', '.join(codes)})" for u, codes in preview.incomplete)
+        lines.append(f"⚠️ Chưa đủ điểm các tiêu chí: {parts}.")
     return "\n".join(lines)
 
 
