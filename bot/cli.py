@@ -105,12 +105,15 @@ async def _tick(settings: Settings, now: str | None) -> int:
     lo, hi = report.plan.window
     print(f"Lúc {fmt_time(moment.time())} {fmt_date(moment.date())} (giờ Việt Nam):")
     window = f"{short_when(lo, settings.tz)} → {short_when(hi, settings.tz)}"
-    print(f"Lập lịch nhắc: {report.plan.written} tin mới (xét {window}).")
+    missed_now = f", {report.plan.missed} đã lỡ (quá giờ nhắc khi bot không chạy)" if report.plan.missed else ""
+    print(f"Lập lịch nhắc: {report.plan.written - report.plan.missed} tin mới{missed_now} (xét {window}).")
     for digest in report.digests:
-        print(f"Bản tin {digest.kind} {digest.period}: {digest.written} tin.")
+        done = "lỡ (quá giờ gửi bù, ghi vào /guitin)" if digest.missed else f"{digest.written} tin"
+        print(f"Bản tin {digest.kind} {digest.period}: {done}.")
     delivery = report.delivery
     print(
-        f"Đã gửi {len(delivery.sent)}; hoãn {delivery.retried}; lỗi {delivery.failed}; lỡ {delivery.missed}."
+        f"Đã gửi {len(delivery.sent)}; hoãn {delivery.retried}; lỗi {delivery.failed}; "
+        f"lỡ {delivery.missed + report.plan.missed}."
         + ("" if live else " (Tin Telegram, Zalo chờ đến khi có QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN.)")
     )
     for row in delivery.sent:

@@ -8,7 +8,7 @@ from bot.messages import Reply
 from bot.services import schedule
 from bot.textnorm import contains_phrase
 from bot.views import schedule as views
-from bot.vntime import fmt_date_range
+from bot.views.common import span_label
 from handlers.context import Context
 
 # Words naming a kind of conference, normalised.
@@ -40,7 +40,7 @@ async def cmd_schedule(ctx: Context) -> Reply:
         events = await schedule.events_between(
             ctx.session, lo, hi, kinds=("conference", "meeting", "inspection", "other"), unit_id=unit_id
         )
-        title = f"Lịch hội nghị, họp {label} ({fmt_date_range(start, end)})"
+        title = f"Lịch hội nghị, họp {span_label(label, start, end)}"
         return views.events_reply(events, title, ctx.tz, empty="Không có hội nghị, cuộc họp nào.")
     events = await schedule.upcoming_conferences(ctx.session, ctx.now)
     if unit_id is not None:

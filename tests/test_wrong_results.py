@@ -5,11 +5,17 @@ title, a repeated date in a header, a group upgraded to a supergroup."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.models import AuditEntry, Score
-from tests.chatting import ask, button, console
+from bot.channels.console import ConsolePushes
+from bot.cli import fixed_clock
+from bot.models import AuditEntry, OutboxMessage, Score
+from tests.chatting import ask, button, console, qtbot, qtbot_env
+from tests.conftest import make_settings
 
 
 async def _count(app: App, model: type, *where: object) -> int:
@@ -58,3 +64,58 @@ async def test_publishing_names_the_units_without_scores(demo_app: App) -> None:
     for unit in ("Bình Lục", "Lý Nhân", "Trung đoàn 151"):
         await ask(admin, f"/chamdiem {unit} | quý 3/2022 | 18 27 13 13 9 9")
     assert "chưa có điểm" not in await ask(admin, "/congbo quý 3/2022")
+
+
+# --- the scheduler -------------------------------------------------------------------------------------
+
+
+def test_qtbot_tick_counts_the_reminders_it_writes_as_missed(demo_db_url: str, tmp_path: Path) -> None:
+    env = qtbot_env(demo_db_url)
+    qtbot("chat", "--as", "officer:Kim Bảng", "--now", "2022-06-22 10:00", env=env, cwd=tmp_path, stdin="/caidat\n")
+    qtbot("tick", "--now", "2022-06-22 10:00", env=env, cwd=tmp_path)
+    # Down until the next evening: the 16h00 and the 2-hour reminders of the 23/06 conference were missed.
+    out = qtbot("tick", "--now", "2022-06-23 18:00", env=env, cwd=tmp_path)
+    missed = asyncio.run(_missed_rows(demo_db_url))
+    assert missed == 2
+    assert f"lỡ {missed}." in out and "lỡ 0" not in out, out
+    assert "2 đã lỡ" in out
+
+
+async def _missed_rows(url: str) -> int:
+    app = App(make_settings(url))
+    try:
+        return await _count(app, OutboxMessage, OutboxMessage.status == "missed")
+    finally:
+        await app.close()
+
+
+async def test_a_digest_past_its_catch_up_window_is_recorded_missed_and_shown(demo_app: App) -> None:
+    await console(demo_app)  # an officer of Kim Bảng, subscribed to the digests
+    channels = {"console": ConsolePushes(None, tz=demo_app.settings.tz)}
+    await demo_app.jobs(channels, clock=fixed_clock("2022-06-22 10:00", demo_app.settings)).tick()
+    # The bot was down from 10h00 to 12h00 the next day: 17h00's news digest and 06h30's daily digest are past
+    # their catch-up window (4 hours).
+    report = await demo_app.jobs(channels, clock=fixed_clock("2022-06-23 12:00", demo_app.settings)).tick()
+    assert {(d.kind, d.period) for d in report.digests if d.missed} >= {
+        ("daily", "2022-06-23"),
+        ("news", "2022-06-22"),
+    }
+    admin = await console(demo_app, "admin", now="2022-06-23 12:05")
+    log = await ask(admin, "/guitin")
+    assert "Bản tin lỡ" in log
+    assert "• Bản tin sáng 06h30 23/06/2022: không gửi" in log, log
+    assert "• Bản tin tin tức 17h00 22/06/2022: không gửi" in log
+    # Recorded once: another run changes nothing.
+    again = await demo_app.jobs(channels, clock=fixed_clock("2022-06-23 12:01", demo_app.settings)).tick()
+    assert not any(d.missed for d in again.digests)
+
+
+# --- wording -------------------------------------------------------------------------------------------
+
+
+async def test_a_header_names_a_date_once(demo_app: App) -> None:
+    officer = await console(demo_app)
+    answer = await ask(officer, "/lich 23/6/2022")
+    assert answer.splitlines()[0] == "Lịch hội nghị, họp 23/06/2022", answer
+    assert "Lịch hội nghị, họp tuần sau (27/06–03/07/2022)" in await ask(officer, "/lich tuần sau")
+    assert "Tuần sau 27/06–03/07/2022" in await ask(officer, "/truc tuần sau")

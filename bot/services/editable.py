@@ -69,8 +69,7 @@ def describe_item(item: ItemFacts, tz: ZoneInfo) -> str:
     14h00 Thứ Năm 23/06/2022, tại Ban CHQS huyện Kim Bảng'."""
     if item.kind == "event":
         where = f", tại {item.location}" if item.location else ""
-        label = schedule.EVENT_KINDS.get(item.event_kind or "", "Sự kiện")
-        return f"{label} {item.title} — {capitalize(when(item, tz))}{where}"
+        return f"{schedule.labelled_title(item.event_kind, item.title)} — {capitalize(when(item, tz))}{where}"
     if item.kind == "shift":
         assert item.role is not None and item.duty_date is not None
         return f"{duty.role_name(item.role)} {item.unit_name} {fmt_weekday_date(item.duty_date)}: {item.person}"

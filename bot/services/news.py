@@ -19,6 +19,7 @@ from bot.models import NewsItem, NewsSource
 
 log = logging.getLogger(__name__)
 _TAGS = re.compile(r"<[^>]+>")
+USER_AGENT = "qtbot/0.1 (+https://github.com/)"
 
 
 async def latest_news(session: AsyncSession, now: datetime, limit: int = 5) -> list[NewsItem]:
@@ -64,7 +65,7 @@ async def fetch_source(
     session: AsyncSession, client: httpx.AsyncClient, source: NewsSource, now: datetime
 ) -> FetchReport:
     """Fetch one feed (conditional GET) and store its new items; a bad feed is reported, not raised."""
-    headers = {"User-Agent": "qtbot/0.1 (+https://github.com/)"}
+    headers = {"User-Agent": USER_AGENT}
     if source.etag:
         headers["If-None-Match"] = source.etag
     if source.last_modified:

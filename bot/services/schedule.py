@@ -26,6 +26,13 @@ EVENT_KINDS = {
 }
 
 
+def labelled_title(kind: str | None, title: str) -> str:
+    """The kind before the title ('Hội nghị Sơ kết ...'), once: a title that already begins with its
+    kind ('Kiểm tra chéo ...') is not given it again."""
+    label = EVENT_KINDS.get(kind or "", "Sự kiện")
+    return title if normalize(title).startswith(normalize(label)) else f"{label} {title}"
+
+
 def local_day_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """UTC instants covering local days ``start``..``end`` inclusive."""
     return (

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.messages import Button, Reply, esc
 from bot.models import Event, ReadinessPeriod, Unit
 from bot.services.duty import DutyDay, person_text, role_name
-from bot.views.common import ILLUSTRATIVE, capitalize, short_when, when
+from bot.views.common import ILLUSTRATIVE, capitalize, short_when, span_label, when
 from bot.vntime import fmt_date, fmt_date_range, fmt_day_month, fmt_time, fmt_weekday_date, weekday_name
 
 
@@ -28,7 +28,8 @@ def roster_reply(
     unit: Unit, start: date, end: date, label: str, days: list[DutyDay], today: date, tz: ZoneInfo
 ) -> Reply:
     """The roster of a span (a week, usually): one line per day."""
-    head = f"<b>Lịch trực SSCĐ — {esc(unit.name)}</b>\n{capitalize(esc(label))} {fmt_date_range(start, end)}"
+    span = span_label(label, start, end, parenthesised=False)
+    head = f"<b>Lịch trực SSCĐ — {esc(unit.name)}</b>\n{capitalize(esc(span))}"
     if not days:
         text = f"{head}\nChưa có lịch trực trong thời gian này."
     else:

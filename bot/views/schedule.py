@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
 from bot.models import Directive, Event
-from bot.services.schedule import EVENT_KINDS
+from bot.services.schedule import labelled_title
 from bot.services.units import ClusterView
 from bot.views.common import capitalize, when
 
@@ -24,8 +24,7 @@ def events_reply(events: list[Event], title: str, tz: ZoneInfo, *, empty: str) -
 
 def conference_reply(event: Event, cluster: ClusterView | None, tz: ZoneInfo) -> Reply:
     """One conference in full: what, when, where, who, the directives it follows."""
-    kind = EVENT_KINDS.get(event.kind, "Sự kiện")
-    lines = [f"<b>{kind}: {esc(event.title)}</b>"]
+    lines = [f"<b>{esc(labelled_title(event.kind, event.title))}</b>"]
     where = f", tại {esc(event.location)}" if event.location else ""
     lines.append(f"{capitalize(when(event, tz))}{where}.")
     if event.cluster_wide and cluster is not None:
