@@ -4,11 +4,13 @@ that does not exist."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.app import App
 from bot.config import ConfigError, load_settings
-from tests.chatting import ask, console
+from tests.chatting import ask, console, qtbot_env, qtbot_start_failure
 
 
 async def _join(app: App, invite_for: str = "/moi Kim Bảng Vũ Thành Long") -> tuple[str, object]:
@@ -144,3 +146,79 @@ def test_every_audited_action_has_a_sentence() -> None:
                 recorded.add(call.strip('"'))
     assert len(recorded) > 20
     assert recorded <= set(RENDERERS), recorded - set(RENDERERS)
+
+
+# --- item codes ------------------------------------------------------------------------------------------
+
+
+async def test_admins_see_the_codes_sua_and_huy_take_officers_do_not(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    officer = await console(demo_app)
+    schedule = await ask(admin, "/lich")
+    assert "• [S1] Chiều Thứ Năm 23/06/2022 (14h00): Sơ kết" in schedule, schedule
+    roster = await ask(admin, "/truc Kim Bảng")
+    assert "Trực chỉ huy Trung tá Lê Quang Cường (Phó CHT–TMT) [T7]" in roster, roster
+    day = await ask(admin, "/truc Kim Bảng 23/6/2022")
+    assert "Trực chỉ huy: Trung tá Phạm Minh Dũng (Phó CHT) [T10]" in day, day
+    drill = await ask(admin, "/dientap Ba Sao")
+    assert "(Ban CHQS huyện Kim Bảng, năm 2022) [D2]" in drill and "• [S10] Kiểm tra, duyệt" in drill, drill
+    assert "• FT5. Kiểm tra chéo quý III" in await ask(admin, "/nhiemvu")
+    # The codes shown are the ones /sua and /huy take.
+    assert "Mục T10:" in await ask(admin, "/sua T10 người Cường")
+    assert "Đã hủy. Không có gì được lưu." in await ask(admin, "Hủy")
+    assert "Mục S10:" in await ask(admin, "/sua S10 thời gian 8h00 23/8/2022")
+    await ask(admin, "Hủy")
+    # Officers read the same lists without codes (and the answer cache keeps the two apart).
+    assert "[S1]" not in await ask(officer, "/lich")
+    assert "[T" not in await ask(officer, "/truc")
+    assert "[D2]" not in await ask(officer, "/dientap Ba Sao")
+
+
+async def test_a_task_has_one_code_everywhere(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    added = await ask(admin, "/themnhiemvu Hoàn thành báo cáo sơ kết | 15/7/2022 | cả cụm")
+    assert "Đã thêm nhiệm vụ FT7: Hoàn thành báo cáo sơ kết" in added and "/huy FT7" in added
+    assert "[N" not in added
+    cancel = await ask(admin, "/huy FT3")
+    assert cancel.splitlines()[1].startswith("Hủy FT3: Nhiệm vụ Tăng cường sự lãnh đạo của Đảng"), cancel
+    assert "Đã hủy FT3" in await ask(admin, "1")
+    # The internal number still works, as an alias: the answer names the task by its code.
+    assert "Mục FT5:" in await ask(admin, "/sua N5 hạn 10/10/2022")
+
+
+# --- a warning before an edit into the past or out of its plan's order ---------------------------------------
+
+
+async def test_moving_a_drill_milestone_out_of_order_warns_before_saving(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    # TT Ba Sao: kiểm tra, duyệt S10 23/08, thực hành S11 24–25/08, rút kinh nghiệm S12 25/08 (all in 08/2022).
+    before = await ask(admin, "/sua S11 thời gian 8h00 22/8/2022")
+    assert "⚠️ Mốc này sẽ đứng trước mốc liền trước của kế hoạch: Kiểm tra, duyệt (Thứ Ba 23/08/2022)." in before
+    assert "Vẫn lưu thì bấm Xác nhận." in before and "[1] Xác nhận" in before
+    await ask(admin, "Hủy")
+    later = await ask(admin, "/sua S10 thời gian 8h00 10/9/2022")
+    assert "⚠️ Mốc này sẽ đứng sau mốc tiếp theo của kế hoạch: Thực hành (3 giai đoạn) (Thứ Tư 24/08/2022)." in later
+    assert "⚠️ Ngày mới nằm ngoài thời gian của kế hoạch (tháng 08/2022)." in later
+    assert "Đã sửa S10." in await ask(admin, "1")  # confirmed: saved as asked
+    # A change that keeps the order says nothing more.
+    assert "⚠️" not in await ask(admin, "/sua S12 thời gian 14h00 25/8/2022")
+
+
+async def test_moving_an_item_into_the_past_warns_and_saves_once_confirmed(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    preview = await ask(admin, "/sua S1 thời gian 15h00 21/6/2022")
+    assert "⚠️ Thời gian mới (15h00 Thứ Ba 21/06/2022) đã qua." in preview, preview
+    assert "Đã sửa S1." in await ask(admin, "1")
+    assert "⚠️" not in await ask(admin, "/sua S1 thời gian 15h00 24/6/2022")
+    await ask(admin, "Hủy")
+    shift = await ask(admin, "/sua T10 ngày 20/6/2022")
+    assert "⚠️ Ngày mới (Thứ Hai 20/06/2022) đã qua." in shift
+
+
+async def test_a_loud_log_level_stops_start_up_with_one_vietnamese_line(empty_db_url: str, tmp_path: Path) -> None:
+    code, out, err = await qtbot_start_failure(qtbot_env(empty_db_url, log_level="LOUD"), tmp_path)
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        "Cấu hình sai: QTBOT_LOG_LEVEL: mức ghi log “LOUD” không có; dùng một trong DEBUG, INFO, WARNING, ERROR, "
+        "CRITICAL"
+    ]

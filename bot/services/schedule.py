@@ -216,10 +216,17 @@ async def new_event(
 
 
 async def change_event(
-    session: AsyncSession, event: Event, changes: dict[str, object], *, now: datetime, tz: ZoneInfo
+    session: AsyncSession,
+    event: Event,
+    changes: dict[str, object],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    allow_past: bool = False,
 ) -> tuple[int, int]:
     """Apply changes (starts_at, ends_at, session, location, host_unit_id, title, units, cluster_wide)
-    as one new version; pending reminders are redone and the chats concerned are told."""
+    as one new version; pending reminders are redone and the chats concerned are told. A new time in
+    the past is refused unless ``allow_past`` (the admin confirmed a warning saying so)."""
     before = event_time_facts(event)
     old_where = event.location
     for field, value in changes.items():
@@ -228,7 +235,7 @@ async def change_event(
         title=event.title,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
-        now=now if "starts_at" in changes else None,
+        now=now if "starts_at" in changes and not allow_past else None,
         tz=tz,
     )
     event.version += 1

@@ -37,6 +37,11 @@ def span_label(label: str, start: date, end: date, *, parenthesised: bool = True
     return f"{label} ({dates})" if parenthesised else f"{label} {dates}"
 
 
+def code_tag(code: str, shown: bool) -> str:
+    """'[S12] ' before an item, for admins (the code /sua and /huy take); nothing for others."""
+    return f"[{code}] " if shown else ""
+
+
 def unit_list(units: list[Unit]) -> str:
     return ", ".join(area_label(u) for u in units)
 
