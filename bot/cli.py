@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.app import App, configured_channels, setup_logging
 from bot.channels.base import Channel, StartupError
@@ -17,6 +17,7 @@ from bot.demo import DEMO_NOW
 from bot.errors import UserError
 from bot.models import utcnow
 from bot.views.common import short_when
+from bot.views.deliveries import digest_run_line
 from bot.vntime import fmt_date, fmt_time
 
 NO_TOKEN_HELP = """\
@@ -108,8 +109,7 @@ async def _tick(settings: Settings, now: str | None) -> int:
     missed_now = f", {report.plan.missed} đã lỡ (quá giờ nhắc khi bot không chạy)" if report.plan.missed else ""
     print(f"Lập lịch nhắc: {report.plan.written - report.plan.missed} tin mới{missed_now} (xét {window}).")
     for digest in report.digests:
-        done = "lỡ (quá giờ gửi bù, ghi vào /guitin)" if digest.missed else f"{digest.written} tin"
-        print(f"Bản tin {digest.kind} {digest.period}: {done}.")
+        print(digest_run_line(digest.kind, date.fromisoformat(digest.period), digest.written, missed=digest.missed))
     delivery = report.delivery
     print(
         f"Đã gửi {len(delivery.sent)}; hoãn {delivery.retried}; lỗi {delivery.failed}; "

@@ -255,6 +255,7 @@ def test_bad_reminder_offsets_are_refused(monkeypatch: pytest.MonkeyPatch, value
         ("Bad Gateway", "máy chủ của nền tảng đang lỗi"),
         ("Bad Request: can't parse entities: unsupported start tag", "định dạng của tin không hợp lệ"),
         ("Zalo 403: not allowed", "Zalo không cho bot nhắn người này"),
+        ("Zalo: sắp hết hạn mức tin trong tháng, bản tin nhường chỗ cho nhắc việc", "Zalo sắp hết hạn mức tin"),
         ("KeyError: 'event'", "lỗi khác (chi tiết trong nhật ký của bot)"),
     ],
 )

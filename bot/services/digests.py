@@ -92,14 +92,17 @@ async def run_digest(session: AsyncSession, settings: Settings, kind: str, now: 
     job, period = f"digest_{kind}", fire.astimezone(tz).date().isoformat()
     if await session.scalar(select(JobRun.id).where(JobRun.job == job, JobRun.period == period)):
         return None
+    previous = await _previous_run(session, job, period)
     if now - fire > CATCH_UP[kind]:
+        if previous is None:
+            return None  # the bot never ran this digest before (a new install): nothing was missed
         # Too late to make up: recorded as missed (for /guitin), never silently dropped. It counts as
         # run at its own time, so the next digest carries what this one would have.
         missed = {"job": job, "period": period, "started_at": fire, "finished_at": now, "detail": MISSED}
         if await insert_ignore(session, JobRun.__table__, [missed], key=["job", "period"]) != 1:
             return None
         return DigestRun(kind, period, 0, missed=True)
-    since = await _previous_run(session, job, period) or (fire - timedelta(days=7 if kind == "weekly" else 1))
+    since = previous or (fire - timedelta(days=7 if kind == "weekly" else 1))
     builder = {"daily": _daily, "weekly": _weekly, "news": _news}[kind]
     # Build first (reads only), then claim and write: on SQLite the write lock, which the outbox
     # delivery also needs, is held only for the claim and the inserts.

@@ -6,6 +6,7 @@ and stays in the logs; an admin reads what it means, in Vietnamese (:func:`deliv
 from __future__ import annotations
 
 import re
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc, to_plain
@@ -30,7 +31,8 @@ ERROR_PHRASES: tuple[tuple[str, str], ...] = (
     (r"user is deactivated", "tài khoản người nhận không còn"),
     (r"chat not found|zalo 404", "không tìm thấy cuộc trò chuyện (đã xóa, hoặc người nhận chưa nhắn cho bot)"),
     (r"upgraded to a supergroup|moved to", "nhóm đã nâng cấp lên siêu nhóm (đổi mã nhóm)"),
-    (r"too many requests|flood|retry after|zalo 429|hạn mức", "gửi quá nhanh hoặc hết hạn mức; sẽ gửi lại sau"),
+    (r"sắp hết hạn mức", "Zalo sắp hết hạn mức tin của tháng; bản tin nhường chỗ cho nhắc việc"),
+    (r"too many requests|flood|retry after|zalo 429|hết hạn mức", "gửi quá nhanh hoặc hết hạn mức; sẽ gửi lại sau"),
     (r"can't parse entities|can't find end", "định dạng của tin không hợp lệ"),
     (r"message is too long", "tin quá dài"),
     (r"message text is empty", "tin trống"),
@@ -68,6 +70,12 @@ def _reason(status: str, raw: str | None) -> str:
 
 
 DIGEST_NAMES = {"daily": KINDS["digest_daily"], "weekly": KINDS["digest_weekly"], "news": "Bản tin tin tức"}
+
+
+def digest_run_line(kind: str, day: date, written: int, *, missed: bool) -> str:
+    """What `qtbot tick` says of a digest run: 'Bản tin sáng 22/06/2022: 3 tin.'"""
+    done = "lỡ (quá giờ gửi bù; xem /guitin)" if missed else f"{written} tin"
+    return f"{DIGEST_NAMES.get(kind, kind)} {fmt_date(day)}: {done}."
 
 
 def deliveries_reply(log: DeliveryLog, tz: ZoneInfo) -> Reply:
