@@ -7,7 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -116,6 +116,7 @@ async def _tick(settings: Settings, now: str | None) -> int:
     from bot.channels.base import Channel
     from bot.channels.console import ConsolePushes, render
     from bot.views.common import short_when
+    from bot.views.deliveries import digest_run_line
     from bot.vntime import fmt_date, fmt_time
 
     async with opened(settings) as app:
@@ -134,12 +135,14 @@ async def _tick(settings: Settings, now: str | None) -> int:
     lo, hi = report.plan.window
     print(f"Lúc {fmt_time(moment.time())} {fmt_date(moment.date())} (giờ Việt Nam):")
     window = f"{short_when(lo, settings.tz)} → {short_when(hi, settings.tz)}"
-    print(f"Lập lịch nhắc: {report.plan.written} tin mới (xét {window}).")
+    missed_now = f", {report.plan.missed} đã lỡ (quá giờ nhắc khi bot không chạy)" if report.plan.missed else ""
+    print(f"Lập lịch nhắc: {report.plan.written - report.plan.missed} tin mới{missed_now} (xét {window}).")
     for digest in report.digests:
-        print(f"Bản tin {digest.kind} {digest.period}: {digest.written} tin.")
+        print(digest_run_line(digest.kind, date.fromisoformat(digest.period), digest.written, missed=digest.missed))
     delivery = report.delivery
     print(
-        f"Đã gửi {len(delivery.sent)}; hoãn {delivery.retried}; lỗi {delivery.failed}; lỡ {delivery.missed}."
+        f"Đã gửi {len(delivery.sent)}; hoãn {delivery.retried}; lỗi {delivery.failed}; "
+        f"lỡ {delivery.missed + report.plan.missed}."
         + ("" if live else " (Tin Telegram, Zalo chờ đến khi có QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN.)")
     )
     for row in delivery.sent:

@@ -20,6 +20,9 @@ from bot.offsets import Offset, parse_offset
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///qtbot.db"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class ConfigError(Exception):
     """A setting has a wrong value; the message names it and says what is expected."""
 
@@ -128,6 +131,14 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"dòng crontab '{value}' không hợp lệ (ví dụ: 30 6 * * *)") from exc
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"mức ghi log “{value}” không có; dùng một trong {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("timezone")
     @classmethod
@@ -274,7 +285,48 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        error = exc.errors()[0]
+        raise ConfigError(config_error_text(exc)) from None
+
+
+#: pydantic's error types -> what they mean, in Vietnamese ({…} from the error's context).
+_ERROR_TYPES = {
+    "int_parsing": "phải là một số nguyên",
+    "int_from_float": "phải là một số nguyên",
+    "float_parsing": "phải là một số (dấu chấm thập phân, ví dụ 2.5)",
+    "bool_parsing": "phải là true hoặc false",
+    "greater_than": "phải lớn hơn {gt}",
+    "greater_than_equal": "phải từ {ge} trở lên",
+    "less_than": "phải nhỏ hơn {lt}",
+    "less_than_equal": "phải từ {le} trở xuống",
+    "missing": "thiếu giá trị",
+    "string_type": "phải là một chuỗi chữ",
+    "list_type": "phải là một danh sách cách nhau bằng dấu phẩy",
+    "time_parsing": "phải là giờ dạng HH:MM, ví dụ 07:30",
+    "time_type": "phải là giờ dạng HH:MM, ví dụ 07:30",
+}
+_SECRET_WORDS = ("token", "secret", "database_url", "password")
+
+
+def _number(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def config_error_text(exc: ValidationError) -> str:
+    """One Vietnamese line per wrong setting, naming it (QTBOT_...); a secret's value is never shown."""
+    lines: dict[str, str] = {}
+    for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "webhook_secret"
-        message = str(error.get("msg", "giá trị không hợp lệ")).removeprefix("Value error, ")
-        raise ConfigError(f"Cấu hình sai: QTBOT_{field.upper()}: {message}") from None
+        if field in lines:
+            continue
+        kind = str(error.get("type", ""))
+        if kind == "value_error":
+            message = str(error.get("msg", "")).removeprefix("Value error, ")
+        else:
+            context = {k: _number(v) for k, v in (error.get("ctx") or {}).items()}
+            message = _ERROR_TYPES.get(kind, "giá trị không hợp lệ").format(**context)
+            value = error.get("input")
+            secret = any(word in field for word in _SECRET_WORDS)
+            if not secret and isinstance(value, str | int | float) and len(str(value)) <= 60:
+                message += f" (đang là “{value}”)"
+        lines[field] = f"Cấu hình sai: QTBOT_{field.upper()}: {message}"
+    return "\n".join(lines.values())

@@ -28,12 +28,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import Channel, ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
+from bot.channels.base import Channel, ChatMoved, ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
 from bot.config import Settings
 from bot.messages import Button, Reply
 from bot.metrics import Metrics
 from bot.models import ChatLink, OutboxMessage, utcnow
 from bot.services.deliveries import delivery_stats  # noqa: F401  (kept importable from here)
+from bot.services.groups import move_chat
 from bot.services.reminders import REMINDER_KINDS
 from bot.views.notices import DEFAULT_TZ, render
 
@@ -138,11 +139,11 @@ class DeliveryReport:
     too_many_requests: int = 0
 
 
-def _reply(row: OutboxMessage, late: bool, tz: ZoneInfo = DEFAULT_TZ) -> Reply:
-    """What to send for a row: its notice rendered now (in memory, from the payload), or, for rows written
-    before notices had payloads and for finished texts, the stored text."""
+def _reply(row: OutboxMessage, late: bool, tz: ZoneInfo = DEFAULT_TZ, now: datetime | None = None) -> Reply:
+    """What to send for a row: its notice rendered as of ``now`` (in memory, from the payload), or, for
+    rows written before notices had payloads and for finished texts, the stored text."""
     if row.notice is not None and row.payload is not None:
-        reply = render(row.notice, row.payload, tz)
+        reply = render(row.notice, row.payload, tz, now)
         text, buttons = reply.text, reply.buttons
     else:
         text = row.stored_text or ""
@@ -234,7 +235,7 @@ class OutboxDelivery:
                     continue
                 is_late = row.kind in REMINDER_KINDS and lateness > LATE_AFTER
                 try:
-                    reply = _reply(row, is_late, self.settings.tz)
+                    reply = _reply(row, is_late, self.settings.tz, now)
                 except Exception as exc:  # a notice its renderer cannot read: record it, send the rest
                     log.exception("rendering outbox row %s failed", row.id)
                     broken.append((row.id, f"{type(exc).__name__}: {exc}"[:500]))
@@ -298,6 +299,10 @@ class OutboxDelivery:
                     for rest in rows[index:]:
                         outcomes.put_nowait(Outcome(rest, "gone", str(exc)))
                     return
+                except ChatMoved as exc:  # sent again at once, to the chat's new id
+                    for rest in rows[index:]:
+                        outcomes.put_nowait(Outcome(rest, "moved", exc.new_chat_id))
+                    return
                 except Rejected as exc:
                     outcomes.put_nowait(Outcome(row, "failed", str(exc)))
                     continue
@@ -342,13 +347,18 @@ class OutboxDelivery:
                         .values(status="sent", sent_at=now, claimed_by=None)
                     )
             gone_links: dict[int, str] = {}
+            moved_links: dict[int, str] = {}
             for outcome in outcomes:
                 row, detail = outcome.row, outcome.detail
                 values: dict[str, object]
                 if outcome.result == "sent":
                     report.sent.append(row)
                     continue
-                if outcome.result == "retry":
+                if outcome.result == "moved" and row.chat_link_id is not None and detail:
+                    report.retried += 1
+                    moved_links[row.chat_link_id] = detail
+                    values = {"status": "pending", "chat_id": detail, "next_attempt_at": now}
+                elif outcome.result == "retry":
                     report.retried += 1
                     report.too_many_requests += 1 if outcome.flood else 0
                     values = {"status": "pending", "next_attempt_at": now + timedelta(seconds=outcome.seconds)}
@@ -364,10 +374,13 @@ class OutboxDelivery:
                 else:
                     report.failed += 1
                     values = {"status": "failed", "attempts": row.attempts + 1}
+                    log.info("outbox row %s to %s:%s failed: %s", row.id, row.channel, row.chat_id, detail)
                     if outcome.result == "gone" and row.chat_link_id is not None:
                         gone_links[row.chat_link_id] = detail or "không gửi được"
-                values.update(last_error=(detail or "")[:500], claimed_by=None)
+                values.update(last_error=None if outcome.result == "moved" else (detail or "")[:500], claimed_by=None)
                 await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+            for link_id, new_chat_id in moved_links.items():
+                await move_chat(session, link_id, new_chat_id)
             for link_id, reason in gone_links.items():
                 await session.execute(
                     update(ChatLink).where(ChatLink.id == link_id).values(active=False, deactivated_reason=reason[:200])

@@ -27,6 +27,7 @@ async def cmd_start(ctx: Context) -> Reply | list[Reply]:
     member, unit = joined.member, joined.unit
     ctx.viewer.member, ctx.viewer.unit = member, (await ctx.directory()).by_id.get(unit.id)
     ctx.viewer.role = joined.role
+    ctx.menu = ctx.menu_of(joined.role)  # the help lists what the new member may do now
     welcome = Reply(
         f"Chào đồng chí {esc(member.full_name)}! Đồng chí đã tham gia bot với vai trò "
         f"{ROLE_NAMES[member.role or 'officer']} của <b>{esc(unit.name)}</b>."

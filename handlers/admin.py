@@ -15,8 +15,8 @@ from handlers.context import Context
 
 async def cmd_deliveries(ctx: Context) -> Reply:
     with phrased():
-        counts, failures = await deliveries.delivery_log(ctx.session, ctx.viewer, ctx.now - timedelta(hours=24))
-    return deliveries_reply(counts, failures, ctx.tz)
+        log = await deliveries.delivery_log(ctx.session, ctx.viewer, ctx.now - timedelta(hours=24))
+    return deliveries_reply(log, ctx.tz)
 
 
 async def cmd_link_group(ctx: Context) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -56,10 +57,17 @@ class Context:
     slots: Slots = field(default_factory=Slots)
     # The commands this sender may use: (Vietnamese name, English alias, description).
     menu: list[tuple[str, str, str]] = field(default_factory=list)
+    # The commands of a role (for a sender whose role changes while answering: /start CODE).
+    menu_of: Callable[[str], list[tuple[str, str, str]]] = lambda _role: []
 
     @property
     def tz(self) -> ZoneInfo:
         return self.settings.tz
+
+    @property
+    def shows_codes(self) -> bool:
+        """Admins see each item's code (S12, T40, D2) in lists: what /sua and /huy take."""
+        return self.viewer.at_least("admin")
 
     @property
     def today(self) -> date:

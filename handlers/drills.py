@@ -15,7 +15,7 @@ async def cmd_drills(ctx: Context) -> Reply:
     if slots.area is not None:
         views_ = await drills.drills_of_area(ctx.session, slots.area.unit)
         organisers = {u.id: u for u in directory.units if u.kind != "commune"}
-        return views.area_reply(slots.area.unit, views_, organisers, slots.area.note, ctx.tz)
+        return views.area_reply(slots.area.unit, views_, organisers, slots.area.note, ctx.tz, codes=ctx.shows_codes)
     organiser = slots.unit.unit if slots.unit else ctx.viewer.unit
     year = slots.period.year if slots.period else (slots.span[0].year if slots.span else ctx.today.year)
     if organiser is None or not directory.communes_of(organiser):
@@ -25,4 +25,5 @@ async def cmd_drills(ctx: Context) -> Reply:
         prompt = "Diễn tập cấp xã do Ban CHQS huyện tổ chức. Xem kế hoạch của đơn vị nào?"
         return unit_picker("dientap", districts, f"p:{year}y", prompt=prompt)
     shared, plans = await drills.programme(ctx.session, organiser.id, year)
-    return views.programme_reply(organiser, year, shared, plans, len(directory.communes_of(organiser)), ctx.tz)
+    communes = len(directory.communes_of(organiser))
+    return views.programme_reply(organiser, year, shared, plans, communes, ctx.tz, codes=ctx.shows_codes)

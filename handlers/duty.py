@@ -32,7 +32,8 @@ async def cmd_duty(ctx: Context) -> Reply:
             ctx.session, start, end, kinds=("conference", "meeting", "inspection"), unit_id=unit.id
         )
         periods = await duty.reinforced_periods_covering(ctx.session, day)
-        return views.day_reply(unit, day, days[0] if days else None, slots.role, events, periods, ctx.tz)
+        duty_day = days[0] if days else None
+        return views.day_reply(unit, day, duty_day, slots.role, events, periods, ctx.tz, codes=ctx.shows_codes)
     if slots.span is not None:
         start, end, label = slots.span
     else:
@@ -41,7 +42,7 @@ async def cmd_duty(ctx: Context) -> Reply:
     if (end - start).days > 62:
         end = start + timedelta(days=62)
     days = await duty.roster(ctx.session, unit.id, start, end)
-    return views.roster_reply(unit, start, end, label, days, ctx.today, ctx.tz)
+    return views.roster_reply(unit, start, end, label, days, ctx.today, ctx.tz, codes=ctx.shows_codes)
 
 
 async def ask_readiness(ctx: Context) -> Reply:

@@ -45,8 +45,8 @@ async def find_item(ctx: Context, text: str) -> Found:
     return await editable.find_item(ctx.session, *parsed)
 
 
-def _clock(ctx: Context) -> EditClock:
-    return EditClock(ctx.now, ctx.tz, ctx.settings.duty_handover)
+def _clock(ctx: Context, *, allow_past: bool = False) -> EditClock:
+    return EditClock(ctx.now, ctx.tz, ctx.settings.duty_handover, allow_past)
 
 
 async def _item(ctx: Context, text: str, _values: dict[str, Value]) -> dict[str, Value]:
@@ -149,7 +149,12 @@ async def _after_text(ctx: Context, values: dict[str, Value]) -> str:
 
 async def _change_summary(ctx: Context, values: dict[str, Value]) -> str:
     found = await find_item(ctx, values["item"]["code"])
-    return item_views.change_preview(found.facts, FIELD_NAMES[values["field"]], await _after_text(ctx, values), ctx.tz)
+    field = values["field"]
+    warnings = await editable.change_warnings(
+        ctx.session, found.code, field, typed_value(ctx, field, values["value"]), _clock(ctx)
+    )
+    after = await _after_text(ctx, values)
+    return item_views.change_preview(found.facts, FIELD_NAMES[field], after, ctx.tz, warnings)
 
 
 async def _save_change(ctx: Context, values: dict[str, Value]) -> Reply:
@@ -161,7 +166,7 @@ async def _save_change(ctx: Context, values: dict[str, Value]) -> Reply:
         field,
         typed_value(ctx, field, values["value"]),
         expected_version=item["version"],
-        clock=_clock(ctx),
+        clock=_clock(ctx, allow_past=True),  # confirmed after the preview's warnings
     )
     return Reply(item_views.item_changed(change, ctx.tz))
 

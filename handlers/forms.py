@@ -63,6 +63,8 @@ class Form:
     confirm_label: str = "Lưu"
     # One line still asks for a confirmation (changes, cancellations, broadcasts).
     confirm_line: bool = False
+    # One line asks for a confirmation when this says so (e.g. a score sheet with criteria missing).
+    confirm_when: Callable[[Context, dict[str, Value]], Awaitable[bool]] | None = None
     # How one line is cut into fields (default: at "|").
     split: Callable[[str], list[str]] | None = None
 
@@ -154,7 +156,7 @@ async def run(ctx: Context, form: Form) -> Answer:
                 raise UserError(str(exc)) from exc
     for field in form.fields[len(parts) :]:
         values.setdefault(field.key, None)
-    if form.confirm_line:
+    if form.confirm_line or (form.confirm_when is not None and await worded(form.confirm_when(ctx, values))):
         return await confirm(ctx, form, values)
     return await worded(form.save(ctx, values))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.messages import Reply, esc
@@ -15,10 +16,13 @@ from bot.services import duty, items
 from bot.services import results as results_service
 from bot.textnorm import normalize
 from bot.views import items as item_views
-from bot.vntime import PeriodSpec, fmt_date_range, fmt_points, fmt_weekday_date, parse_date_range
+from bot.vntime import PeriodSpec, fmt_date_range, fmt_weekday_date, parse_date_range
 from handlers import forms
 from handlers.context import Context
 from handlers.forms import Field, Form, Value, iso_day, register
+
+if TYPE_CHECKING:
+    from bot.models import Criterion
 
 
 async def _units_text(ctx: Context, value: dict[str, Value]) -> str:
@@ -302,10 +306,29 @@ def _spec(value: dict[str, Value]) -> PeriodSpec:
     return PeriodSpec(int(value["year"]), str(value["kind"]), int(value["number"]))
 
 
+async def _missing(ctx: Context, values: dict[str, Value]) -> list[Criterion]:
+    cluster = await ctx.cluster()
+    return await items.criteria_missing(
+        ctx.session,
+        cluster_id=cluster.id if cluster else None,
+        period=_spec(values["period"]),
+        unit_id=values["unit"],
+        given=set(values["points"]),
+    )
+
+
+async def _scores_incomplete(ctx: Context, values: dict[str, Value]) -> bool:
+    return bool(await _missing(ctx, values))
+
+
 async def _scores_summary(ctx: Context, values: dict[str, Value]) -> str:
     directory = await ctx.directory()
-    points = ", ".join(f"{code}={fmt_points(Decimal(v))}" for code, v in values["points"].items())
-    return f"Đơn vị: {esc(directory.by_id[values['unit']].name)}\nKỳ: {_spec(values['period']).label()}\nĐiểm: {points}"
+    return item_views.scores_preview(
+        directory.by_id[values["unit"]].name,
+        _spec(values["period"]).label(),
+        {code: Decimal(v) for code, v in values["points"].items()},
+        await _missing(ctx, values),
+    )
 
 
 async def _save_scores(ctx: Context, values: dict[str, Value]) -> Reply:
@@ -336,6 +359,7 @@ SCORES_FORM = register(
         ),
         save=_save_scores,
         summary=_scores_summary,
+        confirm_when=_scores_incomplete,
     )
 )
 
@@ -344,8 +368,8 @@ async def _period_summary(ctx: Context, values: dict[str, Value]) -> str:
     cluster = await ctx.cluster()
     assert cluster is not None
     spec = _spec(values["period"])
-    table = await items.results_to_publish(ctx.session, cluster.id, spec)
-    return item_views.publish_preview(table, spec.label())
+    preview = await items.results_to_publish(ctx.session, cluster.id, spec, cluster.unit_ids())
+    return item_views.publish_preview(preview, spec.label())
 
 
 async def _publish(ctx: Context, values: dict[str, Value]) -> Reply:

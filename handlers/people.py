@@ -10,7 +10,8 @@ from bot.messages import Button, Reply, esc
 from bot.services import broadcasts, people, reports, tasks
 from bot.services.members import ROLE_NAMES
 from bot.textnorm import contains_phrase, normalize
-from bot.views.common import short_when
+from bot.views import audit as audit_views
+from bot.views import people as people_views
 from bot.views.refusals import NO_UNIT_TO_REPORT, phrased
 from bot.views.reminders import announcement_text
 from handlers import forms
@@ -169,8 +170,10 @@ async def cmd_members(ctx: Context) -> Reply:
             f"M{member.id} {esc(name)} — {esc(where)} — {ROLE_NAMES.get(member.role or '', '')}"
             + (f" ({esc(', '.join(channels))})" if channels else "")
         )
-    lines.append("Cấp quyền quản trị: /capquyen M12; thu hồi: /thuhoi M12")
-    return Reply("\n".join(lines))
+    officer = next((u.member for u in users if u.member.role != "admin"), None)
+    admin = next((u.member for u in users if u.member.role == "admin"), None)
+    hint = people_views.role_hint(officer, admin)
+    return Reply("\n".join([*lines, hint] if hint else lines))
 
 
 async def _set_role(ctx: Context, role: str) -> Reply:
@@ -198,17 +201,5 @@ async def cmd_revoke(ctx: Context) -> Reply:
 async def cmd_audit_log(ctx: Context) -> Reply:
     count = int(ctx.slots.number) if ctx.slots.number and ctx.slots.number.isdigit() else 15
     with phrased():
-        entries = await people.audit_log(ctx.session, ctx.viewer, count)
-    if not entries:
-        return Reply("Nhật ký trống.")
-    lines = ["<b>Nhật ký thay đổi</b> (mới nhất trước)"]
-    for entry in entries:
-        target = f" {entry.entity_type}#{entry.entity_id}" if entry.entity_type else ""
-        detail = entry.after or {}
-        summary = ", ".join(f"{k}={v}" for k, v in list(detail.items())[:3])
-        summary = summary if len(summary) <= 120 else summary[:119] + "…"
-        lines.append(
-            f"• {short_when(entry.at, ctx.tz)} {esc(entry.actor_label)}: {esc(entry.action)}{esc(target)}"
-            + (f" — {esc(summary)}" if summary else "")
-        )
-    return Reply("\n".join(lines))
+        page = await people.audit_log(ctx.session, ctx.viewer, count)
+    return audit_views.audit_reply(page.entries, page.names, ctx.tz)

@@ -343,6 +343,7 @@ class Dispatcher:
                 now,
                 reference=self.reference,
                 menu=menu_for(viewer.role),
+                menu_of=menu_for,
             )
             answer = await self._with_dialog(ctx, route)
             # Only admins have guided dialogs (every form is an admin command).

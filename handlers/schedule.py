@@ -8,7 +8,7 @@ from bot.messages import Reply
 from bot.services import schedule
 from bot.textnorm import contains_phrase
 from bot.views import schedule as views
-from bot.vntime import fmt_date_range
+from bot.views.common import span_label
 from handlers.context import Context
 
 # Words naming a kind of conference, normalised.
@@ -31,7 +31,8 @@ async def cmd_schedule(ctx: Context) -> Reply:
             found = [e for e in found if e.subkind == "so_ket_6t"] or found
         if found:
             upcoming = [e for e in found if e.starts_at >= ctx.now]
-            return views.conference_reply(upcoming[0] if upcoming else found[-1], await ctx.cluster(), ctx.tz)
+            shown = upcoming[0] if upcoming else found[-1]
+            return views.conference_reply(shown, await ctx.cluster(), ctx.tz, codes=ctx.shows_codes)
     unit = ctx.slots.unit.unit if ctx.slots.unit else ctx.viewer.unit  # an officer sees what concerns their unit
     unit_id = unit.id if unit else None
     if slots.span is not None:
@@ -40,14 +41,22 @@ async def cmd_schedule(ctx: Context) -> Reply:
         events = await schedule.events_between(
             ctx.session, lo, hi, kinds=("conference", "meeting", "inspection", "other"), unit_id=unit_id
         )
-        title = f"Lịch hội nghị, họp {label} ({fmt_date_range(start, end)})"
-        return views.events_reply(events, title, ctx.tz, empty="Không có hội nghị, cuộc họp nào.")
+        title = f"Lịch hội nghị, họp {span_label(label, start, end)}"
+        return views.events_reply(
+            events, title, ctx.tz, empty="Không có hội nghị, cuộc họp nào.", codes=ctx.shows_codes
+        )
     events = await schedule.upcoming_conferences(ctx.session, ctx.now)
     if unit_id is not None:
         events = [
             e for e in events if e.cluster_wide or e.host_unit_id == unit_id or unit_id in {u.id for u in e.units}
         ]
-    return views.events_reply(events, "Lịch hội nghị, họp, kiểm tra sắp tới", ctx.tz, empty="Chưa có lịch nào sắp tới.")
+    return views.events_reply(
+        events,
+        "Lịch hội nghị, họp, kiểm tra sắp tới",
+        ctx.tz,
+        empty="Chưa có lịch nào sắp tới.",
+        codes=ctx.shows_codes,
+    )
 
 
 async def ask_directive(ctx: Context) -> Reply:

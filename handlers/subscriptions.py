@@ -34,9 +34,11 @@ def _kinds(ctx: Context) -> list[str]:
     return [kind for kind in subscriptions.KINDS if kind in found]  # in menu order
 
 
-def _show(settings: ChatSettings) -> Reply:
+def _show(ctx: Context, settings: ChatSettings) -> Reply:
     link = settings.chat
-    title = link.title or ("nhóm" if link.chat_type == "group" else "đồng chí")
+    viewer = ctx.viewer
+    person = viewer.member.full_name if viewer.member else viewer.sender_name
+    title = views.chat_title(link.chat_type == "group", link.title, person)
     return views.settings_reply(title, settings.kinds, link.quiet_start, link.quiet_end)
 
 
@@ -50,7 +52,7 @@ async def _change(ctx: Context, *, on: bool) -> Reply:
         if kinds:
             change = chat_settings.subscribe if on else chat_settings.unsubscribe
             settings = await change(ctx.session, ctx.viewer, kinds, ctx.now)
-    reply = _show(settings)
+    reply = _show(ctx, settings)
     if kinds:
         names = ", ".join(subscriptions.KINDS[k] for k in kinds)
         reply.notice = f"{'Đã bật' if on else 'Đã tắt'}: {names}"
@@ -82,4 +84,4 @@ async def cmd_settings(ctx: Context) -> Reply:
             settings = await chat_settings.set_quiet_hours(ctx.session, ctx.viewer, start, end, ctx.now)
         elif norm:
             raise UserError("Không rõ cài đặt. Ví dụ: /caidat yên lặng 22h-6h, /caidat bỏ yên lặng.")
-    return _show(settings)
+    return _show(ctx, settings)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,8 +18,9 @@ from bot.app import App
 from bot.channels.base import RateLimits
 from bot.config import ConfigError, load_settings
 from bot.delivery import Throttle
-from bot.models import ChatLink, Member, NewsItem, NewsSource, OutboxMessage, Subscription
+from bot.models import AuditEntry, ChatLink, Member, NewsItem, NewsSource, OutboxMessage, Subscription
 from bot.services.news import fetch_all
+from bot.views.deliveries import delivery_error
 from tests.chatting import ask, console, qtbot, qtbot_env
 from tests.conftest import local
 
@@ -88,17 +93,69 @@ async def test_delivery_log_counts_and_explains_failures(demo_app: App) -> None:
             )
     answer = await ask(admin, "/guitin")
     assert "• đã gửi: 2" in answer and "• thất bại: 1" in answer and "• lỡ (bot không chạy): 1" in answer
-    assert "telegram:42 — thất bại: Forbidden: bot was blocked by the user (Nhắc lịch: X)" in answer
+    # What Telegram said stays in the log; the admin reads what it means.
+    assert "telegram:42 — thất bại: người nhận đã chặn bot (Nhắc lịch: X)" in answer
+    assert "telegram:42 — lỡ (bot không chạy): quá giờ nhắc khi bot không chạy" in answer
+    assert "Forbidden" not in answer
     assert "chỉ dành cho cán bộ quản trị" in await ask(officer, "/guitin")
 
 
-async def test_admin_posts_news_and_adds_a_feed(demo_app: App) -> None:
+class _FeedSite(http.server.BaseHTTPRequestHandler):
+    """A small web site on 127.0.0.1: /rss is a feed, /trang an HTML page, anything else 404."""
+
+    def do_GET(self) -> None:
+        pages = {"/rss": (b"application/rss+xml", RSS), "/trang": (b"text/html", b"<html><title>x</title></html>")}
+        if self.path not in pages:
+            self.send_error(404)
+            return
+        kind, body = pages[self.path]
+        self.send_response(200)
+        self.send_header("Content-Type", kind.decode())
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        del args
+
+
+@pytest.fixture
+def feed_site() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FeedSite)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+async def _count(app: App, model: type) -> int:
+    async with app.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model))
+
+
+async def test_admin_posts_news_and_adds_a_feed(demo_app: App, feed_site: str) -> None:
     admin = await console(demo_app, "admin")
     assert "Đã đăng tin: Diễn tập thành công" in await ask(admin, "/themtin Diễn tập thành công | Xã Thanh Sơn")
     assert "Diễn tập thành công" in await ask(admin, "/tin")
     assert "phải bắt đầu bằng http" in await ask(admin, "/themtin Tiêu đề | tóm tắt | ftp://x")
-    assert "Đã thêm nguồn tin" in await ask(admin, "/themnguon https://baohanam.com.vn/rss")
+    assert "Đã thêm nguồn tin" in await ask(admin, f"/themnguon {feed_site}/rss")
     assert "Viết: /themnguon" in await ask(admin, "/themnguon không phải link")
+
+
+async def test_a_feed_address_that_does_not_answer_with_a_feed_is_refused(demo_app: App, feed_site: str) -> None:
+    admin = await console(demo_app, "admin")
+    sources = await _count(demo_app, NewsSource)
+    answer = await ask(admin, f"/themnguon {feed_site}/khong-co")
+    assert f"Chưa thêm nguồn tin {feed_site}/khong-co: địa chỉ trả lời lỗi 404 (không có trang này)." in answer
+    assert "không phải nguồn tin RSS hoặc Atom" in await ask(admin, f"/themnguon {feed_site}/trang")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    assert "không kết nối được" in await ask(admin, f"/themnguon http://127.0.0.1:{closed}/rss")
+    assert await _count(demo_app, NewsSource) == sources
+    async with demo_app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 0
 
 
 async def test_news_feeds_are_fetched_conditionally_and_bad_feeds_are_skipped(demo_app: App) -> None:
@@ -185,3 +242,22 @@ def test_bad_reminder_offsets_are_refused(monkeypatch: pytest.MonkeyPatch, value
     monkeypatch.setenv("QTBOT_REMIND_DUTY", value)
     with pytest.raises(ConfigError, match="QTBOT_REMIND_DUTY"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("raw", "meaning"),
+    [
+        ("Forbidden: bot was kicked from the supergroup chat", "bot đã bị mời ra khỏi nhóm"),
+        ("Bad Request: chat not found", "không tìm thấy cuộc trò chuyện"),
+        ("chat không còn nhận tin: Forbidden: bot was blocked by the user", "chat không còn nhận tin: người nhận đã"),
+        ("Flood control exceeded. Retry in 7 seconds", "gửi quá nhanh"),
+        ("Timed out", "mạng chậm, hết thời gian chờ"),
+        ("Bad Gateway", "máy chủ của nền tảng đang lỗi"),
+        ("Bad Request: can't parse entities: unsupported start tag", "định dạng của tin không hợp lệ"),
+        ("Zalo 403: not allowed", "Zalo không cho bot nhắn người này"),
+        ("Zalo: sắp hết hạn mức tin trong tháng, bản tin nhường chỗ cho nhắc việc", "Zalo sắp hết hạn mức tin"),
+        ("KeyError: 'event'", "lỗi khác (chi tiết trong nhật ký của bot)"),
+    ],
+)
+def test_delivery_errors_read_in_vietnamese(raw: str, meaning: str) -> None:
+    assert delivery_error(raw).startswith(meaning)

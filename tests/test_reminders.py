@@ -70,6 +70,16 @@ class World:
             )
         self.fake.add_chat(user, first_name="X")
 
+    async def link_group(self, chat: int, chat_type: str) -> None:
+        """A Telegram group "KB" linked to Kim Bảng, getting the duty rosters."""
+        async with self.app.sessions() as session, session.begin():
+            unit = await session.scalar(select(Unit).where(Unit.key == "U-KB"))
+            group = ChatLink(channel="telegram", chat_id=str(chat), chat_type="group", unit_id=unit.id, title="KB")
+            session.add(group)
+            await session.flush()
+            await subscribe(session, group, ["duty"])
+        self.fake.add_chat(chat, chat_type=chat_type, title="KB")
+
 
 @pytest.fixture
 async def world(demo_db_url: str) -> AsyncIterator[World]:
@@ -109,13 +119,7 @@ async def test_a_reminder_reaches_the_right_chat_with_the_right_text(world: Worl
 
 
 async def test_a_linked_group_gets_the_whole_roster_once(world: World) -> None:
-    async with world.app.sessions() as session, session.begin():
-        unit = await session.scalar(select(Unit).where(Unit.key == "U-KB"))
-        group = ChatLink(channel="telegram", chat_id=str(GROUP), chat_type="group", unit_id=unit.id, title="KB")
-        session.add(group)
-        await session.flush()
-        await subscribe(session, group, ["duty"])
-    world.fake.add_chat(GROUP, chat_type="supergroup", title="KB")
+    await world.link_group(GROUP, "supergroup")
     await world.tick("2022-06-22 16:00")
     texts = world.texts(GROUP)
     assert len(texts) == 1
@@ -207,7 +211,8 @@ async def test_quiet_hours_delay_a_reminder_until_they_end(world: World) -> None
     assert not any("còn 2 giờ" in t for t in await world.tick("2022-06-23 12:00"))
     assert not any("còn 2 giờ" in t for t in await world.tick("2022-06-23 12:59"))
     sent = await world.tick("2022-06-23 13:00")
-    assert any(t.startswith("Nhắc lịch (còn 2 giờ): Hội nghị Sơ kết") for t in sent)
+    # Held until 13h00, it says what is left then.
+    assert any(t.startswith("Nhắc lịch (còn 1 giờ): Hội nghị Sơ kết") for t in sent)
 
 
 async def test_a_cancelled_event_stops_its_reminders_and_tells_who_was_reminded(world: World) -> None:
@@ -265,6 +270,23 @@ async def test_a_blocked_chat_is_deactivated(world: World) -> None:
     assert row.status == "failed"
     world.fake.unblock_chat(OFFICER)
     assert await world.tick("2022-06-23 12:00") == []  # no more pushes to it
+
+
+async def test_a_group_upgraded_to_a_supergroup_is_followed_to_its_new_id(world: World) -> None:
+    old, new = -4001, -1004001
+    await world.link_group(old, "group")
+    world.fake.upgrade_group(old, new)
+    await world.tick("2022-06-22 16:00")
+    await world.jobs().delivery.deliver_due()  # the delivery loop's next pass, within the second
+    assert world.texts(old) == []
+    assert [t.split(":")[0] for t in world.texts(new)] == ["Nhắc trực (ngày mai)"]
+    async with world.app.sessions() as session:
+        link = await session.scalar(select(ChatLink).where(ChatLink.title == "KB"))
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_link_id == link.id))
+    assert (link.chat_id, link.active, link.deactivated_reason) == (str(new), True, None)
+    assert (row.status, row.chat_id) == ("sent", str(new))
+    # The next day's roster goes straight to the supergroup.
+    assert len(await world.tick("2022-06-23 16:00")) == 1 and len(world.texts(new)) == 2
 
 
 async def test_server_errors_back_off_then_fail(world: World) -> None:
@@ -336,3 +358,19 @@ async def test_a_broadcast_interrupted_midway_loses_nothing(world: World) -> Non
             (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()
         )
     assert statuses == {"sent": 300}
+
+
+async def test_a_late_reminder_says_how_long_is_left_when_it_is_sent(world: World) -> None:
+    await world.join(OFFICER, "U-KB")
+    await world.tick("2022-06-23 11:55")  # plans the 2-hour reminder of the 14h00 conference (12h00)
+    sent = await world.tick("2022-06-23 13:30")  # the bot was stuck until 13h30
+    assert "(nhắc muộn) Nhắc lịch (còn 30 phút): Hội nghị Sơ kết" in sent[0], sent
+    assert not any("còn 2 giờ" in t for t in sent)
+
+
+async def test_an_inspection_reminder_names_its_kind_once(world: World) -> None:
+    await world.join(OFFICER, "U-KB")
+    sent = await world.tick("2022-09-25 16:00")
+    inspection = next(t for t in sent if "chấm điểm thi đua quý III/2022" in t)
+    assert inspection.startswith("Nhắc lịch (ngày mai): Kiểm tra chéo, chấm điểm"), inspection
+    assert "Kiểm tra Kiểm tra" not in inspection

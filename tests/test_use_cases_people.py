@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import time, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -328,6 +329,8 @@ async def test_an_import_with_errors_writes_nothing(demo_app: App) -> None:
 
 # --- every admin change: one audit entry -----------------------------------------------------------------
 
+FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Tin</title></channel></rss>'
+
 
 async def test_every_admin_change_leaves_one_audit_entry(demo_app: App) -> None:
     async with demo_app.sessions() as session, session.begin():
@@ -352,7 +355,10 @@ async def test_every_admin_change_leaves_one_audit_entry(demo_app: App) -> None:
         assert change.changed and me.member.role == "admin"  # type: ignore[attr-defined]
         await one_entry("member.role", people.revoke_admin(session, boss, me.member.id, WHEN))
         await one_entry("group.link", groups.link_group(session, boss, "zalo", "zg-audit", "Nhóm", unit.id, WHEN))
-        await one_entry("news.source", feeds.add_feed(session, boss, "https://example.org/rss.xml", WHEN))
+        feed = httpx.MockTransport(lambda _request: httpx.Response(200, content=FEED))
+        async with httpx.AsyncClient(transport=feed) as client:
+            added = feeds.add_feed(session, boss, "https://example.org/rss.xml", WHEN, client=client)
+            await one_entry("news.source", added)
         done = await one_entry(
             "duty.import",
             imports.import_duty_roster(
@@ -404,6 +410,8 @@ def test_every_refusal_has_a_vietnamese_text() -> None:
         errors.PersonNotInUnit(1, 2),
         errors.NotAGroup("zalo", "1"),
         errors.InvalidFeed("ftp://x"),
+        *(errors.FeedUnreachable("http://x", reason) for reason in ("timeout", "network", "not_a_feed")),
+        errors.FeedUnreachable("http://x", "status", 404),
         errors.TaskNotFound(3),
         errors.NoUnitToReport(),
         errors.NotAssigned("FT1", 2),

@@ -38,6 +38,14 @@ class ChatUnreachable(DeliveryError):
     """The bot was blocked or removed, or the chat is gone: stop sending to it."""
 
 
+class ChatMoved(DeliveryError):
+    """The chat has a new id (a Telegram group upgraded to a supergroup): send there from now on."""
+
+    def __init__(self, new_chat_id: str) -> None:
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class Rejected(DeliveryError):
     """The platform refused this message (a 400 other than a missing chat): trying again won't help."""
 

@@ -35,7 +35,15 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
 
-from bot.channels.base import ChatUnreachable, RateLimits, Rejected, RetryLater, StartupError, TemporaryFailure
+from bot.channels.base import (
+    ChatMoved,
+    ChatUnreachable,
+    RateLimits,
+    Rejected,
+    RetryLater,
+    StartupError,
+    TemporaryFailure,
+)
 from bot.config import Settings
 from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text, utf16_len
 from bot.models import utcnow
@@ -314,7 +322,7 @@ class TelegramChannel:
         except Forbidden as exc:
             raise ChatUnreachable(exc.message) from exc
         except ChatMigrated as exc:
-            raise ChatUnreachable(f"nhóm đã chuyển sang id {exc.new_chat_id}") from exc
+            raise ChatMoved(str(exc.new_chat_id)) from exc
         except BadRequest as exc:
             lowered = exc.message.lower()
             if "chat not found" in lowered or "user is deactivated" in lowered or "bot was kicked" in lowered:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import OutboxMessage
+from bot.services.digests import MissedDigest, missed_digests
 from bot.services.members import Viewer
 from bot.services.people import require_admin
 
@@ -28,9 +30,15 @@ async def delivery_stats(
     return {status: count for status, count in rows.all()}, list(latest)
 
 
-async def delivery_log(
-    session: AsyncSession, actor: Viewer, since: datetime
-) -> tuple[dict[str, int], list[OutboxMessage]]:
-    """For an admin: :func:`delivery_stats` since ``since``."""
+@dataclass(frozen=True)
+class DeliveryLog:
+    counts: dict[str, int]  # outbox rows due since then, by status
+    failures: list[OutboxMessage]  # the latest that failed or were missed
+    missed_digests: list[MissedDigest]  # digests whose time passed while the bot was not running
+
+
+async def delivery_log(session: AsyncSession, actor: Viewer, since: datetime) -> DeliveryLog:
+    """For an admin: :func:`delivery_stats` since ``since``, and the digests missed since then."""
     require_admin(actor, "delivery.read")
-    return await delivery_stats(session, since)
+    counts, failures = await delivery_stats(session, since)
+    return DeliveryLog(counts, failures, await missed_digests(session, since))

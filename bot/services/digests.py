@@ -45,11 +45,32 @@ def last_fire(cron: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     return latest
 
 
+#: ``job_runs.detail`` of a digest whose time passed while the bot was not running.
+MISSED = "missed"
+
+
 @dataclass(frozen=True)
 class DigestRun:
     kind: str
     period: str
     written: int
+    missed: bool = False  # its catch-up window had passed: nothing sent, recorded as missed
+
+
+@dataclass(frozen=True)
+class MissedDigest:
+    kind: str  # daily / weekly / news
+    due_at: datetime  # when it should have gone out
+
+
+async def missed_digests(session: AsyncSession, since: datetime) -> list[MissedDigest]:
+    """The digests due since ``since`` that were recorded as missed, latest first."""
+    rows = await session.scalars(
+        select(JobRun)
+        .where(JobRun.job.like("digest_%"), JobRun.detail == MISSED, JobRun.started_at >= since)
+        .order_by(JobRun.started_at.desc())
+    )
+    return [MissedDigest(r.job.removeprefix("digest_"), r.started_at) for r in rows]
 
 
 async def _claim_period(session: AsyncSession, job: str, period: str, now: datetime) -> bool:
@@ -66,12 +87,22 @@ async def run_digest(session: AsyncSession, settings: Settings, kind: str, now: 
     tz = settings.tz
     cron = getattr(settings, f"digest_{kind}_cron")
     fire = last_fire(cron, tz, now)
-    if fire is None or now - fire > CATCH_UP[kind]:
+    if fire is None:
         return None
     job, period = f"digest_{kind}", fire.astimezone(tz).date().isoformat()
     if await session.scalar(select(JobRun.id).where(JobRun.job == job, JobRun.period == period)):
         return None
-    since = await _previous_run(session, job, period) or (fire - timedelta(days=7 if kind == "weekly" else 1))
+    previous = await _previous_run(session, job, period)
+    if now - fire > CATCH_UP[kind]:
+        if previous is None:
+            return None  # the bot never ran this digest before (a new install): nothing was missed
+        # Too late to make up: recorded as missed (for /guitin), never silently dropped. It counts as
+        # run at its own time, so the next digest carries what this one would have.
+        missed = {"job": job, "period": period, "started_at": fire, "finished_at": now, "detail": MISSED}
+        if await insert_ignore(session, JobRun.__table__, [missed], key=["job", "period"]) != 1:
+            return None
+        return DigestRun(kind, period, 0, missed=True)
+    since = previous or (fire - timedelta(days=7 if kind == "weekly" else 1))
     builder = {"daily": _daily, "weekly": _weekly, "news": _news}[kind]
     # Build first (reads only), then claim and write: on SQLite the write lock, which the outbox
     # delivery also needs, is held only for the claim and the inserts.

@@ -222,14 +222,16 @@ async def change_shift(
     handover: time,
     now: datetime,
     tz: ZoneInfo,
+    allow_past: bool = False,
 ) -> DutyShift:
     """Another person, or another day (same role; it must not overlap another shift). The caller
-    tells the chats concerned (bot/services/reminders.entity_changed)."""
+    tells the chats concerned (bot/services/reminders.entity_changed). A day already past is refused
+    unless ``allow_past`` (the admin confirmed a warning saying so)."""
     if shift.status == "cancelled":
         raise UserError(f"Ca trực T{shift.id} đã hủy.")
     if day is not None:
         start, end = shift_times(day, handover, tz)
-        if start < now:
+        if start < now and not allow_past:
             raise UserError(f"Ngày {fmt_date(day)} đã qua; chỉ chuyển ca sang ngày sắp tới.")
         clash = await overlapping(session, shift.unit_id, shift.role, start, end, exclude=shift.id)
         if clash is not None:

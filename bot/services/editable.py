@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.errors import DueDatePassed, FieldNotEditable, ItemCancelled, ItemNotFound, StaleItem
 from bot.models import DrillPlan, DutyShift, Event, Task, Unit
-from bot.services import audit, changes, duty, schedule, tasks
+from bot.services import audit, changes, drills, duty, schedule, tasks
 from bot.services.items import require_admin
 from bot.services.members import Viewer
 from bot.services.notices import Notice, item_facts
@@ -69,13 +69,12 @@ def describe_item(item: ItemFacts, tz: ZoneInfo) -> str:
     14h00 Thứ Năm 23/06/2022, tại Ban CHQS huyện Kim Bảng'."""
     if item.kind == "event":
         where = f", tại {item.location}" if item.location else ""
-        label = schedule.EVENT_KINDS.get(item.event_kind or "", "Sự kiện")
-        return f"{label} {item.title} — {capitalize(when(item, tz))}{where}"
+        return f"{schedule.labelled_title(item.event_kind, item.title)} — {capitalize(when(item, tz))}{where}"
     if item.kind == "shift":
         assert item.role is not None and item.duty_date is not None
         return f"{duty.role_name(item.role)} {item.unit_name} {fmt_weekday_date(item.duty_date)}: {item.person}"
     if item.kind == "task":
-        return f"Nhiệm vụ {item.task_code or ''} {item.title} — hạn {fmt_date(item.due_on) if item.due_on else '?'}"
+        return f"Nhiệm vụ {item.title} — hạn {fmt_date(item.due_on) if item.due_on else '?'}"
     return f"{item.title} (năm {item.year})"
 
 
@@ -115,6 +114,8 @@ class EditClock:
     now: datetime
     tz: ZoneInfo
     default_handover: time
+    # The admin confirmed a change that moves the item into the past (the preview warned them).
+    allow_past: bool = False
 
     @property
     def today(self) -> date:
@@ -212,7 +213,7 @@ async def _change_event(
         updates = {"units": await _units(session, value.unit_ids), "cluster_wide": value.cluster_wide}
     elif field == "title":
         updates = {"title": str(value)}
-    await schedule.change_event(session, row, updates, now=clock.now, tz=clock.tz)
+    await schedule.change_event(session, row, updates, now=clock.now, tz=clock.tz, allow_past=clock.allow_past)
 
 
 async def _cancel_event(session: AsyncSession, row: Event, _facts: ItemFacts, clock: EditClock) -> int:
@@ -254,6 +255,7 @@ async def _change_shift(
         handover=unit.duty_handover or clock.default_handover,
         now=clock.now,
         tz=clock.tz,
+        allow_past=clock.allow_past,
     )
     after = await _describe_shift(session, changed)
     notice = Notice("item_changed", {"subject": "shift", "before": item_facts(before), "after": item_facts(after)})
@@ -281,7 +283,8 @@ async def _load_task(session: AsyncSession, prefix: str, number: int) -> Task | 
 
 
 async def _describe_task(_session: AsyncSession, row: Task) -> ItemFacts:
-    return ItemFacts("task", f"N{row.id}", row.title, task_code=row.code, due_on=row.due_on)
+    # A task's own code (FT3) is its one code everywhere; N<id> stays an alias (tasks without a code).
+    return ItemFacts("task", row.code or f"N{row.id}", row.title, task_code=row.code, due_on=row.due_on)
 
 
 async def _change_task(
@@ -368,7 +371,8 @@ async def find_item(session: AsyncSession, prefix: str, number: int) -> Found:
         raise ItemNotFound(code=typed)
     if getattr(row, "status", "") == "cancelled":
         raise ItemCancelled(code=typed)
-    return Found(kind, kind.code(row.id), row, await kind.describe(session, row))
+    facts = await kind.describe(session, row)
+    return Found(kind, facts.code, row, facts)
 
 
 async def find_by_code(session: AsyncSession, code: str) -> Found:
@@ -390,8 +394,72 @@ async def recent_items(session: AsyncSession, *, now: datetime, today: date) -> 
         select(Task).where(Task.status == "open", Task.due_on >= today).order_by(Task.due_on).limit(4)
     )
     choices = [Choice(f"S{e.id}", f"S{e.id}", e.title) for e in events]
-    choices += [Choice(f"N{t.id}", t.code or f"N{t.id}", t.title) for t in open_tasks]
+    choices += [Choice(t.code or f"N{t.id}", t.code or f"N{t.id}", t.title) for t in open_tasks]
     return choices
+
+
+@dataclass(frozen=True)
+class EditWarning:
+    """Something to know before a change is saved (facts; bot/views phrase them): the new time has
+    passed ("past"), or a drill milestone would come before the previous step of its plan
+    ("before_previous"), after the next one ("after_next"), or outside the months of its plan
+    ("outside_plan")."""
+
+    reason: str
+    moment: datetime | date | None = None  # the new time (past), or the other milestone's start
+    other: str | None = None  # the other milestone's title
+    months: tuple[date, date] | None = None  # outside_plan: first and last day of the plan's months
+
+
+def _month_span(days: list[date]) -> tuple[date, date]:
+    first, last = min(days), max(days)
+    after = date(last.year + (last.month == 12), last.month % 12 + 1, 1)
+    return first.replace(day=1), after - timedelta(days=1)
+
+
+def _shown(event: Event, tz: ZoneInfo) -> datetime | date:
+    """When a milestone is, as it is shown: its day alone when it has no time."""
+    return event.starts_at.astimezone(tz).date() if event.all_day else event.starts_at
+
+
+async def _milestone_warnings(session: AsyncSession, row: Event, start: datetime, tz: ZoneInfo) -> list[EditWarning]:
+    same_plan = select(Event).where(
+        Event.drill_plan_id == row.drill_plan_id, Event.id != row.id, Event.status != "cancelled"
+    )
+    siblings = list(await session.scalars(same_plan))
+    if not siblings:
+        return []
+    own = drills.step_order(row.subkind)
+    earlier = [e for e in siblings if drills.step_order(e.subkind) < own]
+    later = [e for e in siblings if drills.step_order(e.subkind) > own]
+    found: list[EditWarning] = []
+    previous = max(earlier, key=lambda e: (drills.step_order(e.subkind), e.starts_at), default=None)
+    following = min(later, key=lambda e: (drills.step_order(e.subkind), e.starts_at), default=None)
+    if previous is not None and start < previous.starts_at:
+        found.append(EditWarning("before_previous", _shown(previous, tz), previous.title))
+    if following is not None and start > following.starts_at:
+        found.append(EditWarning("after_next", _shown(following, tz), following.title))
+    first, last = _month_span([e.starts_at.astimezone(tz).date() for e in siblings])
+    if not first <= start.astimezone(tz).date() <= last:
+        found.append(EditWarning("outside_plan", months=(first, last)))
+    return found
+
+
+async def change_warnings(
+    session: AsyncSession, code: str, field: str, value: FieldValue, clock: EditClock
+) -> list[EditWarning]:
+    """What the confirmation of a change should warn about (read only)."""
+    found = await find_by_code(session, code)
+    warnings: list[EditWarning] = []
+    if isinstance(value, NewTime):
+        if value.starts_at < clock.now:
+            warnings.append(EditWarning("past", value.starts_at))
+        row = found.row
+        if isinstance(row, Event) and row.kind == "drill" and row.drill_plan_id is not None:
+            warnings += await _milestone_warnings(session, row, value.starts_at, clock.tz)
+    elif field == "day" and isinstance(value, date) and value < clock.today:
+        warnings.append(EditWarning("past", value))
+    return warnings
 
 
 # --- The use cases --------------------------------------------------------------------------------

@@ -105,6 +105,15 @@ class InvalidFeed(Refused):
         self.url = url
 
 
+class FeedUnreachable(Refused):
+    """The address did not answer as a news feed when it was added: ``reason`` is "status" (it answered
+    HTTP ``status``), "timeout", "network" or "not_a_feed" (it answered, but not with RSS or Atom)."""
+
+    def __init__(self, url: str, reason: str, status: int | None = None) -> None:
+        super().__init__(f"feed {url!r} not usable: {reason} {status or ''}".strip())
+        self.url, self.reason, self.status = url, reason, status
+
+
 class TaskNotFound(Refused):
     def __init__(self, task_id: int) -> None:
         super().__init__(f"no open task {task_id}")

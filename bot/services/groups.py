@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import ChatLink, Unit
+from bot.models import ChatLink, OutboxMessage, Unit
 from bot.services import audit, subscriptions
 from bot.services.errors import NotAGroup, UnitNotFound
 from bot.services.members import Viewer, find_chat
@@ -58,3 +59,30 @@ async def link_group(
         after={"unit_id": unit.id, "subscribed": added},
     )
     return GroupLink(link, unit, added)
+
+
+async def move_chat(session: AsyncSession, link_id: int, new_chat_id: str) -> None:
+    """A group that got a new id (Telegram: upgraded to a supergroup) keeps its unit, subscriptions and
+    pending messages under the new id. When the bot already knows the new id as another chat, that
+    chat is the group from now on and the old link is retired."""
+    link = await session.get(ChatLink, link_id)
+    if link is None or link.chat_id == new_chat_id:
+        return
+    known = await session.scalar(
+        select(ChatLink).where(ChatLink.channel == link.channel, ChatLink.chat_id == new_chat_id)
+    )
+    if known is not None:
+        link.active, link.deactivated_reason = False, f"moved to {new_chat_id}"
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_link_id == link_id, OutboxMessage.status == "pending")
+            .values(chat_link_id=known.id, chat_id=new_chat_id)
+        )
+        return
+    link.chat_id = new_chat_id
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_link_id == link_id, OutboxMessage.status == "pending")
+        .values(chat_id=new_chat_id)
+    )
+    await session.flush()

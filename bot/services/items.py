@@ -20,14 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import (
     AlreadyPublished,
-    InvalidScore,
     NoCluster,
     NoCriteria,
     NotAllowed,
     PeriodNotFound,
     UnknownCriterion,
 )
-from bot.models import DrillPlan, DutyShift, Event, NewsItem, ReviewPeriod, Task, Unit
+from bot.models import Criterion, DrillPlan, DutyShift, Event, NewsItem, ReviewPeriod, Task, Unit
 from bot.services import announcements, audit, drills, duty, news, schedule, tasks
 from bot.services import results as results_service
 from bot.services.members import Viewer
@@ -326,15 +325,10 @@ async def record_scores(
         if criterion is None:
             raise UnknownCriterion(code=code, known=tuple(criteria))
         value = _number(raw)
-        if value is None or not criterion.min_points <= value <= criterion.max_points:
-            raise InvalidScore(
-                criterion=code,
-                name=criterion.name,
-                value=raw if value is None else value,
-                minimum=criterion.min_points,
-                maximum=criterion.max_points,
-                reason="not_a_number" if value is None else "out_of_range",
-            )
+        if value is None:
+            raise results_service.invalid_score(criterion, raw, "not_a_number")
+        if not criterion.min_points <= value <= criterion.max_points:
+            raise results_service.invalid_score(criterion, value, "out_of_range")
         points[code] = value
     period = await results_service.ensure_period(session, cluster_id, sheet.period)
     changes = await results_service.enter_scores(
@@ -359,14 +353,46 @@ async def record_scores(
     return ScoresRecorded(period, changes, table.row_of(sheet.unit_id), len(table.rows))
 
 
-async def results_to_publish(session: AsyncSession, cluster_id: int, spec: PeriodSpec) -> ResultTable:
-    """The table /congbo would publish (read only); refused as :func:`publish_results` would be."""
+async def criteria_missing(
+    session: AsyncSession, *, cluster_id: int | None, period: PeriodSpec, unit_id: int, given: set[str]
+) -> list[Criterion]:
+    """The required criteria a unit still has no points for in ``period`` once the codes ``given``
+    are written (read only): what /chamdiem names before it saves an incomplete sheet."""
+    if cluster_id is None:
+        raise NoCluster()
+    criteria = await results_service.criteria_of(session, cluster_id)
+    found = await results_service.find_period(session, cluster_id, period)
+    return await results_service.missing_criteria(session, found, unit_id, criteria, {c.upper() for c in given})
+
+
+@dataclass(frozen=True)
+class PublishPreview:
+    """What /congbo would publish: the table, the cluster's units with no points at all, and the
+    units whose sheet lacks some required criteria (unit -> the codes missing)."""
+
+    table: ResultTable
+    unscored: list[Unit]
+    incomplete: list[tuple[Unit, list[str]]]
+
+
+async def results_to_publish(
+    session: AsyncSession, cluster_id: int, spec: PeriodSpec, unit_ids: list[int]
+) -> PublishPreview:
+    """The table /congbo would publish (read only) for the cluster's ``unit_ids``; refused as
+    :func:`publish_results` would be."""
     period = await results_service.find_period(session, cluster_id, spec)
     if period is None:
         raise PeriodNotFound(label=spec.label())
     if period.status == "published":
         raise AlreadyPublished(label=spec.label())
-    return await results_service.result_table(session, period)
+    table = await results_service.result_table(session, period)
+    scored = {row.unit.id for row in table.rows}
+    units = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
+    required = [c.code for c in results_service.required_criteria(table.criteria)]
+    incomplete = [
+        (row.unit, missing) for row in table.rows if (missing := [c for c in required if c not in row.scores])
+    ]
+    return PublishPreview(table, [units[i] for i in unit_ids if i in units and i not in scored], incomplete)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # fetching needs them, reading news does not (a console quest
 
 log = logging.getLogger(__name__)
 _TAGS = re.compile(r"<[^>]+>")
+USER_AGENT = "qtbot/0.1 (+https://github.com/)"
 
 
 async def latest_news(session: AsyncSession, now: datetime, limit: int = 5) -> list[NewsItem]:
@@ -69,7 +70,7 @@ async def fetch_source(
     import feedparser
     import httpx
 
-    headers = {"User-Agent": "qtbot/0.1 (+https://github.com/)"}
+    headers = {"User-Agent": USER_AGENT}
     if source.etag:
         headers["If-None-Match"] = source.etag
     if source.last_modified:

@@ -223,7 +223,14 @@ async def revoke_admin(session: AsyncSession, actor: Viewer, member_id: int, now
     return await _set_role(session, actor, member_id, "officer", now)
 
 
-async def audit_log(session: AsyncSession, actor: Viewer, limit: int = 15) -> list[AuditEntry]:
-    """The latest audit entries, newest first (1 to 50)."""
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]  # newest first
+    names: audit.AuditNames  # what their ids name
+
+
+async def audit_log(session: AsyncSession, actor: Viewer, limit: int = 15) -> AuditPage:
+    """The latest audit entries, newest first (1 to 50), with the names they refer to."""
     require_admin(actor, "audit.read")
-    return await audit.latest(session, min(max(limit, 1), MAX_AUDIT_ENTRIES))
+    entries = await audit.latest(session, min(max(limit, 1), MAX_AUDIT_ENTRIES))
+    return AuditPage(entries, await audit.names_for(session, entries))

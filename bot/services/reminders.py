@@ -327,7 +327,8 @@ async def covered_until(session: AsyncSession) -> datetime | None:
 @dataclass(frozen=True)
 class PlanResult:
     window: tuple[datetime, datetime]
-    written: int
+    written: int  # rows written, the missed ones included
+    missed: int = 0  # rows written as missed (due before the grace window)
 
 
 async def plan_reminders(session: AsyncSession, settings: Settings, now: datetime) -> PlanResult:
@@ -346,12 +347,16 @@ async def plan_reminders(session: AsyncSession, settings: Settings, now: datetim
         *await _duty_pushes(plan, units),
         *await _task_pushes(plan, units),
     ]
-    written = await write_pushes(session, pushes, now=now, grace=grace, tz=settings.tz)
+    # Pushes too old to send are written as missed; counted apart, so the tick reports them.
+    too_old = [p for p in pushes if p.due_at < now - grace]
+    missed = await write_pushes(session, too_old, now=now, grace=grace, tz=settings.tz)
+    on_time = [p for p in pushes if p.due_at >= now - grace]
+    written = missed + await write_pushes(session, on_time, now=now, grace=grace, tz=settings.tz)
     # Recording the window is the last step of the same transaction: a crash redoes the whole run.
     period = hi.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")  # sortable as text
     run = {"job": PLANNER_JOB, "period": period, "started_at": now, "finished_at": now, "detail": f"{written}"}
     await insert_ignore(session, JobRun.__table__, [run], key=["job", "period"])  # same window twice: once
-    return PlanResult((lo, hi), written)
+    return PlanResult((lo, hi), written, missed)
 
 
 # --- Changes and cancellations --------------------------------------------------------------------

@@ -11,9 +11,9 @@ from decimal import Decimal
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import UserError
+from bot.errors import InvalidScore, UnknownCriterion, UserError
 from bot.models import Cluster, Criterion, ReviewPeriod, ReviewResult, Score, Unit
-from bot.vntime import PeriodSpec, fmt_points
+from bot.vntime import PeriodSpec
 
 
 def competition_ranks(totals: dict[int, Decimal]) -> dict[int, int]:
@@ -139,15 +139,31 @@ def period_spec(period: ReviewPeriod) -> PeriodSpec:
 # --- Entering and publishing scores (admins) ------------------------------------------------------
 
 
+def invalid_score(criterion: Criterion, value: object, reason: str) -> InvalidScore:
+    """The refusal of ``value`` for ``criterion`` (``reason``: not_a_number / out_of_range)."""
+    return InvalidScore(
+        criterion=criterion.code.upper(),
+        name=criterion.name,
+        value=value,
+        minimum=criterion.min_points,
+        maximum=criterion.max_points,
+        reason=reason,
+    )
+
+
+_NUMBER = re.compile(r"[+\-−]?\d+(?:[.,]\d+)?")
+
+
 def parse_points(text: str, criteria: list[Criterion]) -> dict[str, Decimal]:
     """'G1=18,5 G2=27 TT=+1' or the numbers in rubric order ('18,5 27,5 13,5 13,5 9 9,5 +1').
-    Checks each against its criterion's range; raises UserError saying which and how."""
+    Checks each against its criterion's range; raises a domain error saying which and how. A code
+    given something that is not a number ('G1=abc') is refused, never read as the digit of its code."""
     codes = {c.code.upper(): c for c in criteria}
-    named = re.findall(r"([A-Za-z]{1,4}\d{0,2})\s*[=:]\s*([+\-−]?\d+(?:[.,]\d+)?)", text)
+    named = re.findall(r"([A-Za-z]{1,4}\d{0,2})\s*[=:]\s*([^\s=:]*)", text)
     if named:
         pairs = [(code.upper(), value) for code, value in named]
     else:
-        numbers = re.findall(r"[+\-−]?\d+(?:[.,]\d+)?", text)
+        numbers = _NUMBER.findall(text)
         if not numbers:
             raise UserError(
                 "Viết điểm như: G1=18,5 G2=27,5 ... TT=+1, hoặc các số theo thứ tự " + ", ".join(codes) + "."
@@ -158,18 +174,37 @@ def parse_points(text: str, criteria: list[Criterion]) -> dict[str, Decimal]:
             )
         pairs = list(zip(codes, numbers, strict=False))
     points: dict[str, Decimal] = {}
-    for code, raw in pairs:
+    for code, given in pairs:
+        raw = given.rstrip(",;.")
         criterion = codes.get(code)
         if criterion is None:
-            raise UserError(f"Không có tiêu chí {code}. Các tiêu chí: {', '.join(codes)}.")
+            raise UnknownCriterion(code=code, known=tuple(codes))
+        if not _NUMBER.fullmatch(raw):
+            raise invalid_score(criterion, raw, "not_a_number")
         value = Decimal(raw.replace(",", ".").replace("−", "-"))
         if not criterion.min_points <= value <= criterion.max_points:
-            raise UserError(
-                f"Điểm {code} ({criterion.name}) là {fmt_points(value)}, vượt khung "
-                f"{fmt_points(criterion.min_points)}–{fmt_points(criterion.max_points)}."
-            )
+            raise invalid_score(criterion, value, "out_of_range")
         points[code] = value
     return points
+
+
+def required_criteria(criteria: list[Criterion]) -> list[Criterion]:
+    """The lines every unit's sheet must have (the ± adjustment line may stay empty)."""
+    return [c for c in criteria if c.kind != "adjustment"]
+
+
+async def missing_criteria(
+    session: AsyncSession, period: ReviewPeriod | None, unit_id: int, criteria: list[Criterion], given: set[str]
+) -> list[Criterion]:
+    """The required criteria a unit would still have no points for once ``given`` (codes) is written."""
+    scored: set[int] = set()
+    if period is not None:
+        scored = set(
+            await session.scalars(
+                select(Score.criterion_id).where(Score.period_id == period.id, Score.unit_id == unit_id)
+            )
+        )
+    return [c for c in required_criteria(criteria) if c.id not in scored and c.code.upper() not in given]
 
 
 async def ensure_period(session: AsyncSession, cluster_id: int, spec: PeriodSpec) -> ReviewPeriod:

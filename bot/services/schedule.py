@@ -26,6 +26,13 @@ EVENT_KINDS = {
 }
 
 
+def labelled_title(kind: str | None, title: str) -> str:
+    """The kind before the title ('Hội nghị Sơ kết ...'), once: a title that already begins with its
+    kind ('Kiểm tra chéo ...') is not given it again."""
+    label = EVENT_KINDS.get(kind or "", "Sự kiện")
+    return title if normalize(title).startswith(normalize(label)) else f"{label} {title}"
+
+
 def local_day_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """UTC instants covering local days ``start``..``end`` inclusive."""
     return (
@@ -209,10 +216,17 @@ async def new_event(
 
 
 async def change_event(
-    session: AsyncSession, event: Event, changes: dict[str, object], *, now: datetime, tz: ZoneInfo
+    session: AsyncSession,
+    event: Event,
+    changes: dict[str, object],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    allow_past: bool = False,
 ) -> tuple[int, int]:
     """Apply changes (starts_at, ends_at, session, location, host_unit_id, title, units, cluster_wide)
-    as one new version; pending reminders are redone and the chats concerned are told."""
+    as one new version; pending reminders are redone and the chats concerned are told. A new time in
+    the past is refused unless ``allow_past`` (the admin confirmed a warning saying so)."""
     before = event_time_facts(event)
     old_where = event.location
     for field, value in changes.items():
@@ -221,7 +235,7 @@ async def change_event(
         title=event.title,
         starts_at=event.starts_at,
         ends_at=event.ends_at,
-        now=now if "starts_at" in changes else None,
+        now=now if "starts_at" in changes and not allow_past else None,
         tz=tz,
     )
     event.version += 1

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Reply, esc
 from bot.models import Unit
-from bot.vntime import capitalize, fmt_day_month, fmt_time, when
+from bot.vntime import capitalize, fmt_date_range, fmt_day_month, fmt_time, when
 
 __all__ = ["capitalize", "when"]  # the wording of event times lives in bot.vntime (services use it too)
 
@@ -26,6 +26,20 @@ def short_when(moment: datetime, tz: ZoneInfo) -> str:
     """'07h30 22/06'."""
     local = moment.astimezone(tz)
     return f"{fmt_time(local.time())} {fmt_day_month(local.date())}"
+
+
+def span_label(label: str, start: date, end: date, *, parenthesised: bool = True) -> str:
+    """A span as asked and as dates: 'tuần sau (27/06–03/07/2022)'; a label that is itself a date
+    ('23/06/2022', '27/6-3/7') is not followed by the same dates again."""
+    dates = fmt_date_range(start, end)
+    if not label or any(ch.isdigit() for ch in label):
+        return dates
+    return f"{label} ({dates})" if parenthesised else f"{label} {dates}"
+
+
+def code_tag(code: str, shown: bool) -> str:
+    """'[S12] ' before an item, for admins (the code /sua and /huy take); nothing for others."""
+    return f"[{code}] " if shown else ""
 
 
 def unit_list(units: list[Unit]) -> str:

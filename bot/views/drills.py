@@ -7,18 +7,29 @@ from zoneinfo import ZoneInfo
 from bot.messages import Reply, esc
 from bot.models import Unit
 from bot.services.drills import DrillView, step_order
-from bot.views.common import area_label, unit_list, when
+from bot.views.common import area_label, code_tag, unit_list, when
 from bot.vntime import fmt_date
 
 
-def _milestone_lines(view: DrillView, tz: ZoneInfo) -> list[str]:
+def _milestone_lines(view: DrillView, tz: ZoneInfo, codes: bool = False) -> list[str]:
     ordered = sorted(view.milestones, key=lambda e: (e.starts_at, step_order(e.subkind)))
-    return [f"  • {esc(e.title)}: {when(e, tz)}" for e in ordered]
+    return [f"  • {code_tag(f'S{e.id}', codes)}{esc(e.title)}: {when(e, tz)}" for e in ordered]
+
+
+def _plan_code(view: DrillView, codes: bool) -> str:
+    return f" [D{view.plan.id}]" if codes else ""
 
 
 def area_reply(
-    area: Unit, drills: list[DrillView], organisers: dict[int, Unit], note: str | None, tz: ZoneInfo
+    area: Unit,
+    drills: list[DrillView],
+    organisers: dict[int, Unit],
+    note: str | None,
+    tz: ZoneInfo,
+    *,
+    codes: bool = False,
 ) -> Reply:
+    """A commune's drill plans; ``codes``: the plan's (D2) and milestones' (S12) codes, for admins."""
     lines = [esc(note)] if note else []
     if not drills:
         lines.append(f"Chưa có kế hoạch diễn tập nào của {esc(area.name)}.")
@@ -26,8 +37,8 @@ def area_reply(
     for view in drills:
         organiser = organisers.get(view.plan.organising_unit_id)
         by = f" ({esc(organiser.name)}, năm {view.plan.year})" if organiser else f" (năm {view.plan.year})"
-        lines.append(f"<b>Diễn tập chiến đấu phòng thủ {area_label(area)}</b>{by}")
-        lines.extend(_milestone_lines(view, tz))
+        lines.append(f"<b>Diễn tập chiến đấu phòng thủ {area_label(area)}</b>{by}{_plan_code(view, codes)}")
+        lines.extend(_milestone_lines(view, tz, codes))
         if view.plan.result:
             lines.append(f"  Kết quả: {esc(view.plan.result)}")
     return Reply("\n".join(lines))
@@ -40,6 +51,8 @@ def programme_reply(
     drills: list[DrillView],
     commune_count: int,
     tz: ZoneInfo,
+    *,
+    codes: bool = False,
 ) -> Reply:
     if not drills and shared is None:
         return Reply(f"Chưa có kế hoạch diễn tập năm {year} của {esc(organiser.name)}.")
@@ -53,9 +66,9 @@ def programme_reply(
     lines = [f"<b>Diễn tập chiến đấu phòng thủ năm {year} — {esc(organiser.name)}</b>", summary + "."]
     for view in drills:
         if view.area is not None:
-            lines.append(f"<b>{area_label(view.area)}</b>")
-            lines.extend(_milestone_lines(view, tz))
+            lines.append(f"<b>{area_label(view.area)}</b>{_plan_code(view, codes)}")
+            lines.extend(_milestone_lines(view, tz, codes))
     if shared is not None and shared.milestones:
         lines.append("<b>Mốc chung</b>")
-        lines.extend(_milestone_lines(shared, tz))
+        lines.extend(_milestone_lines(shared, tz, codes))
     return Reply("\n".join(lines))

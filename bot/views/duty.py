@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.messages import Button, Reply, esc
 from bot.models import Event, ReadinessPeriod, Unit
 from bot.services.duty import DutyDay, person_text, role_name
-from bot.views.common import ILLUSTRATIVE, capitalize, short_when, when
+from bot.views.common import ILLUSTRATIVE, capitalize, short_when, span_label, when
 from bot.vntime import fmt_date, fmt_date_range, fmt_day_month, fmt_time, fmt_weekday_date, weekday_name
 
 
@@ -16,19 +16,30 @@ def _span_token(start: date, end: date) -> str:
     return f"s:{start:%Y%m%d}-{end:%Y%m%d}"
 
 
-def _shift_line(day: DutyDay) -> str:
+def _shift_line(day: DutyDay, codes: bool = False) -> str:
     parts = []
     for shift in day.shifts:
         who = esc(person_text(shift))
-        parts.append(f"{role_name(shift.role).lower()} {who}" + (" (tăng cường)" if shift.reinforced else ""))
+        extra = (" (tăng cường)" if shift.reinforced else "") + (f" [T{shift.id}]" if codes else "")
+        parts.append(f"{role_name(shift.role).lower()} {who}{extra}")
     return capitalize("; ".join(parts))
 
 
 def roster_reply(
-    unit: Unit, start: date, end: date, label: str, days: list[DutyDay], today: date, tz: ZoneInfo
+    unit: Unit,
+    start: date,
+    end: date,
+    label: str,
+    days: list[DutyDay],
+    today: date,
+    tz: ZoneInfo,
+    *,
+    codes: bool = False,
 ) -> Reply:
-    """The roster of a span (a week, usually): one line per day."""
-    head = f"<b>Lịch trực SSCĐ — {esc(unit.name)}</b>\n{capitalize(esc(label))} {fmt_date_range(start, end)}"
+    """The roster of a span (a week, usually): one line per day; ``codes``: each shift's code (T40),
+    for an admin's /sua and /huy."""
+    span = span_label(label, start, end, parenthesised=False)
+    head = f"<b>Lịch trực SSCĐ — {esc(unit.name)}</b>\n{capitalize(esc(span))}"
     if not days:
         text = f"{head}\nChưa có lịch trực trong thời gian này."
     else:
@@ -37,7 +48,9 @@ def roster_reply(
         lines = [head, f"Ca trực từ {handover} hôm đó đến {handover} hôm sau."]
         for day in days:
             marker = " ◀ hôm nay" if day.day == today else ""
-            lines.append(f"• <b>{weekday_name(day.day)} {fmt_day_month(day.day)}</b>{marker}: {_shift_line(day)}")
+            lines.append(
+                f"• <b>{weekday_name(day.day)} {fmt_day_month(day.day)}</b>{marker}: {_shift_line(day, codes)}"
+            )
             notes = [s.note for s in day.shifts if s.note]
             lines.extend(f"   <i>Ghi chú: {esc(n)}</i>" for n in notes)
         text = "\n".join(lines)
@@ -60,8 +73,10 @@ def day_reply(
     events: list[Event],
     periods: list[ReadinessPeriod],
     tz: ZoneInfo,
+    *,
+    codes: bool = False,
 ) -> Reply:
-    """Who is on duty on one day; the asked-for role first."""
+    """Who is on duty on one day; the asked-for role first; ``codes``: each shift's code, for admins."""
     head = f"<b>{fmt_weekday_date(day)}</b> — {esc(unit.name)}"
     if duty is None or not duty.shifts:
         return Reply(f"{head}\nChưa có lịch trực ngày này.")
@@ -69,7 +84,7 @@ def day_reply(
     lines = [head]
     for shift in shifts:
         who = esc(person_text(shift))
-        line = f"{role_name(shift.role)}: {who}"
+        line = f"{role_name(shift.role)}: {who}" + (f" [T{shift.id}]" if codes else "")
         lines.append(f"<b>{line}</b>" if shift.role == focus_role else line)
     first = duty.shifts[0]
     lines.append(f"Ca {short_when(first.starts_at, tz)} → {short_when(first.ends_at, tz)}.")

@@ -17,7 +17,7 @@ from bot.offsets import parse_offset
 from bot.services.duty import DutyDay
 from bot.services.editable import ItemFacts
 from bot.services.notices import FINISHED_TEXT
-from bot.services.schedule import EVENT_KINDS, fmt_moment
+from bot.services.schedule import fmt_moment, labelled_title
 from bot.views import digests as digest_views
 from bot.views import reminders as views
 from bot.views.common import capitalize, when
@@ -79,28 +79,43 @@ def _item(facts: dict[str, Any]) -> ItemFacts:
 
 
 def _event_label(kind: str, title: str) -> str:
-    return f"{EVENT_KINDS.get(kind, 'Sự kiện')} {title}"
+    return labelled_title(kind, title)
 
 
 # --- reminders (the planner) ------------------------------------------------------------------------
 
 
-def event_reminder(p: dict[str, Any], tz: ZoneInfo) -> Reply:
-    return views.event_reminder(_event(p["event"]), parse_offset(p["offset"]), tz, area=_unit(p.get("area")))
+# Reminders take ``now``, the moment they are sent, so that one sent late says how long is really left.
 
 
-def duty_reminder(p: dict[str, Any], tz: ZoneInfo) -> Reply:
-    return views.duty_reminder_person(_shift(p["shift"]), _unit(p["unit"]), parse_offset(p["offset"]), tz)
+def event_reminder(p: dict[str, Any], tz: ZoneInfo, now: datetime | None = None) -> Reply:
+    offset, area = parse_offset(p["offset"]), _unit(p.get("area"))
+    return views.event_reminder(_event(p["event"]), offset, tz, area=area, now=now)
 
 
-def duty_roster_reminder(p: dict[str, Any], tz: ZoneInfo) -> Reply:
+def duty_reminder(p: dict[str, Any], tz: ZoneInfo, now: datetime | None = None) -> Reply:
+    return views.duty_reminder_person(_shift(p["shift"]), _unit(p["unit"]), parse_offset(p["offset"]), tz, now)
+
+
+def duty_roster_reminder(p: dict[str, Any], tz: ZoneInfo, now: datetime | None = None) -> Reply:
     shifts = [_shift(s) for s in p["shifts"]]
-    return views.duty_reminder_group(shifts, _unit(p["unit"]), parse_offset(p["offset"]), tz)
+    return views.duty_reminder_group(shifts, _unit(p["unit"]), parse_offset(p["offset"]), tz, now)
 
 
-def task_reminder(p: dict[str, Any], tz: ZoneInfo) -> Reply:
+def task_reminder(p: dict[str, Any], tz: ZoneInfo, now: datetime | None = None) -> Reply:
     assignment = SimpleNamespace(**p["assignment"])
-    return views.task_reminder(_task(p["task"]), assignment, _unit(p["unit"]), parse_offset(p["offset"]), tz)
+    offset = parse_offset(p["offset"])
+    return views.task_reminder(_task(p["task"]), assignment, _unit(p["unit"]), offset, tz, now)
+
+
+TimedRenderer = Callable[[dict[str, Any], ZoneInfo, datetime | None], Reply]
+#: the notices whose wording depends on when they are sent.
+TIMED: dict[str, TimedRenderer] = {
+    "event_reminder": event_reminder,
+    "duty_reminder": duty_reminder,
+    "duty_roster_reminder": duty_roster_reminder,
+    "task_reminder": task_reminder,
+}
 
 
 # --- new, changed, cancelled -------------------------------------------------------------------------
@@ -224,6 +239,9 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
-def render(kind: str, payload: dict[str, Any], tz: ZoneInfo) -> Reply:
-    """The notice as the HTML subset; an unknown kind is a bug (KeyError), retried like any send failure."""
+def render(kind: str, payload: dict[str, Any], tz: ZoneInfo, now: datetime | None = None) -> Reply:
+    """The notice as the HTML subset, as of ``now`` (when it is sent; None: as planned); an unknown kind
+    is a bug (KeyError), retried like any send failure."""
+    if now is not None and kind in TIMED:
+        return TIMED[kind](payload, tz, now)
     return RENDERERS[kind](payload, tz)

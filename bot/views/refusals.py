@@ -31,6 +31,12 @@ NO_UNIT_TO_REPORT = "Đồng chí chưa gắn với đơn vị nào; quản tr�
 PROGRESS_EXAMPLE = "Viết tiến độ như: 50%, xong, đang thực hiện. Ví dụ: /baocao FT1 50% đã tập huấn khung"
 QUIET_EXAMPLE = "Viết giờ yên lặng như: /caidat yên lặng 22h-6h (từ 22h00 đến 06h00 hôm sau)."
 FEED_USAGE = "Viết: /themnguon https://... (địa chỉ RSS hoặc Atom)"
+_FEED_PROBLEMS = {
+    "status": "địa chỉ trả lời lỗi",
+    "timeout": "địa chỉ không trả lời trong 5 giây",
+    "network": "không kết nối được tới địa chỉ này",
+    "not_a_feed": "địa chỉ này không phải nguồn tin RSS hoặc Atom",
+}
 LINK_IN_GROUP = "Dùng /lienket <đơn vị> ngay trong nhóm cần liên kết (thêm bot vào nhóm trước)."
 ROSTER_NEEDS_UNIT = "Tệp không có cột Đơn vị: ghi đơn vị trong chú thích, ví dụ /nhap lịch trực Kim Bảng."
 
@@ -52,6 +58,13 @@ def row_problem(problem: errors.RowProblem) -> str:
     )
 
 
+def _feed_problem(error: errors.FeedUnreachable) -> str:
+    problem = _FEED_PROBLEMS.get(error.reason, "không đọc được")
+    if error.status:
+        problem += f" {error.status}" + (" (không có trang này)" if error.status == 404 else "")
+    return f"Chưa thêm nguồn tin {error.url}: {problem}. Kiểm tra lại địa chỉ RSS/Atom rồi gửi lại."
+
+
 def refusal_text(error: errors.Refused, *, group_chat: bool = False) -> str:
     """What to tell the user; ``group_chat``: the message came from a group."""
     match error:
@@ -68,9 +81,12 @@ def refusal_text(error: errors.Refused, *, group_chat: bool = False) -> str:
         case errors.InvalidInvite(field=field):
             return _INVALID_INVITE[field]
         case errors.AmbiguousMember():
-            return "Có nhiều người trùng tên; dùng mã trong /thanhvien, ví dụ /capquyen M12."
+            return (
+                f"Có {error.count} người dùng bot tên “{error.reference}”; "
+                "dùng mã của người cần chọn (M và số) trong /thanhvien."
+            )
         case errors.MemberNotFound():
-            return "Không tìm thấy người dùng bot này. Xem mã trong /thanhvien, ví dụ /capquyen M12."
+            return f"Không tìm thấy người dùng bot “{error.reference}”. Xem mã (M và số) trong /thanhvien."
         case errors.UnitNotFound():
             return "Không tìm thấy đơn vị này."
         case errors.PersonNotInUnit():
@@ -79,6 +95,8 @@ def refusal_text(error: errors.Refused, *, group_chat: bool = False) -> str:
             return LINK_IN_GROUP
         case errors.InvalidFeed():
             return FEED_USAGE
+        case errors.FeedUnreachable():
+            return _feed_problem(error)
         case errors.TaskNotFound():
             return "Không có nhiệm vụ này. Xem mã nhiệm vụ trong /nhiemvu."
         case errors.NoUnitToReport():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import math
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
@@ -10,19 +11,38 @@ from bot.models import DutyShift, Event, Task, TaskAssignment, Unit
 from bot.offsets import Offset
 from bot.services.duty import person_text, role_name, role_sort_key
 from bot.services.editable import ItemFacts, describe_item
+from bot.services.schedule import labelled_title
 from bot.services.tasks import status_name
 from bot.views.common import area_label, short_when, when
 from bot.vntime import fmt_time, fmt_weekday_date
 
-_EVENT_LABELS = {"conference": "Hội nghị", "meeting": "Cuộc họp", "inspection": "Kiểm tra", "other": "Sự kiện"}
 
-
-def lead_text(offset: Offset) -> str:
-    """'(ngày mai)', '(còn 7 ngày)', '(hôm nay)', '(còn 2 giờ)'."""
+def lead_text(
+    offset: Offset, start: datetime | date | None = None, now: datetime | None = None, *, tz: ZoneInfo
+) -> str:
+    """'(ngày mai)', '(còn 7 ngày)', '(hôm nay)', '(còn 2 giờ)'. With ``start`` and ``now`` (the moment
+    the reminder goes out), what is left then: a "2 hours before" reminder sent late says "còn 30 phút"."""
+    if start is not None and now is not None:
+        if offset.before is not None and isinstance(start, datetime):
+            return _time_left(start - now)
+        day = start.astimezone(tz).date() if isinstance(start, datetime) else start
+        return _days_left((day - now.astimezone(tz).date()).days)
     if offset.before is not None:
-        minutes = int(offset.before.total_seconds() // 60)
-        return f"còn {minutes // 60} giờ" if minutes % 60 == 0 else f"còn {minutes} phút"
-    days = offset.days or 0
+        return _time_left(offset.before)
+    return _days_left(offset.days or 0)
+
+
+def _time_left(left: timedelta) -> str:
+    minutes = math.ceil(left.total_seconds() / 60)
+    if minutes <= 0:
+        return "đã bắt đầu"
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"còn {minutes} phút"
+    return f"còn {hours} giờ" + (f" {minutes} phút" if minutes else "")
+
+
+def _days_left(days: int) -> str:
     if days == 0:
         return "hôm nay"
     if days == 1:
@@ -38,13 +58,17 @@ def _participants(event: Event) -> str:
     return ", ".join(esc(u.short_name) for u in event.units)
 
 
-def event_reminder(event: Event, offset: Offset, tz: ZoneInfo, *, area: Unit | None = None) -> Reply:
+def event_reminder(
+    event: Event, offset: Offset, tz: ZoneInfo, *, area: Unit | None = None, now: datetime | None = None
+) -> Reply:
+    """``now``: the moment it is sent, to say how long is left then."""
+    lead = lead_text(offset, event.starts_at, now, tz=tz)
     if event.kind == "drill":
         where = f" — {area_label(area)}" if area else ""
-        head = f"<b>Nhắc diễn tập ({lead_text(offset)})</b>: {esc(event.title)}{where}"
+        head = f"<b>Nhắc diễn tập ({lead})</b>: {esc(event.title)}{where}"
         return Reply(f"{head}\nThời gian: {when(event, tz)}.")
-    label = _EVENT_LABELS.get(event.kind, "Sự kiện")
-    return _event_card(f"<b>Nhắc lịch ({lead_text(offset)})</b>: {label} {esc(event.title)}", event, tz)
+    what = esc(labelled_title(event.kind, event.title))
+    return _event_card(f"<b>Nhắc lịch ({lead})</b>: {what}", event, tz)
 
 
 def _event_card(head: str, event: Event, tz: ZoneInfo) -> Reply:
@@ -58,19 +82,25 @@ def _event_card(head: str, event: Event, tz: ZoneInfo) -> Reply:
     return Reply("\n".join(lines))
 
 
-def duty_reminder_person(shift: DutyShift, unit: Unit, offset: Offset, tz: ZoneInfo) -> Reply:
+def duty_reminder_person(
+    shift: DutyShift, unit: Unit, offset: Offset, tz: ZoneInfo, now: datetime | None = None
+) -> Reply:
+    lead = lead_text(offset, shift.starts_at, now, tz=tz)
     return Reply(
-        f"<b>Nhắc trực ({lead_text(offset)})</b>: đồng chí {role_name(shift.role).lower()} {esc(unit.name)} "
+        f"<b>Nhắc trực ({lead})</b>: đồng chí {role_name(shift.role).lower()} {esc(unit.name)} "
         f"{fmt_weekday_date(shift.duty_date)}.\n"
         f"Nhận ca {short_when(shift.starts_at, tz)}, giao ca {short_when(shift.ends_at, tz)}."
         + (f"\nGhi chú: {esc(shift.note)}" if shift.note else "")
     )
 
 
-def duty_reminder_group(shifts: list[DutyShift], unit: Unit, offset: Offset, tz: ZoneInfo) -> Reply:
+def duty_reminder_group(
+    shifts: list[DutyShift], unit: Unit, offset: Offset, tz: ZoneInfo, now: datetime | None = None
+) -> Reply:
     first = shifts[0]
+    lead = lead_text(offset, first.starts_at, now, tz=tz)
     lines = [
-        f"<b>Nhắc trực ({lead_text(offset)})</b>: {esc(unit.name)} {fmt_weekday_date(first.duty_date)}",
+        f"<b>Nhắc trực ({lead})</b>: {esc(unit.name)} {fmt_weekday_date(first.duty_date)}",
         f"Ca {short_when(first.starts_at, tz)} → {short_when(first.ends_at, tz)}"
         f" (giao ca {fmt_time(first.ends_at.astimezone(tz).time())}).",
     ]
@@ -79,11 +109,12 @@ def duty_reminder_group(shifts: list[DutyShift], unit: Unit, offset: Offset, tz:
     return Reply("\n".join(lines))
 
 
-def task_reminder(task: Task, assignment: TaskAssignment, unit: Unit, offset: Offset, tz: ZoneInfo) -> Reply:
-    del tz  # due dates are calendar dates
+def task_reminder(
+    task: Task, assignment: TaskAssignment, unit: Unit, offset: Offset, tz: ZoneInfo, now: datetime | None = None
+) -> Reply:
     code = f"{esc(task.code)}. " if task.code else ""
     overdue = (offset.days or 0) < 0
-    head = "Nhiệm vụ quá hạn" if overdue else f"Nhắc hạn nhiệm vụ ({lead_text(offset)})"
+    head = "Nhiệm vụ quá hạn" if overdue else f"Nhắc hạn nhiệm vụ ({lead_text(offset, task.due_on, now, tz=tz)})"
     assert task.due_on is not None
     status = status_name(assignment, task.due_on, task.due_on)  # as of the due date
     return Reply(
@@ -103,8 +134,9 @@ def cancel_notice(what: str, when_text: str) -> Reply:
 
 
 def new_event_notice(event: Event, tz: ZoneInfo) -> Reply:
-    label = "Lịch diễn tập mới" if event.kind == "drill" else f"Lịch mới — {_EVENT_LABELS.get(event.kind, 'Sự kiện')}"
-    return _event_card(f"<b>{label}</b>: {esc(event.title)}", event, tz)
+    if event.kind == "drill":
+        return _event_card(f"<b>Lịch diễn tập mới</b>: {esc(event.title)}", event, tz)
+    return _event_card(f"<b>Lịch mới</b>: {esc(labelled_title(event.kind, event.title))}", event, tz)
 
 
 def new_task_notice(task: Task, unit_names: list[str]) -> Reply:

@@ -6,26 +6,26 @@ from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
 from bot.models import Directive, Event
-from bot.services.schedule import EVENT_KINDS
+from bot.services.schedule import labelled_title
 from bot.services.units import ClusterView
-from bot.views.common import capitalize, when
+from bot.views.common import capitalize, code_tag, when
 
 
-def event_line(event: Event, tz: ZoneInfo) -> str:
+def event_line(event: Event, tz: ZoneInfo, *, codes: bool = False) -> str:
+    """``codes``: the reader is an admin, shown each item's code (S12) for /sua and /huy."""
     where = f", tại {esc(event.location)}" if event.location else ""
-    return f"• <b>{capitalize(when(event, tz))}</b>: {esc(event.title)}{where}"
+    return f"• {code_tag(f'S{event.id}', codes)}<b>{capitalize(when(event, tz))}</b>: {esc(event.title)}{where}"
 
 
-def events_reply(events: list[Event], title: str, tz: ZoneInfo, *, empty: str) -> Reply:
+def events_reply(events: list[Event], title: str, tz: ZoneInfo, *, empty: str, codes: bool = False) -> Reply:
     if not events:
         return Reply(f"<b>{esc(title)}</b>\n{esc(empty)}")
-    return Reply(f"<b>{esc(title)}</b>\n" + "\n".join(event_line(e, tz) for e in events))
+    return Reply(f"<b>{esc(title)}</b>\n" + "\n".join(event_line(e, tz, codes=codes) for e in events))
 
 
-def conference_reply(event: Event, cluster: ClusterView | None, tz: ZoneInfo) -> Reply:
+def conference_reply(event: Event, cluster: ClusterView | None, tz: ZoneInfo, *, codes: bool = False) -> Reply:
     """One conference in full: what, when, where, who, the directives it follows."""
-    kind = EVENT_KINDS.get(event.kind, "Sự kiện")
-    lines = [f"<b>{kind}: {esc(event.title)}</b>"]
+    lines = [f"{code_tag(f'S{event.id}', codes)}<b>{esc(labelled_title(event.kind, event.title))}</b>"]
     where = f", tại {esc(event.location)}" if event.location else ""
     lines.append(f"{capitalize(when(event, tz))}{where}.")
     if event.cluster_wide and cluster is not None:

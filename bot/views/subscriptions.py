@@ -15,6 +15,13 @@ def quiet_text(start: time | None, end: time | None) -> str:
     return f"{fmt_time(start)}–{fmt_time(end)} (nhắc việc chờ đến hết giờ yên lặng, trừ tin khẩn)"
 
 
+def chat_title(group: bool, group_title: str | None, person: str | None) -> str:
+    """Whose settings these are: the group's name, or the person's ('đồng chí Vũ Thành Long')."""
+    if group:
+        return f"nhóm {group_title}" if group_title else "nhóm"
+    return f"đồng chí {person}" if person else "chat riêng"
+
+
 def settings_reply(title: str, kinds: set[str], quiet_start: time | None, quiet_end: time | None) -> Reply:
     """The chat's subscriptions with one toggle button per kind."""
     lines = [f"<b>Cài đặt nhận tin — {esc(title)}</b>"]

@@ -372,6 +372,7 @@ class FakeTelegram:
         self._chats: dict[int, JSON] = {}
         self._users: dict[int, JSON] = {}
         self._blocked: set[int] = set()
+        self._migrated: dict[int, int] = {}  # a group upgraded to a supergroup -> the supergroup's id
         self._next_message_id: dict[int, int] = {}
         self._messages: dict[tuple[int, int], JSON] = {}
         self._records: dict[tuple[int, int], SentMessage] = {}
@@ -474,6 +475,13 @@ class FakeTelegram:
     def unblock_chat(self, chat_id: int) -> None:
         """Undo :meth:`block_chat`."""
         self._blocked.discard(chat_id)
+
+    def upgrade_group(self, chat_id: int, new_chat_id: int) -> JSON:
+        """The group ``chat_id`` becomes the supergroup ``new_chat_id`` (ids like -100...): from now on a
+        send to the old id answers 400 with ``migrate_to_chat_id``, as Telegram does. Returns the new chat."""
+        old = self._chats[chat_id]
+        self._migrated[chat_id] = new_chat_id
+        return self.add_chat(new_chat_id, "supergroup", title=old.get("title"))
 
     def fail_next(
         self,
@@ -1085,6 +1093,12 @@ class FakeTelegram:
 
     def _writable_chat(self, params: JSON) -> JSON:
         chat = self._chat(params)
+        if chat["id"] in self._migrated:
+            raise TelegramAPIError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=self._migrated[chat["id"]],
+            )
         if chat["id"] in self._blocked:
             if chat["type"] == "private":
                 raise TelegramAPIError(403, "Forbidden: bot was blocked by the user")
