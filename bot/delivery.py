@@ -1,8 +1,14 @@
 """The outbox dispatcher: claim due rows, send them within each channel's limits, record the outcome.
 
 - Claims are atomic (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite has one writer), so replicas
-  never send the same row; a row claimed by a process that died is reclaimed after a timeout
-  (at-least-once: duplicates are bounded by what was in flight).
+  never send the same row; a row claimed by a process that died is reclaimed after a timeout, and
+  a live process renews its claims while it works through them (at-least-once).
+- Duplicates are bounded by the messages in flight: at most ``delivery_concurrency`` messages may
+  have been handed to the platform without their outcome written yet (:class:`_Unrecorded`); each
+  outcome is written as soon as the platform confirms it (in groups no larger than that window), so
+  after a crash at most that many are sent again. When outcomes cannot be written (the database is
+  down) sending stops within that window; the outcomes kept in memory are written when the database
+  answers again, and the batch's other rows are released for the next round.
 - Limits as Telegram enforces them: overall messages per second, one message per second to a private
   chat, 20 per minute to a group, each as evenly spaced slots (:class:`Pace`).
 - 429: the whole channel waits ``retry_after`` and the row is kept. 5xx, timeouts, network errors:
@@ -97,13 +103,21 @@ class Throttle:
         while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)
 
-    async def acquire(self, chat_id: str, is_group: bool) -> None:
+    async def chat_turn(self, chat_id: str, is_group: bool) -> None:
+        """Wait for the chat's own limit (1 s per private chat, 20/min per group)."""
         await self._wait_if_paused()
         pace = self._chat_pace(chat_id, is_group)
         if pace is not None:
             await pace.acquire()
+
+    async def overall_turn(self) -> None:
+        """Wait for the channel's overall limit (and any flood wait)."""
         await self.overall.acquire()
         await self._wait_if_paused()  # a 429 may have arrived meanwhile
+
+    async def acquire(self, chat_id: str, is_group: bool) -> None:
+        await self.chat_turn(chat_id, is_group)
+        await self.overall_turn()
 
 
 @dataclass
@@ -126,6 +140,40 @@ class Outcome:
     detail: str | None = None
     seconds: float = 0.0
     flood: bool = False
+    attempted: bool = False  # handed to the platform: holds a place in the unrecorded window
+
+
+class OutcomesNotRecorded(Exception):
+    """The database did not take a batch's outcomes; sending stopped, the outcomes are kept."""
+
+
+class _Unrecorded:
+    """The messages handed to the platform whose outcome is not written yet: at most ``size``. A
+    sender takes a place before it sends; the recorder gives places back once the outcomes are
+    committed. So a crash resends at most ``size`` messages, and when nothing can be written the
+    senders stop after ``size`` more."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._places = asyncio.Semaphore(size)
+        self.closed = False
+
+    async def take(self) -> bool:
+        """A place to send one message; False once the window is closed (stop sending)."""
+        await self._places.acquire()
+        if self.closed:
+            self._places.release()  # wakes the next waiter, which stops too
+            return False
+        return True
+
+    def close(self) -> None:
+        """No more sends: the waiting senders wake up and stop; those in flight finish."""
+        self.closed = True
+        self.give_back(self.size)
+
+    def give_back(self, count: int) -> None:
+        for _ in range(count):
+            self._places.release()
 
 
 @dataclass
@@ -169,8 +217,10 @@ class OutboxDelivery:
         self.clock = clock
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.throttles = {name: Throttle(channel.limits) for name, channel in channels.items()}
-        self._slots = asyncio.Semaphore(settings.delivery_concurrency)
         self._wake = asyncio.Event()
+        # Outcomes the database did not take (it was down): written before anything else is sent.
+        self._unwritten: list[Outcome] = []
+        self._renewed_at = time.monotonic()
         self.grace = timedelta(minutes=settings.grace_minutes)
 
     def wake(self) -> None:
@@ -275,65 +325,95 @@ class OutboxDelivery:
 
     # --- sending -------------------------------------------------------------------------------
 
-    async def _send_chat(self, rows: list[Claimed], outcomes: asyncio.Queue[Outcome | None]) -> None:
-        """One chat's rows, in order; a failure stops the rest of this chat's batch (kept for later)."""
-        async with self._slots:
-            for index, row in enumerate(rows):
-                channel = self.channels[row.channel]
-                throttle = self.throttles[row.channel]
-                await throttle.acquire(row.chat_id, row.is_group)
-                try:
-                    await channel.deliver(row.chat_id, row.reply, is_group=row.is_group, kind=row.kind)
-                except RetryLater as exc:
-                    throttle.pause(exc.seconds)
-                    for rest in rows[index:]:
-                        outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))
-                    return
-                except TemporaryFailure as exc:
-                    outcomes.put_nowait(Outcome(row, "temporary", str(exc)))
-                    for rest in rows[index + 1 :]:
-                        outcomes.put_nowait(Outcome(rest, "retry", "chờ tin trước của cùng chat", 1.0))
-                    return
-                except ChatUnreachable as exc:
-                    for rest in rows[index:]:
-                        outcomes.put_nowait(Outcome(rest, "gone", str(exc)))
-                    return
-                except Rejected as exc:
-                    outcomes.put_nowait(Outcome(row, "failed", str(exc)))
-                    continue
-                except Exception as exc:  # a bug must not stop the dispatcher; the row is retried
-                    log.exception("sending outbox row %s failed", row.id)
-                    outcomes.put_nowait(Outcome(row, "temporary", f"{type(exc).__name__}: {exc}"))
-                    continue
-                outcomes.put_nowait(Outcome(row, "sent"))
-                if self.metrics is not None and row.due_at is not None:
-                    late = (self.clock() - row.due_at).total_seconds()
-                    self.metrics.lateness.labels(row.channel).observe(max(0.0, late))
+    async def _send_chat(
+        self, rows: list[Claimed], outcomes: asyncio.Queue[Outcome | None], window: _Unrecorded
+    ) -> None:
+        """One chat's rows, in order; a failure stops the rest of this chat's batch (kept for later).
+        The chat's own limit is waited out before taking a place in the window, the overall limit after."""
+        for index, row in enumerate(rows):
+            channel = self.channels[row.channel]
+            throttle = self.throttles[row.channel]
+            await throttle.chat_turn(row.chat_id, row.is_group)
+            if not await window.take():
+                return  # the database is not taking outcomes: the rest stays claimed, released later
+            try:
+                await throttle.overall_turn()
+                await channel.deliver(row.chat_id, row.reply, is_group=row.is_group, kind=row.kind)
+            except RetryLater as exc:
+                throttle.pause(exc.seconds)
+                outcomes.put_nowait(Outcome(row, "retry", str(exc), exc.seconds, flood=True, attempted=True))
+                for rest in rows[index + 1 :]:
+                    outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))
+                return
+            except TemporaryFailure as exc:
+                outcomes.put_nowait(Outcome(row, "temporary", str(exc), attempted=True))
+                for rest in rows[index + 1 :]:
+                    outcomes.put_nowait(Outcome(rest, "retry", "chờ tin trước của cùng chat", 1.0))
+                return
+            except ChatUnreachable as exc:
+                outcomes.put_nowait(Outcome(row, "gone", str(exc), attempted=True))
+                for rest in rows[index + 1 :]:
+                    outcomes.put_nowait(Outcome(rest, "gone", str(exc)))
+                return
+            except Rejected as exc:
+                outcomes.put_nowait(Outcome(row, "failed", str(exc), attempted=True))
+                continue
+            except Exception as exc:  # a bug must not stop the dispatcher; the row is retried
+                log.exception("sending outbox row %s failed", row.id)
+                outcomes.put_nowait(Outcome(row, "temporary", f"{type(exc).__name__}: {exc}", attempted=True))
+                continue
+            outcomes.put_nowait(Outcome(row, "sent", attempted=True))
+            if self.metrics is not None and row.due_at is not None:
+                late = (self.clock() - row.due_at).total_seconds()
+                self.metrics.lateness.labels(row.channel).observe(max(0.0, late))
 
-    async def _recorder(self, outcomes: asyncio.Queue[Outcome | None], report: DeliveryReport) -> None:
-        """Writes outcomes while a batch is being sent (every half second, or 200 at a time), so a
-        crash resends little; returns after the ``None`` that ends the batch."""
-        pending: list[Outcome] = []
-        flushed_at = time.monotonic()
+    async def _recorder(
+        self, outcomes: asyncio.Queue[Outcome | None], report: DeliveryReport, window: _Unrecorded
+    ) -> None:
+        """Writes outcomes as they come: whatever arrived while the last write ran goes in the next one
+        (never more than the window), and the window's places are given back once it is committed.
+        Returns after the ``None`` that ends the batch; raises :class:`OutcomesNotRecorded` (keeping the
+        outcomes in ``_unwritten``) when the database does not take them."""
         finished = False
         while not finished:
+            item = await outcomes.get()
+            pending: list[Outcome] = []
+            while True:
+                if item is None:
+                    finished = True
+                else:
+                    pending.append(item)
+                if outcomes.empty():
+                    break
+                item = outcomes.get_nowait()
+            if not pending:
+                continue
             try:
-                item = await asyncio.wait_for(outcomes.get(), timeout=0.5)
-            except TimeoutError:
-                item = ...
-            if item is None:
-                finished = True
-            elif item is not ...:
-                pending.append(item)
-            if pending and (finished or len(pending) >= 200 or time.monotonic() - flushed_at >= 0.5):
-                await self._record(pending, report)
-                pending = []
-                flushed_at = time.monotonic()
+                await self._record(pending, report, renew=self._renewal_due())
+            except Exception as exc:
+                self._unwritten.extend(pending)
+                log.exception("outbox: %s outcomes could not be written; sending stops", len(pending))
+                raise OutcomesNotRecorded(str(exc)) from exc
+            window.give_back(sum(1 for outcome in pending if outcome.attempted))
 
-    async def _record(self, outcomes: list[Outcome], report: DeliveryReport) -> None:
+    def _renewal_due(self) -> bool:
+        """Claims are renewed a few times per claim timeout, so no other process reclaims rows this one
+        still holds, however long they take (429 pauses, groups at 20 a minute)."""
+        if time.monotonic() - self._renewed_at < self.settings.delivery_claim_timeout_seconds / 4:
+            return False
+        self._renewed_at = time.monotonic()
+        return True
+
+    async def _record(self, outcomes: list[Outcome], report: DeliveryReport, *, renew: bool = False) -> None:
         now = self.clock()
         sent = [o.row.id for o in outcomes if o.result == "sent"]
         async with self.sessions() as session, session.begin():
+            if renew:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.status == "claimed", OutboxMessage.claimed_by == self.worker)
+                    .values(claimed_at=now)
+                )
             if sent:
                 for start in range(0, len(sent), 500):
                     await session.execute(
@@ -384,17 +464,50 @@ class OutboxDelivery:
         for row in rows:
             by_chat[(row.channel, row.chat_id)].append(row)
         outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
-        recorder = asyncio.create_task(self._recorder(outcomes, report))
+        window = _Unrecorded(self.settings.delivery_concurrency)
+        recorder = asyncio.create_task(self._recorder(outcomes, report, window))
+        senders = asyncio.gather(*(self._send_chat(chat_rows, outcomes, window) for chat_rows in by_chat.values()))
         try:
-            await asyncio.gather(*(self._send_chat(chat_rows, outcomes) for chat_rows in by_chat.values()))
+            await asyncio.wait({recorder, senders}, return_when=asyncio.FIRST_COMPLETED)
+            if recorder.done():  # the database failed us: let what is in flight finish, send nothing more
+                window.close()
+                await asyncio.gather(senders, return_exceptions=True)
+                while not outcomes.empty():
+                    if (item := outcomes.get_nowait()) is not None:
+                        self._unwritten.append(item)
         finally:
+            if not senders.done():  # cancelled: stop sending (what is in flight may have gone out)
+                senders.cancel()
+                await asyncio.gather(senders, return_exceptions=True)
             outcomes.put_nowait(None)
+        if not recorder.done():
             await recorder
+        recorder.result()  # raises OutcomesNotRecorded
+        senders.result()
+
+    async def _settle(self, report: DeliveryReport) -> None:
+        """After the database failed a batch: write the outcomes kept in memory, then release this
+        process's other claims (nothing of it is in flight any more) so they go out without waiting for
+        the claim timeout."""
+        if not self._unwritten:
+            return
+        kept = list(self._unwritten)
+        await self._record(kept, report)
+        self._unwritten.clear()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "claimed", OutboxMessage.claimed_by == self.worker)
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            )
+        log.info("outbox: %s outcomes written after the database came back", len(kept))
 
     async def deliver_due(self, *, drain: bool = True) -> DeliveryReport:
         """Send everything due now; while one batch is being sent the next one is claimed, so a
         long broadcast does not pause between batches. Returns what happened."""
         report = DeliveryReport()
+        await self._settle(report)
+        self._renewed_at = time.monotonic()
         rows = await self._claim(self.clock(), report)
         while rows:
             sending = asyncio.create_task(self._send_batch(rows, report))
