@@ -10,7 +10,8 @@
   down) sending stops within that window; the outcomes kept in memory are written when the database
   answers again, and the batch's other rows are released for the next round.
 - Limits as Telegram enforces them: overall messages per second, one message per second to a private
-  chat, 20 per minute to a group, each as evenly spaced slots (:class:`Pace`).
+  chat, 20 per minute to a group, each as evenly spaced slots (:class:`LocalSlots` in one process;
+  :class:`DatabaseSlots` on PostgreSQL, shared by every replica of a bot token).
 - 429: the whole channel waits ``retry_after`` and the row is kept. 5xx, timeouts, network errors:
   exponential backoff, then ``failed``. Blocked or gone chats: ``failed`` at once and the chat link is
   deactivated. Reminders sent late (after the grace window's start) say "(nhắc muộn)"; older than
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import random
@@ -29,13 +31,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Channel, ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
 from bot.config import Settings
+from bot.db import is_sqlite
 from bot.messages import Button, Reply
 from bot.metrics import Metrics
 from bot.models import ChatLink, OutboxMessage, utcnow
@@ -50,8 +54,21 @@ LATE_PREFIX = "(nhắc muộn) "
 MAX_BACKOFF = timedelta(minutes=30)
 
 
-class Pace:
-    """At most ``rate`` acquisitions per second, evenly spaced (virtual scheduling, no burst).
+class Slots(Protocol):
+    """Where the next send of a limit may go: one book per process, or one shared by all replicas."""
+
+    async def reserve(self, key: str, interval: float) -> float:
+        """Take the next slot of ``key`` (slots ``interval`` seconds apart); seconds to wait for it."""
+        ...
+
+    async def hold(self, key: str, seconds: float) -> None:
+        """No slot of ``key`` before ``seconds`` from now (a flood wait)."""
+        ...
+
+
+class LocalSlots:
+    """Evenly spaced slots kept in this process (virtual scheduling, no burst): enough for one process
+    per bot token, as on SQLite.
 
     Each caller reserves its slot before it sleeps, so waiters go in order and the spacing does not
     drift with timer jitter. ``aiolimiter`` was tried first: with a bucket small enough to keep
@@ -60,43 +77,93 @@ class Pace:
     (both measured with bench/broadcast.py).
     """
 
-    def __init__(self, rate: float) -> None:
-        self.interval = 1 / rate
-        self._next = 0.0
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
 
-    async def acquire(self) -> None:
+    async def reserve(self, key: str, interval: float) -> float:
         now = time.monotonic()
-        slot = max(self._next, now)
-        self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        if len(self._next) > 50_000:  # forget chats idle for a minute
+            self._next = {k: v for k, v in self._next.items() if v > now - 60}
+        slot = max(self._next.get(key, 0.0), now)
+        self._next[key] = slot + interval
+        return slot - now
+
+    async def hold(self, key: str, seconds: float) -> None:
+        self._next[key] = max(self._next.get(key, 0.0), time.monotonic() + seconds)
+
+
+_NOW = "extract(epoch from clock_timestamp())"
+_RESERVE = text(
+    f"INSERT INTO send_slots (key, next_at) VALUES (:key, {_NOW} + :interval) "
+    f"ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_slots.next_at, {_NOW}) + :interval "
+    f"RETURNING next_at - :interval - {_NOW}"
+)
+_HOLD = text(
+    f"INSERT INTO send_slots (key, next_at) VALUES (:key, {_NOW} + :seconds) "
+    f"ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_slots.next_at, {_NOW} + :seconds)"
+)
+
+
+class DatabaseSlots:
+    """The same slots in PostgreSQL (table ``send_slots``), so every replica of a bot token keeps to
+    one set of limits: a reservation moves the key's next slot forward in one atomic upsert (the row
+    lock orders concurrent replicas), by the database's clock, so the replicas' own clocks do not
+    matter. A flood wait one replica meets holds the key for all. When the database does not answer,
+    this process paces itself alone until it does (outcomes that cannot be written stop sending anyway).
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.fallback = LocalSlots()
+
+    async def reserve(self, key: str, interval: float) -> float:
+        try:
+            async with self.sessions() as session, session.begin():
+                wait = await session.scalar(_RESERVE, {"key": key, "interval": interval})
+        except Exception:
+            log.warning("send slots: the database does not answer; pacing this process alone", exc_info=True)
+            return await self.fallback.reserve(key, interval)
+        return max(0.0, float(wait or 0.0))
+
+    async def hold(self, key: str, seconds: float) -> None:
+        await self.fallback.hold(key, seconds)
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_HOLD, {"key": key, "seconds": seconds})
+        except Exception:
+            log.warning("send slots: a flood wait could not be shared", exc_info=True)
+
+    async def forget_idle(self) -> None:
+        """Drops the slots of chats idle for two minutes (a broadcast leaves one row a chat)."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(text(f"DELETE FROM send_slots WHERE next_at < {_NOW} - 120"))
+
+
+def limits_key(settings: Settings, channel: str) -> str:
+    """The limits are the bot token's: replicas of one token share them, another bot does not (the
+    key holds a digest of the token, never the token)."""
+    token = getattr(settings, f"{channel}_token", None)
+    secret = token.get_secret_value() if token is not None else ""
+    return f"{channel}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
 
 
 class Throttle:
-    """The limits of one channel. ``pause`` stops every send of the channel (Telegram's flood wait
-    applies to the whole bot, not to one chat)."""
+    """The limits of one channel: overall rate, one chat's own limit, and flood waits. ``pause`` stops
+    every send of the channel (Telegram's flood wait applies to the whole bot, not to one chat)."""
 
-    def __init__(self, limits: RateLimits) -> None:
+    def __init__(self, limits: RateLimits, slots: Slots | None = None, key: str = "") -> None:
         self.limits = limits
-        self.overall = Pace(limits.per_second)
-        self._chats: dict[str, tuple[Pace, float]] = {}
+        self.slots: Slots = slots or LocalSlots()
+        self.key = key
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def _chat_pace(self, chat_id: str, is_group: bool) -> Pace | None:
-        interval = 60 / self.limits.group_per_minute if is_group else self.limits.private_interval
-        if interval <= 0:
-            return None
-        pace, _ = self._chats.get(chat_id, (None, 0.0))
-        if pace is None:
-            if len(self._chats) > 50_000:  # forget chats idle for a minute
-                cutoff = time.monotonic() - 60
-                self._chats = {k: v for k, v in self._chats.items() if v[1] > cutoff}
-            pace = Pace(1 / interval)
-        self._chats[chat_id] = (pace, time.monotonic())
-        return pace
+    async def flood(self, seconds: float) -> None:
+        """The platform answered 429: this process and (shared slots) every replica wait."""
+        self.pause(seconds)
+        await self.slots.hold(f"{self.key}:all", seconds)
 
     async def _wait_if_paused(self) -> None:
         # A deadline, not an event: another 429 may push it further while we sleep.
@@ -106,13 +173,17 @@ class Throttle:
     async def chat_turn(self, chat_id: str, is_group: bool) -> None:
         """Wait for the chat's own limit (1 s per private chat, 20/min per group)."""
         await self._wait_if_paused()
-        pace = self._chat_pace(chat_id, is_group)
-        if pace is not None:
-            await pace.acquire()
+        interval = 60 / self.limits.group_per_minute if is_group else self.limits.private_interval
+        if interval > 0:
+            wait = await self.slots.reserve(f"{self.key}:chat:{chat_id}", interval)
+            if wait > 0:
+                await asyncio.sleep(wait)
 
     async def overall_turn(self) -> None:
         """Wait for the channel's overall limit (and any flood wait)."""
-        await self.overall.acquire()
+        wait = await self.slots.reserve(f"{self.key}:all", 1 / self.limits.per_second)
+        if wait > 0:
+            await asyncio.sleep(wait)
         await self._wait_if_paused()  # a 429 may have arrived meanwhile
 
     async def acquire(self, chat_id: str, is_group: bool) -> None:
@@ -216,11 +287,17 @@ class OutboxDelivery:
         self.channels = channels
         self.clock = clock
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.throttles = {name: Throttle(channel.limits) for name, channel in channels.items()}
+        # Limits per bot token: in this process on SQLite (one process per database), in the database
+        # on PostgreSQL, where replicas share a token.
+        self.slots: Slots = LocalSlots() if is_sqlite(settings.database_url) else DatabaseSlots(sessions)
+        self.throttles = {
+            name: Throttle(channel.limits, self.slots, limits_key(settings, name)) for name, channel in channels.items()
+        }
         self._wake = asyncio.Event()
         # Outcomes the database did not take (it was down): written before anything else is sent.
         self._unwritten: list[Outcome] = []
         self._renewed_at = time.monotonic()
+        self._slots_swept_at = 0.0
         self.grace = timedelta(minutes=settings.grace_minutes)
 
     def wake(self) -> None:
@@ -230,6 +307,7 @@ class OutboxDelivery:
     # --- claiming ------------------------------------------------------------------------------
 
     async def reclaim_stale(self, now: datetime) -> int:
+        """Rows of processes that died go back to pending (and shared send slots of idle chats go)."""
         cutoff = now - timedelta(seconds=self.settings.delivery_claim_timeout_seconds)
         async with self.sessions() as session, session.begin():
             result = await session.execute(
@@ -237,6 +315,9 @@ class OutboxDelivery:
                 .where(OutboxMessage.status == "claimed", OutboxMessage.claimed_at < cutoff)
                 .values(status="pending", claimed_by=None, claimed_at=None)
             )
+        if isinstance(self.slots, DatabaseSlots) and time.monotonic() - self._slots_swept_at > 60:
+            self._slots_swept_at = time.monotonic()
+            await self.slots.forget_idle()
         return result.rowcount or 0
 
     async def _claim(self, now: datetime, report: DeliveryReport) -> list[Claimed]:
@@ -340,7 +421,7 @@ class OutboxDelivery:
                 await throttle.overall_turn()
                 await channel.deliver(row.chat_id, row.reply, is_group=row.is_group, kind=row.kind)
             except RetryLater as exc:
-                throttle.pause(exc.seconds)
+                await throttle.flood(exc.seconds)
                 outcomes.put_nowait(Outcome(row, "retry", str(exc), exc.seconds, flood=True, attempted=True))
                 for rest in rows[index + 1 :]:
                     outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))

@@ -21,8 +21,8 @@ from bot.delivery import OutboxDelivery, OutcomesNotRecorded
 from bot.models import ChatLink, OutboxMessage, utcnow
 from bot.services import announcements
 from bot.services.subscriptions import load_audience, subscribe
-from tests.conftest import make_settings
-from tests.fakes.telegram import FakeTelegram
+from tests.conftest import PG_URL, make_settings
+from tests.fakes.telegram import FakeTelegram, FloodLimits
 from tests.fakes.telegram.harness import fake_settings
 
 CHATS = list(range(9000, 9300))
@@ -42,9 +42,9 @@ class Outage:
         return self.sessions(**kwargs)
 
 
-async def _queue_broadcast(app: App) -> None:
+async def _queue_broadcast(app: App, chats: list[int] = CHATS) -> None:
     async with app.sessions() as session, session.begin():
-        for chat in CHATS:
+        for chat in chats:
             link = ChatLink(channel="telegram", chat_id=str(chat), chat_type="private")
             session.add(link)
             await session.flush()
@@ -110,3 +110,38 @@ async def test_a_broadcast_killed_twice_loses_nothing_and_resends_at_most_the_wi
     assert result["kills"] == 2, result
     assert result["lost"] == 0, result
     assert result["duplicated"] <= 8 * 2, result
+
+
+@pytest.mark.skipif(not PG_URL, reason="replicas share one PostgreSQL; on SQLite one process sends")
+async def test_two_replicas_keep_to_one_set_of_limits_through_postgresql(demo_db_url: str) -> None:
+    """Two processes' worth of delivery (their own engines and channels), each set to 80 % of the
+    token's rate, broadcasting together against Telegram's flood limits: together they keep to the
+    limit (paced apart they would send 1.6 times it, and draw a 429 a second)."""
+    apps = [App(make_settings(demo_db_url)) for _ in range(2)]
+    chats = CHATS[:120]
+    await _queue_broadcast(apps[0], chats)
+    async with FakeTelegram(limits=FloodLimits(global_per_second=30)) as fake:
+        for chat in chats:
+            fake.add_chat(chat)
+        replicas = []
+        for app in apps:
+            settings = fake_settings(app.settings, fake, telegram_rate_per_second=24.0, delivery_batch_size=20)
+            channel = TelegramChannel(
+                app.dispatcher, settings, request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
+            )
+            await channel.open()
+            replicas.append((channel, OutboxDelivery(app.sessions, settings, {"telegram": channel})))
+        sent = [0, 0]
+        for _ in range(5):  # a row a 429 kept comes back
+            reports = await asyncio.gather(*(delivery.deliver_due() for _channel, delivery in replicas))
+            sent = [done + len(report.sent) for done, report in zip(sent, reports, strict=True)]
+            if sum(sent) == len(chats):
+                break
+            await asyncio.sleep(1)
+        for channel, _delivery in replicas:
+            await channel.stop()
+    for app in apps:
+        await app.close()
+    assert sum(sent) == len(chats) and all(sent), sent  # both replicas sent
+    assert sorted(m.chat_id for m in fake.sent) == chats
+    assert fake.stats.too_many_requests <= 1
