@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
+from bot import startup
 from bot.app import App, configured_channels, setup_logging
 from bot.channels.base import Channel, StartupError
 from bot.channels.console import ConsoleChat, ConsolePushes, render
@@ -45,9 +46,11 @@ def fixed_clock(value: str | None, settings: Settings) -> Callable[[], datetime]
 @contextlib.asynccontextmanager
 async def opened(settings: Settings, clock: Callable[[], datetime] = utcnow) -> AsyncIterator[App]:
     """An app whose schema is up to date; closed on exit."""
-    app = App(settings, clock=clock)
+    with startup.database_errors(settings.database_url):
+        app = App(settings, clock=clock)
     try:
-        await app.prepare()
+        with startup.database_errors(settings.database_url):
+            await app.prepare()
         yield app
     finally:
         await app.close()
@@ -164,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    setup_logging(settings)
+    try:
+        setup_logging(settings)
+    except startup.StartupFailure as exc:
+        return startup.fail(exc.setting, exc.reason)
     try:
         if args.command == "run":
             return asyncio.run(_run(settings, args.identity, args.now))
@@ -178,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except StartupError as exc:
-        print(f"Không khởi động được: {exc}", file=sys.stderr)
-        return 1
+    except (StartupError, startup.StartupFailure) as exc:
+        setting, _, reason = str(exc).partition(": ")
+        return startup.fail(setting, reason, settings.secrets())
     except KeyboardInterrupt:
         return 130
 
