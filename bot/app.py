@@ -23,6 +23,7 @@ from bot.messages import ChannelInfo, Reply
 from bot.metrics import Metrics
 from bot.models import Unit, utcnow
 from bot.services import app_state
+from bot.startup import RedactingFormatter, log_level
 from handlers.router import Dispatcher
 
 # The web server, the scheduler and the outbox are imported where they are started: a console
@@ -55,12 +56,16 @@ class RedactSecrets(logging.Filter):
 
 
 def setup_logging(settings: Settings) -> None:
+    """Log lines on standard error, every secret taken out of them, tracebacks included; a level
+    that is not one stops start-up (:class:`bot.startup.StartupFailure`)."""
+    level = log_level(settings.log_level)
+    secrets = settings.secrets()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecrets(settings.secrets()))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets))
+    handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    root.setLevel(level)
     # Request lines carry the bot token in their URL; keep them out even at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

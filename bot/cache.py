@@ -32,6 +32,7 @@ from bot.models import (
     JobRun,
     OutboxMessage,
     SeenUpdate,
+    SendSlot,
     StoredFile,
 )
 
@@ -46,6 +47,7 @@ NOT_CONTENT = {
     ChannelUsage.__tablename__,
     StoredFile.__tablename__,
     AppState.__tablename__,
+    SendSlot.__tablename__,
 }
 _CHANGED = "qtbot.content_changed"
 _BUMPED = "qtbot.content_bumped"

@@ -58,11 +58,14 @@ def history_file(settings: Settings) -> Path:
 @contextlib.asynccontextmanager
 async def opened(settings: Settings, clock: Callable[[], datetime] | None = None) -> AsyncIterator[App]:
     """An app whose schema is up to date; closed on exit."""
+    from bot import startup
     from bot.app import App
 
-    app = App(settings) if clock is None else App(settings, clock=clock)
+    with startup.database_errors(settings.database_url):
+        app = App(settings) if clock is None else App(settings, clock=clock)
     try:
-        await app.prepare()
+        with startup.database_errors(settings.database_url):
+            await app.prepare()
         yield app
     finally:
         await app.close()
@@ -203,6 +206,7 @@ def _main(argv: list[str] | None) -> int:
     args = parser().parse_args(argv)
     import asyncio
 
+    from bot import startup
     from bot.app import setup_logging
     from bot.channels.base import StartupError
     from bot.config import ConfigError, load_settings
@@ -213,7 +217,10 @@ def _main(argv: list[str] | None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    setup_logging(settings)
+    try:
+        setup_logging(settings)
+    except startup.StartupFailure as exc:
+        return startup.fail(exc.setting, exc.reason)
     try:
         if args.command == "run":
             return asyncio.run(_run(settings, args.identity, args.now))
@@ -227,9 +234,9 @@ def _main(argv: list[str] | None) -> int:
     except UserError as exc:
         print(exc, file=sys.stderr)
         return 2
-    except StartupError as exc:
-        print(f"Không khởi động được: {exc}", file=sys.stderr)
-        return 1
+    except (StartupError, startup.StartupFailure) as exc:
+        setting, _, reason = str(exc).partition(": ")
+        return startup.fail(setting, reason, settings.secrets())
     except KeyboardInterrupt:
         return 130
 

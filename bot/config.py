@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.offsets import Offset, parse_offset
 
@@ -269,6 +271,7 @@ class Settings(BaseSettings):
         found = tokens + [s.get_secret_value() for s in others if s is not None]
         # A token's secret half alone must not leak either (it shows up URL-quoted or split).
         found += [token.split(":", 1)[1] for token in tokens if ":" in token]
+        found += [password for password in [_database_password(self.database_url)] if password]
         return sorted({s for s in found if s}, key=len, reverse=True)
 
     @property
@@ -278,6 +281,13 @@ class Settings(BaseSettings):
     def offsets(self, kind: str) -> list[Offset]:
         """The reminder offsets configured for conference / duty / drill / task."""
         return [parse_offset(code) for code in getattr(self, f"remind_{kind}")]
+
+
+def _database_password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 import migrations
@@ -17,6 +18,22 @@ if TYPE_CHECKING:  # Alembic is imported only when there is something to migrate
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached while handling a message: the message was not handled, and a
+    webhook answers 503 so the platform delivers it again."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached (not that a statement was wrong)."""
+    if isinstance(exc, DatabaseUnavailable | OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OSError) and exc.errno is not None and exc.filename is None  # a socket, not a file
+
+
 # Any constant works; it only has to be the same for every replica.
 _MIGRATION_LOCK_ID = 7_220_623
 

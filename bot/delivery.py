@@ -1,10 +1,17 @@
 """The outbox dispatcher: claim due rows, send them within each channel's limits, record the outcome.
 
 - Claims are atomic (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite has one writer), so replicas
-  never send the same row; a row claimed by a process that died is reclaimed after a timeout
-  (at-least-once: duplicates are bounded by what was in flight).
+  never send the same row; a row claimed by a process that died is reclaimed after a timeout, and
+  a live process renews its claims while it works through them (at-least-once).
+- Duplicates are bounded by the messages in flight: at most ``delivery_concurrency`` messages may
+  have been handed to the platform without their outcome written yet (:class:`_Unrecorded`); each
+  outcome is written as soon as the platform confirms it (in groups no larger than that window), so
+  after a crash at most that many are sent again. When outcomes cannot be written (the database is
+  down) sending stops within that window; the outcomes kept in memory are written when the database
+  answers again, and the batch's other rows are released for the next round.
 - Limits as Telegram enforces them: overall messages per second, one message per second to a private
-  chat, 20 per minute to a group, each as evenly spaced slots (:class:`Pace`).
+  chat, 20 per minute to a group, each as evenly spaced slots (:class:`LocalSlots` in one process;
+  :class:`DatabaseSlots` on PostgreSQL, shared by every replica of a bot token).
 - 429: the whole channel waits ``retry_after`` and the row is kept. 5xx, timeouts, network errors:
   exponential backoff, then ``failed``. Blocked or gone chats: ``failed`` at once and the chat link is
   deactivated. Reminders sent late (after the grace window's start) say "(nhắc muộn)"; older than
@@ -14,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import random
@@ -23,13 +31,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import Channel, ChatMoved, ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
 from bot.config import Settings
+from bot.db import is_sqlite
 from bot.messages import Button, Reply
 from bot.metrics import Metrics
 from bot.models import ChatLink, OutboxMessage, utcnow
@@ -45,8 +55,21 @@ LATE_PREFIX = "(nhắc muộn) "
 MAX_BACKOFF = timedelta(minutes=30)
 
 
-class Pace:
-    """At most ``rate`` acquisitions per second, evenly spaced (virtual scheduling, no burst).
+class Slots(Protocol):
+    """Where the next send of a limit may go: one book per process, or one shared by all replicas."""
+
+    async def reserve(self, key: str, interval: float) -> float:
+        """Take the next slot of ``key`` (slots ``interval`` seconds apart); seconds to wait for it."""
+        ...
+
+    async def hold(self, key: str, seconds: float) -> None:
+        """No slot of ``key`` before ``seconds`` from now (a flood wait)."""
+        ...
+
+
+class LocalSlots:
+    """Evenly spaced slots kept in this process (virtual scheduling, no burst): enough for one process
+    per bot token, as on SQLite.
 
     Each caller reserves its slot before it sleeps, so waiters go in order and the spacing does not
     drift with timer jitter. ``aiolimiter`` was tried first: with a bucket small enough to keep
@@ -55,56 +78,118 @@ class Pace:
     (both measured with bench/broadcast.py).
     """
 
-    def __init__(self, rate: float) -> None:
-        self.interval = 1 / rate
-        self._next = 0.0
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
 
-    async def acquire(self) -> None:
+    async def reserve(self, key: str, interval: float) -> float:
         now = time.monotonic()
-        slot = max(self._next, now)
-        self._next = slot + self.interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        if len(self._next) > 50_000:  # forget chats idle for a minute
+            self._next = {k: v for k, v in self._next.items() if v > now - 60}
+        slot = max(self._next.get(key, 0.0), now)
+        self._next[key] = slot + interval
+        return slot - now
+
+    async def hold(self, key: str, seconds: float) -> None:
+        self._next[key] = max(self._next.get(key, 0.0), time.monotonic() + seconds)
+
+
+_NOW = "extract(epoch from clock_timestamp())"
+_RESERVE = text(
+    f"INSERT INTO send_slots (key, next_at) VALUES (:key, {_NOW} + :interval) "
+    f"ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_slots.next_at, {_NOW}) + :interval "
+    f"RETURNING next_at - :interval - {_NOW}"
+)
+_HOLD = text(
+    f"INSERT INTO send_slots (key, next_at) VALUES (:key, {_NOW} + :seconds) "
+    f"ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_slots.next_at, {_NOW} + :seconds)"
+)
+
+
+class DatabaseSlots:
+    """The same slots in PostgreSQL (table ``send_slots``), so every replica of a bot token keeps to
+    one set of limits: a reservation moves the key's next slot forward in one atomic upsert (the row
+    lock orders concurrent replicas), by the database's clock, so the replicas' own clocks do not
+    matter. A flood wait one replica meets holds the key for all. When the database does not answer,
+    this process paces itself alone until it does (outcomes that cannot be written stop sending anyway).
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.fallback = LocalSlots()
+
+    async def reserve(self, key: str, interval: float) -> float:
+        try:
+            async with self.sessions() as session, session.begin():
+                wait = await session.scalar(_RESERVE, {"key": key, "interval": interval})
+        except Exception:
+            log.warning("send slots: the database does not answer; pacing this process alone", exc_info=True)
+            return await self.fallback.reserve(key, interval)
+        return max(0.0, float(wait or 0.0))
+
+    async def hold(self, key: str, seconds: float) -> None:
+        await self.fallback.hold(key, seconds)
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_HOLD, {"key": key, "seconds": seconds})
+        except Exception:
+            log.warning("send slots: a flood wait could not be shared", exc_info=True)
+
+    async def forget_idle(self) -> None:
+        """Drops the slots of chats idle for two minutes (a broadcast leaves one row a chat)."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(text(f"DELETE FROM send_slots WHERE next_at < {_NOW} - 120"))
+
+
+def limits_key(settings: Settings, channel: str) -> str:
+    """The limits are the bot token's: replicas of one token share them, another bot does not (the
+    key holds a digest of the token, never the token)."""
+    token = getattr(settings, f"{channel}_token", None)
+    secret = token.get_secret_value() if token is not None else ""
+    return f"{channel}:{hashlib.sha256(secret.encode()).hexdigest()[:16]}"
 
 
 class Throttle:
-    """The limits of one channel. ``pause`` stops every send of the channel (Telegram's flood wait
-    applies to the whole bot, not to one chat)."""
+    """The limits of one channel: overall rate, one chat's own limit, and flood waits. ``pause`` stops
+    every send of the channel (Telegram's flood wait applies to the whole bot, not to one chat)."""
 
-    def __init__(self, limits: RateLimits) -> None:
+    def __init__(self, limits: RateLimits, slots: Slots | None = None, key: str = "") -> None:
         self.limits = limits
-        self.overall = Pace(limits.per_second)
-        self._chats: dict[str, tuple[Pace, float]] = {}
+        self.slots: Slots = slots or LocalSlots()
+        self.key = key
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    def _chat_pace(self, chat_id: str, is_group: bool) -> Pace | None:
-        interval = 60 / self.limits.group_per_minute if is_group else self.limits.private_interval
-        if interval <= 0:
-            return None
-        pace, _ = self._chats.get(chat_id, (None, 0.0))
-        if pace is None:
-            if len(self._chats) > 50_000:  # forget chats idle for a minute
-                cutoff = time.monotonic() - 60
-                self._chats = {k: v for k, v in self._chats.items() if v[1] > cutoff}
-            pace = Pace(1 / interval)
-        self._chats[chat_id] = (pace, time.monotonic())
-        return pace
+    async def flood(self, seconds: float) -> None:
+        """The platform answered 429: this process and (shared slots) every replica wait."""
+        self.pause(seconds)
+        await self.slots.hold(f"{self.key}:all", seconds)
 
     async def _wait_if_paused(self) -> None:
         # A deadline, not an event: another 429 may push it further while we sleep.
         while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(wait)
 
-    async def acquire(self, chat_id: str, is_group: bool) -> None:
+    async def chat_turn(self, chat_id: str, is_group: bool) -> None:
+        """Wait for the chat's own limit (1 s per private chat, 20/min per group)."""
         await self._wait_if_paused()
-        pace = self._chat_pace(chat_id, is_group)
-        if pace is not None:
-            await pace.acquire()
-        await self.overall.acquire()
+        interval = 60 / self.limits.group_per_minute if is_group else self.limits.private_interval
+        if interval > 0:
+            wait = await self.slots.reserve(f"{self.key}:chat:{chat_id}", interval)
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def overall_turn(self) -> None:
+        """Wait for the channel's overall limit (and any flood wait)."""
+        wait = await self.slots.reserve(f"{self.key}:all", 1 / self.limits.per_second)
+        if wait > 0:
+            await asyncio.sleep(wait)
         await self._wait_if_paused()  # a 429 may have arrived meanwhile
+
+    async def acquire(self, chat_id: str, is_group: bool) -> None:
+        await self.chat_turn(chat_id, is_group)
+        await self.overall_turn()
 
 
 @dataclass
@@ -127,6 +212,40 @@ class Outcome:
     detail: str | None = None
     seconds: float = 0.0
     flood: bool = False
+    attempted: bool = False  # handed to the platform: holds a place in the unrecorded window
+
+
+class OutcomesNotRecorded(Exception):
+    """The database did not take a batch's outcomes; sending stopped, the outcomes are kept."""
+
+
+class _Unrecorded:
+    """The messages handed to the platform whose outcome is not written yet: at most ``size``. A
+    sender takes a place before it sends; the recorder gives places back once the outcomes are
+    committed. So a crash resends at most ``size`` messages, and when nothing can be written the
+    senders stop after ``size`` more."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._places = asyncio.Semaphore(size)
+        self.closed = False
+
+    async def take(self) -> bool:
+        """A place to send one message; False once the window is closed (stop sending)."""
+        await self._places.acquire()
+        if self.closed:
+            self._places.release()  # wakes the next waiter, which stops too
+            return False
+        return True
+
+    def close(self) -> None:
+        """No more sends: the waiting senders wake up and stop; those in flight finish."""
+        self.closed = True
+        self.give_back(self.size)
+
+    def give_back(self, count: int) -> None:
+        for _ in range(count):
+            self._places.release()
 
 
 @dataclass
@@ -169,9 +288,17 @@ class OutboxDelivery:
         self.channels = channels
         self.clock = clock
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.throttles = {name: Throttle(channel.limits) for name, channel in channels.items()}
-        self._slots = asyncio.Semaphore(settings.delivery_concurrency)
+        # Limits per bot token: in this process on SQLite (one process per database), in the database
+        # on PostgreSQL, where replicas share a token.
+        self.slots: Slots = LocalSlots() if is_sqlite(settings.database_url) else DatabaseSlots(sessions)
+        self.throttles = {
+            name: Throttle(channel.limits, self.slots, limits_key(settings, name)) for name, channel in channels.items()
+        }
         self._wake = asyncio.Event()
+        # Outcomes the database did not take (it was down): written before anything else is sent.
+        self._unwritten: list[Outcome] = []
+        self._renewed_at = time.monotonic()
+        self._slots_swept_at = 0.0
         self.grace = timedelta(minutes=settings.grace_minutes)
 
     def wake(self) -> None:
@@ -181,6 +308,7 @@ class OutboxDelivery:
     # --- claiming ------------------------------------------------------------------------------
 
     async def reclaim_stale(self, now: datetime) -> int:
+        """Rows of processes that died go back to pending (and shared send slots of idle chats go)."""
         cutoff = now - timedelta(seconds=self.settings.delivery_claim_timeout_seconds)
         async with self.sessions() as session, session.begin():
             result = await session.execute(
@@ -188,6 +316,9 @@ class OutboxDelivery:
                 .where(OutboxMessage.status == "claimed", OutboxMessage.claimed_at < cutoff)
                 .values(status="pending", claimed_by=None, claimed_at=None)
             )
+        if isinstance(self.slots, DatabaseSlots) and time.monotonic() - self._slots_swept_at > 60:
+            self._slots_swept_at = time.monotonic()
+            await self.slots.forget_idle()
         return result.rowcount or 0
 
     async def _claim(self, now: datetime, report: DeliveryReport) -> list[Claimed]:
@@ -276,69 +407,100 @@ class OutboxDelivery:
 
     # --- sending -------------------------------------------------------------------------------
 
-    async def _send_chat(self, rows: list[Claimed], outcomes: asyncio.Queue[Outcome | None]) -> None:
-        """One chat's rows, in order; a failure stops the rest of this chat's batch (kept for later)."""
-        async with self._slots:
-            for index, row in enumerate(rows):
-                channel = self.channels[row.channel]
-                throttle = self.throttles[row.channel]
-                await throttle.acquire(row.chat_id, row.is_group)
-                try:
-                    await channel.deliver(row.chat_id, row.reply, is_group=row.is_group, kind=row.kind)
-                except RetryLater as exc:
-                    throttle.pause(exc.seconds)
-                    for rest in rows[index:]:
-                        outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))
-                    return
-                except TemporaryFailure as exc:
-                    outcomes.put_nowait(Outcome(row, "temporary", str(exc)))
-                    for rest in rows[index + 1 :]:
-                        outcomes.put_nowait(Outcome(rest, "retry", "chờ tin trước của cùng chat", 1.0))
-                    return
-                except ChatUnreachable as exc:
-                    for rest in rows[index:]:
-                        outcomes.put_nowait(Outcome(rest, "gone", str(exc)))
-                    return
-                except ChatMoved as exc:  # sent again at once, to the chat's new id
-                    for rest in rows[index:]:
-                        outcomes.put_nowait(Outcome(rest, "moved", exc.new_chat_id))
-                    return
-                except Rejected as exc:
-                    outcomes.put_nowait(Outcome(row, "failed", str(exc)))
-                    continue
-                except Exception as exc:  # a bug must not stop the dispatcher; the row is retried
-                    log.exception("sending outbox row %s failed", row.id)
-                    outcomes.put_nowait(Outcome(row, "temporary", f"{type(exc).__name__}: {exc}"))
-                    continue
-                outcomes.put_nowait(Outcome(row, "sent"))
-                if self.metrics is not None and row.due_at is not None:
-                    late = (self.clock() - row.due_at).total_seconds()
-                    self.metrics.lateness.labels(row.channel).observe(max(0.0, late))
+    async def _send_chat(
+        self, rows: list[Claimed], outcomes: asyncio.Queue[Outcome | None], window: _Unrecorded
+    ) -> None:
+        """One chat's rows, in order; a failure stops the rest of this chat's batch (kept for later).
+        The chat's own limit is waited out before taking a place in the window, the overall limit after."""
+        for index, row in enumerate(rows):
+            channel = self.channels[row.channel]
+            throttle = self.throttles[row.channel]
+            await throttle.chat_turn(row.chat_id, row.is_group)
+            if not await window.take():
+                return  # the database is not taking outcomes: the rest stays claimed, released later
+            try:
+                await throttle.overall_turn()
+                await channel.deliver(row.chat_id, row.reply, is_group=row.is_group, kind=row.kind)
+            except RetryLater as exc:
+                await throttle.flood(exc.seconds)
+                outcomes.put_nowait(Outcome(row, "retry", str(exc), exc.seconds, flood=True, attempted=True))
+                for rest in rows[index + 1 :]:
+                    outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))
+                return
+            except TemporaryFailure as exc:
+                outcomes.put_nowait(Outcome(row, "temporary", str(exc), attempted=True))
+                for rest in rows[index + 1 :]:
+                    outcomes.put_nowait(Outcome(rest, "retry", "chờ tin trước của cùng chat", 1.0))
+                return
+            except ChatUnreachable as exc:
+                outcomes.put_nowait(Outcome(row, "gone", str(exc), attempted=True))
+                for rest in rows[index + 1 :]:
+                    outcomes.put_nowait(Outcome(rest, "gone", str(exc)))
+                return
+            except ChatMoved as exc:  # sent again at once, to the chat's new id
+                outcomes.put_nowait(Outcome(row, "moved", exc.new_chat_id, attempted=True))
+                for rest in rows[index + 1 :]:
+                    outcomes.put_nowait(Outcome(rest, "moved", exc.new_chat_id))
+                return
+            except Rejected as exc:
+                outcomes.put_nowait(Outcome(row, "failed", str(exc), attempted=True))
+                continue
+            except Exception as exc:  # a bug must not stop the dispatcher; the row is retried
+                log.exception("sending outbox row %s failed", row.id)
+                outcomes.put_nowait(Outcome(row, "temporary", f"{type(exc).__name__}: {exc}", attempted=True))
+                continue
+            outcomes.put_nowait(Outcome(row, "sent", attempted=True))
+            if self.metrics is not None and row.due_at is not None:
+                late = (self.clock() - row.due_at).total_seconds()
+                self.metrics.lateness.labels(row.channel).observe(max(0.0, late))
 
-    async def _recorder(self, outcomes: asyncio.Queue[Outcome | None], report: DeliveryReport) -> None:
-        """Writes outcomes while a batch is being sent (every half second, or 200 at a time), so a
-        crash resends little; returns after the ``None`` that ends the batch."""
-        pending: list[Outcome] = []
-        flushed_at = time.monotonic()
+    async def _recorder(
+        self, outcomes: asyncio.Queue[Outcome | None], report: DeliveryReport, window: _Unrecorded
+    ) -> None:
+        """Writes outcomes as they come: whatever arrived while the last write ran goes in the next one
+        (never more than the window), and the window's places are given back once it is committed.
+        Returns after the ``None`` that ends the batch; raises :class:`OutcomesNotRecorded` (keeping the
+        outcomes in ``_unwritten``) when the database does not take them."""
         finished = False
         while not finished:
+            item = await outcomes.get()
+            pending: list[Outcome] = []
+            while True:
+                if item is None:
+                    finished = True
+                else:
+                    pending.append(item)
+                if outcomes.empty():
+                    break
+                item = outcomes.get_nowait()
+            if not pending:
+                continue
             try:
-                item = await asyncio.wait_for(outcomes.get(), timeout=0.5)
-            except TimeoutError:
-                item = ...
-            if item is None:
-                finished = True
-            elif item is not ...:
-                pending.append(item)
-            if pending and (finished or len(pending) >= 200 or time.monotonic() - flushed_at >= 0.5):
-                await self._record(pending, report)
-                pending = []
-                flushed_at = time.monotonic()
+                await self._record(pending, report, renew=self._renewal_due())
+            except Exception as exc:
+                self._unwritten.extend(pending)
+                log.exception("outbox: %s outcomes could not be written; sending stops", len(pending))
+                raise OutcomesNotRecorded(str(exc)) from exc
+            window.give_back(sum(1 for outcome in pending if outcome.attempted))
 
-    async def _record(self, outcomes: list[Outcome], report: DeliveryReport) -> None:
+    def _renewal_due(self) -> bool:
+        """Claims are renewed a few times per claim timeout, so no other process reclaims rows this one
+        still holds, however long they take (429 pauses, groups at 20 a minute)."""
+        if time.monotonic() - self._renewed_at < self.settings.delivery_claim_timeout_seconds / 4:
+            return False
+        self._renewed_at = time.monotonic()
+        return True
+
+    async def _record(self, outcomes: list[Outcome], report: DeliveryReport, *, renew: bool = False) -> None:
         now = self.clock()
         sent = [o.row.id for o in outcomes if o.result == "sent"]
         async with self.sessions() as session, session.begin():
+            if renew:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.status == "claimed", OutboxMessage.claimed_by == self.worker)
+                    .values(claimed_at=now)
+                )
             if sent:
                 for start in range(0, len(sent), 500):
                     await session.execute(
@@ -397,17 +559,50 @@ class OutboxDelivery:
         for row in rows:
             by_chat[(row.channel, row.chat_id)].append(row)
         outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
-        recorder = asyncio.create_task(self._recorder(outcomes, report))
+        window = _Unrecorded(self.settings.delivery_concurrency)
+        recorder = asyncio.create_task(self._recorder(outcomes, report, window))
+        senders = asyncio.gather(*(self._send_chat(chat_rows, outcomes, window) for chat_rows in by_chat.values()))
         try:
-            await asyncio.gather(*(self._send_chat(chat_rows, outcomes) for chat_rows in by_chat.values()))
+            await asyncio.wait({recorder, senders}, return_when=asyncio.FIRST_COMPLETED)
+            if recorder.done():  # the database failed us: let what is in flight finish, send nothing more
+                window.close()
+                await asyncio.gather(senders, return_exceptions=True)
+                while not outcomes.empty():
+                    if (item := outcomes.get_nowait()) is not None:
+                        self._unwritten.append(item)
         finally:
+            if not senders.done():  # cancelled: stop sending (what is in flight may have gone out)
+                senders.cancel()
+                await asyncio.gather(senders, return_exceptions=True)
             outcomes.put_nowait(None)
+        if not recorder.done():
             await recorder
+        recorder.result()  # raises OutcomesNotRecorded
+        senders.result()
+
+    async def _settle(self, report: DeliveryReport) -> None:
+        """After the database failed a batch: write the outcomes kept in memory, then release this
+        process's other claims (nothing of it is in flight any more) so they go out without waiting for
+        the claim timeout."""
+        if not self._unwritten:
+            return
+        kept = list(self._unwritten)
+        await self._record(kept, report)
+        self._unwritten.clear()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "claimed", OutboxMessage.claimed_by == self.worker)
+                .values(status="pending", claimed_by=None, claimed_at=None)
+            )
+        log.info("outbox: %s outcomes written after the database came back", len(kept))
 
     async def deliver_due(self, *, drain: bool = True) -> DeliveryReport:
         """Send everything due now; while one batch is being sent the next one is claimed, so a
         long broadcast does not pause between batches. Returns what happened."""
         report = DeliveryReport()
+        await self._settle(report)
+        self._renewed_at = time.monotonic()
         rows = await self._claim(self.clock(), report)
         while rows:
             sending = asyncio.create_task(self._send_batch(rows, report))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -659,3 +660,13 @@ class AppState(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SendSlot(Base):
+    """One platform limit of a bot token shared by all replicas (the token's overall rate, a chat's own
+    limit): from when, in seconds since the epoch by the database's clock, the next message may go."""
+
+    __tablename__ = "send_slots"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)

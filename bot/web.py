@@ -3,8 +3,9 @@
 A webhook POST must carry the secret the platform was given (compared in constant time) or it gets
 403 and never reaches the bot; the body size is checked before the body is read (413); a body that is
 not JSON gets 400; JSON of a shape the bot does not know is logged and answered 200, so the platform
-does not send it again and again; when the database cannot be reached the answer is 503, so a
-platform that retries delivers the message again instead of it being lost.
+does not send it again and again; the update is handled before the answer, and when the database
+cannot be reached the answer is 503, so a platform that retries delivers the message again instead
+of it being lost.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.db import unreachable
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.models import utcnow
 from bot.services import channel_state
@@ -68,7 +69,7 @@ def _webhook_endpoint(hook: Webhook) -> Callable[[Request], Awaitable[Response]]
             )
             return Response(status_code=403)
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:  # "²".isdigit() too
             return Response(status_code=413)
         body = b""
         async for chunk in request.stream():
@@ -77,15 +78,18 @@ def _webhook_endpoint(hook: Webhook) -> Callable[[Request], Awaitable[Response]]
                 return Response(status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep to read
             return Response(status_code=400)
         try:
             await hook.receive(data)
         except Malformed as exc:
             log.warning("%s webhook: ignored an update of an unknown shape (%s)", hook.channel, exc)
-        except (OperationalError, DBAPIError, OSError):
-            log.exception("%s webhook: the database does not answer; asking the platform to retry", hook.channel)
-            return Response(status_code=503)
+        except Exception as exc:
+            if unreachable(exc):
+                log.warning("%s webhook: the database does not answer; asking the platform to retry", hook.channel)
+                return Response(status_code=503)
+            # Handled as far as it goes: sending it again would not help, and could do it twice.
+            log.exception("%s webhook: an update could not be handled", hook.channel)
         return Response(status_code=200)
 
     return endpoint

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import handlers.edit  # noqa: F401  (registers the /sua and /huy forms)
 from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
+from bot.db import DatabaseUnavailable, unreachable
 from bot.errors import DomainError, UserError
 from bot.messages import ChannelInfo, Incoming, Reply, esc
 from bot.metrics import Metrics
@@ -263,7 +264,9 @@ class Dispatcher:
             answer = Reply(esc(phrase(exc, group_chat=incoming.chat_type == "group")), buttons=exc.buttons)
         except DateParseError as exc:
             answer = Reply(esc(str(exc)))
-        except Exception:
+        except Exception as exc:
+            if unreachable(exc):  # not handled: a webhook asks the platform to deliver it again
+                raise DatabaseUnavailable(str(exc)) from exc
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
             answer = Reply(APOLOGY)
         # Copies: a cached answer is shared between askers.

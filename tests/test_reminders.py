@@ -352,7 +352,7 @@ async def test_a_broadcast_interrupted_midway_loses_nothing(world: World) -> Non
     received = [m.chat_id for m in world.fake.sent]
     assert set(received) == set(chats)  # nothing lost
     duplicates = len(received) - len(set(received))
-    assert duplicates <= world.app.settings.delivery_batch_size  # at most what was in flight
+    assert duplicates <= world.app.settings.delivery_concurrency  # at most what was in flight
     async with world.app.sessions() as session:
         statuses = dict(
             (await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))).all()

@@ -85,9 +85,8 @@ class SeenKeys:
         run answered it). Errors of the database propagate, so a webhook answers 5xx."""
         if key in self._keys:
             return False
-        # A plain connection: one indexed read, and the ORM session would add half again to it.
-        async with self.sessions.kw["bind"].connect() as connection:
-            if await channel_state.was_seen(connection, self.channel, key):
+        async with self.sessions() as session:
+            if await channel_state.was_seen(session, self.channel, key):
                 self._remember(key)
                 return False
         return self.claim(key)

@@ -101,10 +101,12 @@ class TelegramChannel:
         if get_updates_request is not None:
             builder = builder.get_updates_request(get_updates_request)
         self.application: Application = builder.build()
-        self.application.add_handler(CallbackQueryHandler(self._on_callback))
-        self.application.add_handler(
-            MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, self._on_message)
+        self._handlers = (
+            CallbackQueryHandler(self._on_callback),
+            MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, self._on_message),
         )
+        for handler in self._handlers:
+            self.application.add_handler(handler)
         self.application.add_error_handler(self._on_error)
         self._username: str | None = None
         self._opened = False
@@ -156,14 +158,21 @@ class TelegramChannel:
         )
 
     async def feed(self, data: object) -> None:
-        """One update received by the webhook; an update PTB cannot read is :class:`Malformed`."""
+        """One update received by the webhook, handled before the call returns; an update PTB cannot
+        read is :class:`Malformed`, a database that cannot be reached raises."""
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise Malformed("no update_id")
         try:
             update = Update.de_json(data, self.application.bot)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise Malformed(type(exc).__name__) from None
-        await self.application.update_queue.put(update)
+        # Handled here, before Telegram gets its answer (not through PTB's queue, which would answer
+        # 200 first): a database that cannot be reached becomes a 503 and Telegram sends it again.
+        for handler in self._handlers:
+            check = handler.check_update(update)
+            if check is not None and check is not False:
+                await handler.callback(update, None)  # type: ignore[arg-type]
+                return
 
     def webhook(self, path: str, secret: str) -> Webhook:
         return Webhook(NAME, path, SECRET_HEADER, secret, self.feed)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
 from bot.models import ChannelUsage, ChatLink, Member, SeenUpdate, StoredFile
@@ -19,9 +19,9 @@ from bot.services.reminders import Push, write_pushes
 SEEN_FOR = timedelta(days=7)
 
 
-async def was_seen(connection: AsyncConnection | AsyncSession, channel: str, key: str) -> bool:
+async def was_seen(session: AsyncSession, channel: str, key: str) -> bool:
     query = select(SeenUpdate.id).where(SeenUpdate.channel == channel, SeenUpdate.update_key == key[:120])
-    return await connection.scalar(query.limit(1)) is not None
+    return await session.scalar(query.limit(1)) is not None
 
 
 async def record_seen(session: AsyncSession, channel: str, keys: dict[str, datetime]) -> int:
