@@ -45,7 +45,7 @@ from handlers import (
     units,
 )
 from handlers.context import Context
-from handlers.nlu import detect_intent, extract
+from handlers.nlu import detect_intent, parse_query
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -134,18 +134,22 @@ COMMANDS: list[Command] = [
 ]
 COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
 
-# Plain questions: intent -> (the command whose permission applies, the handler that answers).
+# Plain questions: the one table from a question's subject (bot/lexicon.SUBJECT_PATTERNS names the
+# same subjects; a test keeps the two in step) to the command whose permission applies and the handler
+# that answers.
 INTENTS: dict[str, tuple[str, Handler]] = {
     "help": ("trogiup", access.cmd_help),
     "start": ("start", access.cmd_help),
-    "duty": ("truc", duty.cmd_duty),
+    "smalltalk": ("trogiup", access.small_talk),
+    "out_of_scope": ("trogiup", access.out_of_scope),
+    "duty": ("truc", duty.ask_duty),
     "readiness": ("truc", duty.ask_readiness),
     "schedule": ("lich", schedule.cmd_schedule),
     "directives": ("lich", schedule.ask_directive),
     "drills": ("dientap", drills.cmd_drills),
-    "tasks": ("nhiemvu", tasks.cmd_tasks),
+    "tasks": ("nhiemvu", tasks.ask_tasks),
     "results": ("ketqua", results.ask_results),
-    "ranking": ("xephang", results.cmd_ranking),
+    "ranking": ("xephang", results.ask_results),
     "units": ("donvi", units.ask_units),
     "news": ("tin", news.cmd_news),
 }
@@ -389,7 +393,8 @@ class Dispatcher:
         directory = await ctx.directory()
         home = ctx.viewer.unit.id if ctx.viewer.unit else None
         ctx.command = command_name
-        ctx.slots = extract(args, today=ctx.today, directory=directory, home_district=home)
+        query = parse_query(args, today=ctx.today, directory=directory, home_district=home, people=await ctx.people())
+        ctx.slots = query.slots
         if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
             ctx.slots.unit = directory.resolve(ctx.slots.leftover)  # a near spelling: "kim bangg"
         if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
@@ -411,7 +416,9 @@ class Dispatcher:
             return help_views.too_long_reply(len(text), MAX_QUESTION)
         if not ctx.viewer.at_least("officer"):
             return help_views.help_reply("guest", ctx.menu)
-        slots = extract(text, today=ctx.today, directory=await ctx.directory())
+        slots = parse_query(text, today=ctx.today, directory=await ctx.directory(), people=await ctx.people()).slots
+        if slots.people and len(slots.people) == 1:
+            return await self._run(ctx, command_name="truc", handler=duty.ask_duty, args=text, long_text=False)
         if slots.period is not None:
             return await self._run(ctx, command_name="ketqua", handler=results.ask_results, args=text, long_text=False)
         if slots.unit is not None:

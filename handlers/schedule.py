@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import lexicon
 from bot.messages import Reply
 from bot.services import schedule
 from bot.textnorm import contains_phrase
@@ -11,19 +12,10 @@ from bot.views import schedule as views
 from bot.vntime import fmt_date_range
 from handlers.context import Context
 
-# Words naming a kind of conference, normalised.
-_CONFERENCE_WORDS = [
-    ("so ket quy", ("so_ket_quy",)),
-    ("so ket", ("so_ket_6t", "so_ket_quy")),
-    ("tong ket", ("tong_ket",)),
-    ("phat dong", ("phat_dong",)),
-    ("giao uoc", ("ky_giao_uoc",)),
-]
-
 
 async def cmd_schedule(ctx: Context) -> Reply:
     slots = ctx.slots
-    subkinds = next((kinds for words, kinds in _CONFERENCE_WORDS if contains_phrase(slots.norm, words)), None)
+    subkinds = next((kinds for words, kinds in lexicon.CONFERENCE_WORDS if contains_phrase(slots.norm, words)), None)
     if subkinds is not None and slots.span is None:
         year = slots.period.year if slots.period else ctx.today.year
         found = await schedule.find_conferences(ctx.session, subkinds=subkinds, year=year, tz=ctx.tz)
@@ -34,20 +26,21 @@ async def cmd_schedule(ctx: Context) -> Reply:
             return views.conference_reply(upcoming[0] if upcoming else found[-1], await ctx.cluster(), ctx.tz)
     unit = ctx.slots.unit.unit if ctx.slots.unit else ctx.viewer.unit  # an officer sees what concerns their unit
     unit_id = unit.id if unit else None
+    kinds = (slots.event_kind,) if slots.event_kind else ("conference", "meeting", "inspection", "other")
     if slots.span is not None:
         start, end, label = slots.span
         lo, hi = schedule.local_day_bounds(start, end, ctx.tz)
-        events = await schedule.events_between(
-            ctx.session, lo, hi, kinds=("conference", "meeting", "inspection", "other"), unit_id=unit_id
-        )
-        title = f"Lịch hội nghị, họp {label} ({fmt_date_range(start, end)})"
-        return views.events_reply(events, title, ctx.tz, empty="Không có hội nghị, cuộc họp nào.")
+        events = await schedule.events_between(ctx.session, lo, hi, kinds=kinds, unit_id=unit_id)
+        title = views.span_title(slots.event_kind, label, fmt_date_range(start, end))
+        return views.events_reply(events, title, ctx.tz, empty=views.nothing_in_span(slots.event_kind))
     events = await schedule.upcoming_conferences(ctx.session, ctx.now)
+    if slots.event_kind:
+        events = [e for e in events if e.kind == slots.event_kind]
     if unit_id is not None:
         events = [
             e for e in events if e.cluster_wide or e.host_unit_id == unit_id or unit_id in {u.id for u in e.units}
         ]
-    return views.events_reply(events, "Lịch hội nghị, họp, kiểm tra sắp tới", ctx.tz, empty="Chưa có lịch nào sắp tới.")
+    return views.events_reply(events, views.upcoming_title(slots.event_kind), ctx.tz, empty="Chưa có lịch nào sắp tới.")
 
 
 async def ask_directive(ctx: Context) -> Reply:

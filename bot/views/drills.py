@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from bot.messages import Reply, esc
+from bot.messages import Button, Reply, esc
 from bot.models import Unit
 from bot.services.drills import DrillView, step_order
 from bot.views.common import area_label, unit_list, when
-from bot.vntime import fmt_date
+from bot.vntime import fmt_date, fmt_date_range
 
 
 def _milestone_lines(view: DrillView, tz: ZoneInfo) -> list[str]:
@@ -59,3 +60,31 @@ def programme_reply(
         lines.append("<b>Mốc chung</b>")
         lines.extend(_milestone_lines(shared, tz))
     return Reply("\n".join(lines))
+
+
+def drills_between_reply(organiser: Unit, drills: list[DrillView], start: date, end: date, tz: ZoneInfo) -> Reply:
+    """'tháng 8 có diễn tập không' -> only the drills with a milestone in that span."""
+    span = fmt_date_range(start, end)
+    lines = []
+    for view in drills:
+        inside = [e for e in view.milestones if start <= e.starts_at.astimezone(tz).date() <= end]
+        if view.area is None or not inside:
+            continue
+        steps = "; ".join(f"{esc(e.title).lower()} {when(e, tz)}" for e in sorted(inside, key=lambda e: e.starts_at))
+        lines.append(f"• {area_label(view.area)}: {steps}")
+    buttons = [[Button("Cả kế hoạch diễn tập", f"/dientap u:{organiser.id}")]]
+    if not lines:
+        upcoming = [
+            (e.starts_at, v)
+            for v in drills
+            if v.area is not None
+            for e in v.milestones
+            if e.starts_at.astimezone(tz).date() > end
+        ]
+        text = f"Không có diễn tập nào {span} ({esc(organiser.short_name)})."
+        if upcoming:
+            moment, view = min(upcoming, key=lambda pair: pair[0])
+            text += f" Gần nhất: {area_label(view.area)}, {fmt_date(moment.astimezone(tz).date())}."  # type: ignore[arg-type]
+        return Reply(text, buttons=buttons)
+    head = f"Có {len(lines)} cuộc diễn tập {span} ({esc(organiser.short_name)}):"
+    return Reply("\n".join([head, *lines]), buttons=buttons)

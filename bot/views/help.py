@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import Reply
+from bot.messages import Button, Reply
 
 EXAMPLES = (
     "• lịch trực tuần này\n"
@@ -44,3 +44,29 @@ def too_long_reply(length: int, limit: int) -> Reply:
         f"Tin nhắn quá dài ({length:,} ký tự).".replace(",", ".")
         + f" Hãy hỏi ngắn gọn, tối đa {limit:,} ký tự.".replace(",", ".")
     )
+
+
+CAN_DO = (
+    "lịch trực SSCĐ, lịch hội nghị và kiểm tra, diễn tập, nhiệm vụ trọng tâm, kết quả chấm điểm và xếp hạng, "
+    "các đơn vị trong cụm, đợt tăng cường trực, chỉ thị và tin tức"
+)
+
+
+def small_talk_reply(*, thanks: bool, guest: bool) -> Reply:
+    if thanks:
+        return Reply("Không có gì ạ! Đồng chí cần gì cứ hỏi tiếp.")
+    if guest:
+        return Reply(f"Chào bạn! {GUEST_TEXT}")
+    return Reply(f"Chào đồng chí! Tôi trả lời về {CAN_DO}. Ví dụ: “mai ai trực?”, “Kim Bảng xếp thứ mấy?”.")
+
+
+def out_of_scope_reply() -> Reply:
+    return Reply(
+        f"Việc này tôi chưa làm được. Tôi trả lời về {CAN_DO}. Gõ /trogiup để xem các lệnh.",
+        buttons=[[Button("Hướng dẫn", "/trogiup")]],
+    )
+
+
+def clarify_reply(choices: list[tuple[str, str]]) -> Reply:
+    """Two readings fit: one short question, a button each (label, command)."""
+    return Reply("Đồng chí muốn xem gì?", buttons=[[Button(label, data)] for label, data in choices])

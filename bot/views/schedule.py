@@ -59,3 +59,22 @@ def directives_reply(directives: list[Directive], asked: str | None) -> Reply:
         which = f" số {esc(asked)}" if asked else ""
         return Reply(f"Chưa có thông tin về chỉ thị{which} trong dữ liệu của cụm.")
     return Reply("\n".join(directive_text(d) for d in directives))
+
+
+_KIND_TITLES = {"inspection": "Lịch kiểm tra", "conference": "Lịch hội nghị", "meeting": "Lịch họp"}
+
+
+def span_title(kind: str | None, label: str, dates: str) -> str:
+    """'Lịch hội nghị, họp tuần 26/09–02/10/2022'; a kind asked for names only that kind."""
+    head = _KIND_TITLES.get(kind or "", "Lịch hội nghị, họp")
+    return f"{head} {esc(label)} ({dates})" if label else f"{head} {dates}"
+
+
+def nothing_in_span(kind: str | None) -> str:
+    return {"inspection": "Không có đợt kiểm tra nào.", "meeting": "Không có cuộc họp nào."}.get(
+        kind or "", "Không có hội nghị, cuộc họp nào."
+    )
+
+
+def upcoming_title(kind: str | None) -> str:
+    return _KIND_TITLES.get(kind or "", "Lịch hội nghị, họp, kiểm tra") + " sắp tới"
