@@ -72,6 +72,9 @@ async def _person_days(ctx: Context, member_id: int, who: views.Someone) -> Repl
 
 async def cmd_duty(ctx: Context) -> Reply:
     slots = ctx.slots
+    if len(slots.people) == 1 and re.search(r"(?<!\S)m:\d+", slots.text):  # a person picked with a button
+        person = slots.people[0]
+        return await _person_days(ctx, person.id, views.Someone(person.id, person.label, False))
     unit = slots.unit.unit if slots.unit else ctx.viewer.unit
     if unit is None or unit.kind == "commune":
         cluster = await ctx.cluster()
