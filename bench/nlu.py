@@ -4,7 +4,8 @@ Every phrasing is parsed into a structured query (subject, filters, operation) a
 console of a fresh demo database as of 22/06/2022 10h00. A phrasing is right when its query matches
 the corpus and its answer holds the key facts; a wrong answer that does not ask back or offer help is
 a confident wrong one. Prints one JSON line: accuracy overall and per category, the share of
-confident wrong answers, and parse time p50/p99 per question (milliseconds, parsing alone).
+confident wrong answers, and parse time p50/p99 per question (milliseconds, parsing alone, the best of
+three runs of each so that a garbage collection is not charged to one question).
 ``--show-wrong`` also prints each miss (to standard error).
 
     .venv/bin/python bench/nlu.py [--show-wrong]

@@ -175,10 +175,12 @@ DAYPARTS = {"sang": 8, "trua": 12, "chieu": 15, "toi": 20, "dem": 23, "khuya": 2
 SUBJECT_PATTERNS: list[tuple[str, str]] = [
     ("smalltalk", r"^(xin chao|chao|hello|hi|alo|cam on|cam an|thanks|thank you|tks|ok|oke|tot lam|hay qua)\b"),
     ("smalltalk", r"\b(cam on|cam an|thanks|thank|tks)\b"),
+    ("smalltalk", r"^(bot oi|oi bot|alo bot|chao buoi (sang|chieu|toi))\b"),
     (
         "out_of_scope",
         r"\b(soan|viet giup|viet ho|lam ho|lam giup|dich|thoi tiet|bong da|nau|ke chuyen|hat|lam tho"
-        r"|tinh toan|tao (bao cao|van ban|ke hoach)|gui email|dat ve|mua)\b",
+        r"|tinh toan|tao (bao cao|van ban|ke hoach)|gui email|dat ve|mua|viet|tom tat|may gio roi"
+        r"|bay gio la may gio|hom nay (la )?ngay (may|bao nhieu))\b",
     ),
     ("help", r"\b(tro giup|huong dan|help|lam duoc gi|co the hoi gi|menu|biet lam gi|hoi duoc gi|cach dung)\b"),
     ("directives", r"\b(chi thi|cuoc van dong|nghi quyet)\b"),
@@ -189,18 +191,19 @@ SUBJECT_PATTERNS: list[tuple[str, str]] = [
         r"|truc sscd|truc san sang|dang truc|di truc|toi truc|minh truc|giao ca)\b",
     ),
     ("drills", r"\b(dien tap|thuc binh|van kien|tap huan khung|khao sat thuc dia|rut kinh nghiem)\b"),
-    ("tasks", r"\b(ft ?\d+|nhiem vu|cong viec|tien do|bao cao|den han|qua han|sap het han|han chot)\b"),
+    ("tasks", r"\b(ft ?\d+|nhiem vu|cong viec|tien do|bao cao|den han|qua han|tre han|sap het han|han chot)\b"),
     (
         "ranking",
         r"\b(xep hang|bang xep hang|bxh|bang diem|dung dau|dung cuoi|dung thu|cuoi bang|dau bang|top|cao nhat"
         r"|thap nhat|kem nhat|tot nhat|cao diem nhat|it diem nhat|nhieu diem nhat|hang nhat|hang bet|bet bang"
-        r"|xep cuoi|xep dau|dan dau|hon|kem|thua|chenh|so sanh)\b",
+        r"|xep cuoi|xep dau|dan dau|hon|kem|thua|chenh|so sanh|nhat cum|trung binh)\b",
     ),
     (
         "results",
         r"\b(ket qua|cham diem|(?<!dia )diem|xep thu|xep loai|thu hang|thu may|hang may|loai (xuat sac|tot|dat|kha)"
         r"|(dat|duoc) loai|xuat sac|chua dat|g[1-9])\b",
     ),
+    ("schedule", r"\b(hoi nghi|so ket|tong ket|cuoc hop)\b.*\b(nhung don vi|don vi nao|thanh phan|gom)\b"),
     (
         "units",
         r"\b(gom (nhung )?(don vi|ai)|don vi nao|cum truong|cum pho|thanh vien|danh sach don vi|bao nhieu don vi"
@@ -222,13 +225,17 @@ OPERATION_PATTERNS: list[tuple[str, str]] = [
     ("bottom", r"\b(dung cuoi|cuoi bang|xep cuoi|thap nhat|kem nhat|it diem nhat|thap diem nhat|hang bet|bet)\b"),
     (
         "top",
-        r"\b(dung dau|dau bang|xep dau|cao nhat|tot nhat|nhieu diem nhat|cao diem nhat|hang nhat|dan dau|top|so 1)\b",
+        r"\b(dung dau|dau bang|xep dau|cao nhat|tot nhat|nhieu diem nhat|cao diem nhat|hang nhat|dan dau|top|so 1"
+        r"|nhat cum|dung nhat|thu nhat)\b",
     ),
     ("compare", r"\b(hon|kem|thua|chenh( lech)?|so voi|so sanh)\b"),
     ("threshold", r"\b(bao nhieu diem (thi|moi|de|duoc)|(can|phai|may) (bao nhieu|may) diem|nguong|tu bao nhieu)\b"),
-    ("rank_of", r"\b(xep thu|thu may|hang may|thu hang|dung thu|xep hang may|hang thu)\b"),
+    ("nth", r"\b(xep|dung|hang) thu (\d)\b|\b(xep|dung) hang (\d)\b"),
+    ("rank_of", r"\b(xep thu|thu may|hang may|thu hang|dung thu|xep hang may|hang thu|loai gi|xep loai (gi|nao))\b"),
+    ("average", r"\b(trung binh|binh quan)\b"),
+    ("overdue", r"\b(qua han|tre han|cham tien do)\b"),
     ("not_done", r"\b(chua (bao cao|hoan thanh|xong|lam|nop|thuc hien)|chua ai|con thieu|no )\b"),
-    ("due_soon", r"\b(sap (den|het|toi) han|sap han|gan han|den han|qua han|han chot|deadline)\b"),
+    ("due_soon", r"\b(sap (den|het|toi) han|sap han|gan han|den han|han chot|deadline)\b"),
     ("due", r"\b(han|khi nao xong|bao gio xong|den ngay nao)\b"),
     ("when", r"\b(khi nao|bao gio|ngay nao|hom nao|thu may|luc nao|may gio|ngay may|bat dau)\b"),
     ("count", r"\b(bao nhieu|may|so luong|co may)\b"),
@@ -348,13 +355,25 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+_PATTERNS: dict[int, tuple[dict[str, str], list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+def _compiled(words: dict[str, str]) -> list[tuple[str, re.Pattern[str]]]:
+    """The phrases of a word list, longest first, each as a whole-word pattern (compiled once)."""
+    cached = _PATTERNS.get(id(words))
+    if cached is None or cached[0] is not words or len(cached[1]) != len(words):
+        ordered = sorted(words, key=len, reverse=True)
+        cached = (words, [(p, re.compile(rf"(?<![\w]){re.escape(p)}(?![\w])")) for p in ordered])
+        _PATTERNS[id(words)] = cached
+    return cached[1]
+
+
 def phrases_in(norm: str, words: dict[str, str]) -> list[str]:
     """The values of the phrases found in ``norm``, longest phrase first; the text a phrase matched is
     used up, so "ban tin sang" does not also count as "tin"."""
     found: list[str] = []
     rest = f" {norm} "
-    for phrase in sorted(words, key=len, reverse=True):
-        pattern = re.compile(rf"(?<![\w]){re.escape(phrase)}(?![\w])")
+    for phrase, pattern in _compiled(words):
         if pattern.search(rest):
             found.append(words[phrase])
             rest = pattern.sub(" ", rest)

@@ -30,4 +30,6 @@ async def cmd_drills(ctx: Context) -> Reply:
     if slots.span is not None and slots.span[1] - slots.span[0] < timedelta(days=62):
         start, end, _ = slots.span
         return views.drills_between_reply(organiser, plans, start, end, ctx.tz)
+    if slots.operation == "count":
+        return views.count_reply(organiser, year, shared, plans, len(directory.communes_of(organiser)), ctx.tz)
     return views.programme_reply(organiser, year, shared, plans, len(directory.communes_of(organiser)), ctx.tz)

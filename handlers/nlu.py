@@ -439,6 +439,8 @@ def parse_query(
             subject = "results"
         elif slots.unit is not None and slots.unit2 is not None:
             subject = "ranking"
+        elif slots.span is not None:
+            alternatives = ("duty", "schedule")  # "Kim Bảng tuần sau": the roster or the meetings? ask
         elif slots.unit is not None or slots.area is not None:
             subject = "units"
     operation = detect_operation(slots.norm)

@@ -71,7 +71,7 @@ async def ask_results(ctx: Context) -> Reply:
         bands = await results.grade_bands(ctx.session, cluster.id) if cluster else []
         return views.threshold_reply(bands, slots.grade)
     asks_figure = (
-        slots.operation in ("top", "bottom", "rank_of", "compare")
+        slots.operation in ("top", "bottom", "rank_of", "compare", "nth", "average")
         or slots.grade is not None
         or slots.criterion is not None
     )
@@ -92,6 +92,11 @@ async def ask_results(ctx: Context) -> Reply:
         other = slots.unit2.unit if slots.unit2 else ctx.viewer.unit
         if other is not None and other.id != unit.id:
             return views.compare_reply(table, unit, other, criterion, label, token)
+    if slots.operation == "nth" and unit is None:
+        place = re.search(r"\b(?:xep|dung|hang) (?:thu|hang) (\d)\b", slots.norm)
+        return views.nth_reply(table, int(place.group(1)) if place else 1, label, token)
+    if slots.operation == "average":
+        return views.average_reply(table, criterion, label, token)
     if slots.operation in ("top", "bottom"):
         return views.extreme_reply(table, slots.operation, criterion, label, token, slots.grade)
     if slots.grade is not None and unit is None:

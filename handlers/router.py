@@ -417,6 +417,8 @@ class Dispatcher:
         if not ctx.viewer.at_least("officer"):
             return help_views.help_reply("guest", ctx.menu)
         slots = parse_query(text, today=ctx.today, directory=await ctx.directory(), people=await ctx.people()).slots
+        if slots.span is not None and not slots.people:
+            return help_views.span_choice_reply(slots.unit.unit if slots.unit else None, slots.span)
         if slots.people and len(slots.people) == 1:
             return await self._run(ctx, command_name="truc", handler=duty.ask_duty, args=text, long_text=False)
         if slots.period is not None:

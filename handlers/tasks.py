@@ -61,6 +61,8 @@ async def ask_tasks(ctx: Context) -> Reply:
     if task is not None:
         due_only = slots.operation in ("due", "due_soon", "when")
         return views.task_reply(task, units, ctx.today, unit=unit, due_only=due_only)
+    if slots.operation == "overdue":
+        return views.overdue_reply(found, ctx.today, unit=unit)
     if slots.operation == "due_soon":
         return views.due_soon_reply(found, ctx.today, DUE_SOON_DAYS, unit=unit)
     return await cmd_tasks(ctx)

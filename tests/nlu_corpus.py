@@ -176,15 +176,17 @@ async def evaluate(app: object) -> list[Outcome]:
     today = datetime.strptime(NOW, "%Y-%m-%d %H:%M").date()
     outcomes = []
     for phrasing in CORPUS:
-        started = clock.perf_counter()
-        query = parse_query(
-            phrasing.question,
-            today=today,
-            directory=directory,
-            home_district=home.unit.id if home else None,
-            people=people,
-        )
-        elapsed = clock.perf_counter() - started
+        elapsed = float("inf")
+        for _ in range(3):  # best of three: the parse's own cost, not a garbage collection's
+            started = clock.perf_counter()
+            query = parse_query(
+                phrasing.question,
+                today=today,
+                directory=directory,
+                home_district=home.unit.id if home else None,
+                people=people,
+            )
+            elapsed = min(elapsed, clock.perf_counter() - started)
         answer = await ask(admin if phrasing.admin else officer, phrasing.question)
         missing = [fact for fact in phrasing.facts if fact not in answer]
         outcomes.append(Outcome(phrasing, query_problems(phrasing, query), missing, answer, elapsed))

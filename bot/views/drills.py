@@ -44,13 +44,7 @@ def programme_reply(
 ) -> Reply:
     if not drills and shared is None:
         return Reply(f"Chưa có kế hoạch diễn tập năm {year} của {esc(organiser.name)}.")
-    areas = [d.area for d in drills if d.area is not None]
-    summary = f"{len(areas)}/{commune_count} đơn vị" if commune_count else f"{len(areas)} đơn vị"
-    if areas:
-        summary += f": {unit_list(areas)}"
-    closing = next((e for e in (shared.milestones if shared else []) if e.subkind == "tong_ket"), None)
-    if closing is not None:
-        summary += f"; tổng kết {fmt_date(closing.starts_at.astimezone(tz).date())}"
+    summary = _summary(shared, drills, commune_count, tz)
     lines = [f"<b>Diễn tập chiến đấu phòng thủ năm {year} — {esc(organiser.name)}</b>", summary + "."]
     for view in drills:
         if view.area is not None:
@@ -60,6 +54,28 @@ def programme_reply(
         lines.append("<b>Mốc chung</b>")
         lines.extend(_milestone_lines(shared, tz))
     return Reply("\n".join(lines))
+
+
+def _summary(shared: DrillView | None, drills: list[DrillView], commune_count: int, tz: ZoneInfo) -> str:
+    """'4/18 đơn vị: TT Ba Sao, Thanh Sơn, Nhật Tân, Đồng Hóa; tổng kết 20/10/2022'"""
+    areas = [d.area for d in drills if d.area is not None]
+    summary = f"{len(areas)}/{commune_count} đơn vị" if commune_count else f"{len(areas)} đơn vị"
+    if areas:
+        summary += f": {unit_list(areas)}"
+    closing = next((e for e in (shared.milestones if shared else []) if e.subkind == "tong_ket"), None)
+    if closing is not None:
+        summary += f"; tổng kết {fmt_date(closing.starts_at.astimezone(tz).date())}"
+    return summary
+
+
+def count_reply(
+    organiser: Unit, year: int, shared: DrillView | None, drills: list[DrillView], commune_count: int, tz: ZoneInfo
+) -> Reply:
+    """'năm nay huyện diễn tập mấy xã?' -> the count and the names, the plan a button away."""
+    if not drills:
+        return Reply(f"Chưa có kế hoạch diễn tập năm {year} của {esc(organiser.name)}.")
+    text = f"Diễn tập năm {year} ({esc(organiser.short_name)}): {_summary(shared, drills, commune_count, tz)}."
+    return Reply(text, buttons=[[Button("Cả kế hoạch diễn tập", f"/dientap u:{organiser.id} p:{year}y")]])
 
 
 def drills_between_reply(organiser: Unit, drills: list[DrillView], start: date, end: date, tz: ZoneInfo) -> Reply:

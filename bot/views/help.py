@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.messages import Button, Reply
+from bot.services.units import UnitRef
+from bot.vntime import fmt_date_range
 
 EXAMPLES = (
     "• lịch trực tuần này\n"
@@ -70,3 +74,14 @@ def out_of_scope_reply() -> Reply:
 def clarify_reply(choices: list[tuple[str, str]]) -> Reply:
     """Two readings fit: one short question, a button each (label, command)."""
     return Reply("Đồng chí muốn xem gì?", buttons=[[Button(label, data)] for label, data in choices])
+
+
+def span_choice_reply(unit: UnitRef | None, span: tuple[date, date, str]) -> Reply:
+    """A day or a week and nothing else ("Kim Bảng tuần sau"): the roster or the meetings? Ask."""
+    start, end, _ = span
+    token = f"s:{start:%Y%m%d}-{end:%Y%m%d}"
+    on = f" {unit.short_name}" if unit else ""
+    duty = f"/truc u:{unit.id} {token}" if unit else f"/truc {token}"
+    return clarify_reply(
+        [(f"Lịch trực{on} {fmt_date_range(start, end)}", duty), ("Lịch hội nghị, họp", f"/lich {token}")]
+    )

@@ -209,3 +209,26 @@ def criterion_table_reply(table: ResultTable, criterion: Criterion, label: str, 
     lines = [f"<b>{_criterion_label(criterion)} — {esc(label)}</b>{_demo(table)}"]
     lines.extend(f"{esc(r.unit.short_name)}: {fmt_points(_points_of(r, criterion))}" for r in rows)
     return Reply("\n".join(lines), buttons=_table_button(token))
+
+
+def nth_reply(table: ResultTable, place: int, label: str, token: str) -> Reply:
+    """'đơn vị nào xếp thứ 2' -> the unit(s) of that rank."""
+    rows = [r for r in table.rows if r.result.rank == place]
+    if not rows:
+        return Reply(f"{capitalize(esc(label))}: không có đơn vị nào xếp thứ {place}.", buttons=_table_button(token))
+    names = ", ".join(f"{esc(r.unit.short_name)} ({fmt_points(r.result.total)} điểm)" for r in rows)
+    return Reply(f"Xếp thứ {place} {esc(label)}: {names}{_demo(table)}.", buttons=_table_button(token))
+
+
+def average_reply(table: ResultTable, criterion: Criterion | None, label: str, token: str) -> Reply:
+    """'điểm trung bình của cụm' -> one figure."""
+    if not table.rows:
+        return Reply(f"Chưa có điểm nào {esc(label)}.")
+    values = [_points_of(r, criterion) for r in table.rows]
+    mean = sum(values, Decimal(0)) / len(values)
+    what = f" {_criterion_label(criterion)}" if criterion else ""
+    return Reply(
+        f"Điểm trung bình{what} {esc(label)} của {len(values)} đơn vị: {fmt_points(mean.quantize(Decimal('0.01')))}"
+        f"{_demo(table)}.",
+        buttons=_table_button(token),
+    )

@@ -127,7 +127,7 @@ def not_done_reply(tasks: list[Task], units: dict[int, Unit], today: date, *, re
     lines = []
     for task in tasks:
         if reported_only:
-            late = [a for a in task.assignments if not a.report and a.status == "not_started"]
+            late = [a for a in task.assignments if not a.report and a.status != "done"]
         else:
             late = [a for a in task.assignments if a.status != "done"]
         names = [units[a.unit_id].short_name for a in late if a.unit_id in units]
@@ -137,3 +137,19 @@ def not_done_reply(tasks: list[Task], units: dict[int, Unit], today: date, *, re
         else:
             lines.append(f"{head}: mọi đơn vị đã {'báo cáo' if reported_only else 'hoàn thành'}.")
     return Reply("\n".join(lines) or "Chưa có nhiệm vụ nào.", buttons=_all_button())
+
+
+def overdue_reply(tasks: list[Task], today: date, *, unit: Unit | None) -> Reply:
+    """'nhiệm vụ nào quá hạn' -> the tasks past their due date and not done."""
+    late = [
+        t
+        for t in tasks
+        if t.due_on is not None
+        and t.due_on < today
+        and any(a.status != "done" for a in t.assignments if unit is None or a.unit_id == unit.id)
+    ]
+    if not late:
+        return Reply("Không có nhiệm vụ nào quá hạn.", buttons=_all_button())
+    lines = ["Nhiệm vụ quá hạn:"]
+    lines.extend(f"• {esc(t.code or '')} {esc(t.title)} — {_due_text(t, today)}" for t in late)
+    return Reply("\n".join(lines), buttons=_all_button())
