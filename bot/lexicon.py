@@ -60,6 +60,8 @@ ABBREVIATIONS: dict[str, str] = {
     "td151": "trung doan 151",
     "e151": "trung doan 151",
 }
+# Shorthand that stands for a word only in lower case: "dt" is diễn tập, "DT" a unit (Duy Tiên).
+LOWERCASE_ONLY = frozenset({"dt"})
 # Upper-case letters typed for a unit's initials ("DT" is Duy Tiên, while "dt" is diễn tập):
 # matched on the raw text, before normalising, against the initials of each unit's short name.
 INITIALS = re.compile(r"(?<![\w/])([A-ZĐ]{2,3})(?![\w/])")
@@ -166,6 +168,8 @@ PERSON_TITLES = frozenset(
         "uy",
     ]
 )
+# Positions, spelled out as the abbreviations above expand them ("TMT" -> "tham muu truong").
+POSITION_WORDS = ("pho chi huy truong", "chi huy truong", "chinh tri vien pho", "chinh tri vien", "tham muu truong")
 # The asker: "khi nào tôi trực", "lịch trực của mình".
 SELF_WORDS = re.compile(r"\b(toi|minh|em|tui|tao)\b")
 # Times of day, as the clock hour they stand for when no hour is given ("đêm nay ai trực").
@@ -235,6 +239,7 @@ OPERATION_PATTERNS: list[tuple[str, str]] = [
     ("average", r"\b(trung binh|binh quan)\b"),
     ("overdue", r"\b(qua han|tre han|cham tien do)\b"),
     ("not_done", r"\b(chua (bao cao|hoan thanh|xong|lam|nop|thuc hien)|chua ai|con thieu|no )\b"),
+    ("done", r"\b(da|duoc) (hoan thanh|xong|lam xong)\b|\bxong (chua|roi)\b"),
     ("due_soon", r"\b(sap (den|het|toi) han|sap han|gan han|den han|han chot|deadline)\b"),
     ("due", r"\b(han|khi nao xong|bao gio xong|den ngay nao)\b"),
     ("when", r"\b(khi nao|bao gio|ngay nao|hom nao|thu may|luc nao|may gio|ngay may|bat dau)\b"),

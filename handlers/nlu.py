@@ -48,6 +48,7 @@ _ROLE_TEXT = re.compile(r"\b(" + "|".join(sorted(lexicon.ROLE_WORDS, key=len, re
 _WEEKDAY = r"(thu (hai|ba|tu|nam|sau|bay|[2-7])|t[2-7]|chu nhat|cn)"
 # "thứ 6 này" typed without diacritics is "thu 6 nay": a weekday then "nay" means this week's.
 _WEEKDAY_NAY = re.compile(rf"\b{_WEEKDAY} nay\b")
+_WEEKDAY_TOI = re.compile(rf"\b{_WEEKDAY} toi\b(?! nay)")
 _WEEK_OF = re.compile(r"\btuan (?:tu |bat dau |ngay )*(\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?)\b")
 _WEEKEND = re.compile(r"\bcuoi tuan( (nay|sau|toi|truoc))?\b")
 _DAYPART_AFTER_CLOCK = re.compile(r"\d{1,2} ?(?:h|g|gio)(?: ?\d{2})? ?(?:phut )?(sang|trua|chieu|toi|dem|khuya)\b")
@@ -175,6 +176,7 @@ class Query:
 def canonical(text: str) -> str:
     """Normalised text with abbreviations spelled out and common slips fixed:
     'nv nao sap den han ko' -> 'nhiem vu nao sap den han khong'."""
+    capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
     norm = normalize(text).replace("–", " ")
     for phrase, spelled in _ABBREVIATION_PHRASES.items():
         norm = re.sub(rf"\b{re.escape(phrase)}\b", spelled, norm)
@@ -184,13 +186,13 @@ def canonical(text: str) -> str:
         doubled = len(word) > 3 and word[-1] == word[-2] and word[-1].isalpha()
         if doubled and word not in _VOCABULARY and word[:-1] in _VOCABULARY:  # "hangg", "diemm"
             word = word[:-1]
-        words.append(_ABBREVIATION.get(word, word))
+        words.append(word if word in capitals else _ABBREVIATION.get(word, word))
     return " ".join(words)
 
 
-def detect_intent(norm: str) -> str | None:
-    """The subject of a question (normalised text), or None."""
-    return detect_subject(canonical(norm))[0]
+def detect_intent(text: str) -> str | None:
+    """The subject of a question (as typed: capitals matter for "DT"), or None."""
+    return detect_subject(canonical(text))[0]
 
 
 def detect_subject(canon: str) -> tuple[str | None, tuple[str, ...]]:
@@ -245,6 +247,8 @@ def _span(dateless: str, today: date) -> tuple[date, date, str] | None:
         monday = week_bounds(today)[0] + timedelta(days=7 * shift)
         return monday + timedelta(days=5), monday + timedelta(days=6), "cuối tuần"
     text = _WEEKDAY_NAY.sub(lambda m: f"{m.group(1)} tuan nay", dateless)
+    # "thu 2 toi" is "thứ 2 tới" (the next Monday), not Monday evening: give the date reader the accent.
+    text = _WEEKDAY_TOI.sub(lambda m: f"{m.group(1)} tới", text)
     found = parse_date_range(text, today)
     if found is None:
         return None
@@ -306,7 +310,10 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
     if positions:
         longest = max(len(spelled[p.id]) for p in positions)
         return [p for p in positions if len(spelled[p.id]) == longest]
-    return []
+    # A part of a position ("TMT" of "Phó CHT–TMT"), when only one person holds it.
+    asked = lexicon.first_phrase(canon, {w: w for w in lexicon.POSITION_WORDS})
+    holders = [p for p in people if asked and p.id in spelled and re.search(rf"\b{asked}\b", spelled[p.id])]
+    return holders if len(holders) == 1 else []
 
 
 def _initials(raw: str, directory: UnitDirectory) -> UnitMatch | None:
@@ -366,6 +373,10 @@ def extract(
         elif kind == "m" and value.isdigit() and people:
             slots.people = [p for p in people if p.id == int(value)]
     rest = _TOKEN.sub(" ", text)
+    initials = _initials(rest, directory)
+    if initials is not None and initials.matched:
+        # "DT" in capitals is Duy Tiên, not "dt" (diễn tập): spell the unit out before anything else.
+        rest = re.sub(rf"(?<![\w/]){re.escape(initials.matched.upper())}(?![\w/])", initials.unit.short_name, rest)
     canon = canonical(rest)
     slots.norm = canon
     if slots.period is None:
@@ -376,7 +387,7 @@ def extract(
         slots.span = _span(_ROLE_TEXT.sub(" ", dateless), today)
     slots.moment = _moment(dateless)
     if slots.unit is None:
-        slots.unit = directory.find_in_text(canon, communes=False) or _initials(rest, directory)
+        slots.unit = directory.find_in_text(canon, communes=False)
     if slots.unit is not None and slots.unit2 is None and slots.unit.matched:
         others = re.sub(rf"\b{re.escape(slots.unit.matched)}\b", " ", canon)
         second = directory.find_in_text(others, communes=False)

@@ -24,7 +24,6 @@ from bot.metrics import Metrics
 from bot.services import dialogs, options
 from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
-from bot.textnorm import normalize
 from bot.views import help as help_views
 from bot.views.errors import phrase
 from bot.vntime import DateParseError
@@ -306,7 +305,7 @@ class Dispatcher:
         if incoming.chat_type == "private" and INVITE_CODE.fullmatch(text):
             # Zalo has no deep links: a bare invite code sent by a guest is "/start CODE".
             return Route(("maybe_code", text), partial(self._bare_code, text=text), cacheable=False)
-        intent = detect_intent(normalize(text))
+        intent = detect_intent(text)
         if intent is None:
             return Route(("text", text), partial(self._fallback, text=text), cacheable=True)
         command_name, handler = INTENTS[intent]

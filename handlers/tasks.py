@@ -61,6 +61,11 @@ async def ask_tasks(ctx: Context) -> Reply:
     if task is not None:
         due_only = slots.operation in ("due", "due_soon", "when")
         return views.task_reply(task, units, ctx.today, unit=unit, due_only=due_only)
+    if slots.operation == "done" and task is None:
+        return views.done_reply(found, unit=unit)
+    if slots.span is not None and slots.operation in ("due", "due_soon", "show", "when") and task is None:
+        start, end, _ = slots.span
+        return views.due_between_reply(found, ctx.today, start, end)
     if slots.operation == "overdue":
         return views.overdue_reply(found, ctx.today, unit=unit)
     if slots.operation == "due_soon":

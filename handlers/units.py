@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.messages import Reply
 from bot.views import units as views
 from handlers.context import Context
@@ -20,6 +22,14 @@ async def cmd_units(ctx: Context) -> Reply:
 
 
 async def ask_units(ctx: Context) -> Reply:
-    """'cụm 2 gồm những đơn vị nào? ai là cụm trưởng?' — always the whole cluster."""
+    """'cụm 2 gồm những đơn vị nào? ai là cụm trưởng?' — the whole cluster; 'ai là cụm trưởng' alone —
+    the head and deputy in a line."""
+    norm = ctx.slots.norm
+    only_head = re.search(r"\bcum (truong|pho)\b", norm) and not re.search(
+        r"\b(gom|nhung don vi|danh sach|bao nhieu|may don vi|cac don vi)\b", norm
+    )
+    cluster = await ctx.cluster()
+    if only_head and cluster is not None:
+        return views.head_reply(cluster)
     ctx.slots.unit = None
     return await cmd_units(ctx)

@@ -7,7 +7,7 @@ from datetime import date
 from bot.messages import Button, Reply, esc
 from bot.models import Task, Unit
 from bot.services.tasks import TASK_STATUSES, status_name
-from bot.vntime import fmt_date, weekday_name
+from bot.vntime import fmt_date, fmt_date_range, weekday_name
 
 
 def _period_label(period: str | None) -> str:
@@ -85,6 +85,8 @@ def task_reply(task: Task, units: dict[int, Unit], today: date, *, unit: Unit | 
         mine = next((a for a in task.assignments if unit is not None and a.unit_id == unit.id), None)
         if mine is not None and unit is not None:
             lines.append(f"{esc(unit.short_name)}: {status_name(mine, today, task.due_on)}.")
+            if mine.report:
+                lines.append(f"Báo cáo: {esc(mine.report)}")
         done = sum(1 for a in task.assignments if a.status == "done")
         lines.append(f"{done}/{len(task.assignments)} đơn vị đã hoàn thành.")
     return Reply("\n".join(lines), buttons=_all_button())
@@ -152,4 +154,33 @@ def overdue_reply(tasks: list[Task], today: date, *, unit: Unit | None) -> Reply
         return Reply("Không có nhiệm vụ nào quá hạn.", buttons=_all_button())
     lines = ["Nhiệm vụ quá hạn:"]
     lines.extend(f"• {esc(t.code or '')} {esc(t.title)} — {_due_text(t, today)}" for t in late)
+    return Reply("\n".join(lines), buttons=_all_button())
+
+
+def done_reply(tasks: list[Task], *, unit: Unit | None) -> Reply:
+    """'nhiệm vụ nào đã hoàn thành' -> those tasks (by the asker's unit, or by every unit)."""
+    done = [
+        t
+        for t in tasks
+        if t.assignments
+        and all(a.status == "done" for a in t.assignments if unit is None or a.unit_id == unit.id)
+        and any(unit is None or a.unit_id == unit.id for a in t.assignments)
+    ]
+    whose = f" ({esc(unit.short_name)})" if unit else ""
+    if not done:
+        return Reply(f"Chưa có nhiệm vụ nào hoàn thành{whose}.", buttons=_all_button())
+    return Reply(
+        f"Đã hoàn thành{whose}: " + "; ".join(f"{esc(t.code or '')} {esc(t.title)}" for t in done) + ".",
+        buttons=_all_button(),
+    )
+
+
+def due_between_reply(tasks: list[Task], today: date, start: date, end: date) -> Reply:
+    """'nhiệm vụ đến hạn tháng 9' -> the tasks due in that span."""
+    due = [t for t in tasks if t.due_on is not None and start <= t.due_on <= end]
+    span = fmt_date_range(start, end)
+    if not due:
+        return Reply(f"Không có nhiệm vụ nào đến hạn {span}.", buttons=_all_button())
+    lines = [f"Nhiệm vụ đến hạn {span}:"]
+    lines.extend(f"• {esc(t.code or '')} {esc(t.title)} — {_due_text(t, today)}" for t in due)
     return Reply("\n".join(lines), buttons=_all_button())
