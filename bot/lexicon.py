@@ -223,6 +223,25 @@ SUBJECT_PATTERNS: list[tuple[str, str]] = [
     ("start", r"^(bat dau|start)\b"),
 ]
 SUBJECTS = tuple(dict.fromkeys(subject for subject, _ in SUBJECT_PATTERNS))
+# The words that say a subject best, for guessing it from a misspelt question ("lcih trcu tuan nay").
+SUBJECT_KEYWORDS: dict[str, str] = {
+    "lich truc": "duty",
+    "ai truc": "duty",
+    "truc ban": "duty",
+    "truc chi huy": "duty",
+    "hoi nghi": "schedule",
+    "lich hop": "schedule",
+    "dien tap": "drills",
+    "nhiem vu": "tasks",
+    "ket qua": "results",
+    "cham diem": "results",
+    "xep hang": "ranking",
+    "don vi": "units",
+    "cum truong": "units",
+    "tin tuc": "news",
+    "tang cuong": "readiness",
+    "chi thi": "directives",
+}
 
 # --- Operations: how the question asks --------------------------------------------------------------
 OPERATION_PATTERNS: list[tuple[str, str]] = [

@@ -469,3 +469,17 @@ def span_text(span: tuple[date, date, str]) -> str:
     """How a span reads in a title: 'tuần 29/08–04/09/2022', '29/08–04/09/2022'."""
     start, end, label = span
     return " ".join(part for part in (label, fmt_date_range(start, end)) if part)
+
+
+def guess_subject(text: str) -> str | None:
+    """For a question no pattern understood: the subject whose keyword is closest to a pair of its
+    words or one long word ("lcih trcu" ~ "lich truc"), if close enough to ask about, else None."""
+    words = canonical(text).split()
+    windows = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)] + [w for w in words if len(w) >= 5]
+    best, subject = 0.0, None
+    for window in windows:
+        for keyword, name in lexicon.SUBJECT_KEYWORDS.items():
+            score = fuzz.ratio(window, keyword)
+            if score > best:
+                best, subject = score, name
+    return subject if best >= 75 else None

@@ -44,7 +44,7 @@ from handlers import (
     units,
 )
 from handlers.context import Context
-from handlers.nlu import detect_intent, parse_query
+from handlers.nlu import detect_intent, guess_subject, parse_query
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -424,6 +424,9 @@ class Dispatcher:
             return await self._run(ctx, command_name="ketqua", handler=results.ask_results, args=text, long_text=False)
         if slots.unit is not None:
             return await self._run(ctx, command_name="donvi", handler=units.cmd_units, args=text, long_text=False)
+        guess = guess_subject(text)
+        if guess is not None:  # a misspelt question: ask rather than guess
+            return help_views.did_you_mean_reply(guess, INTENTS[guess][0])
         return help_views.not_understood_reply()
 
 

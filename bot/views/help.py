@@ -6,7 +6,7 @@ from datetime import date
 
 from bot.messages import Button, Reply
 from bot.services.units import UnitRef
-from bot.vntime import fmt_date_range
+from bot.vntime import capitalize, fmt_date_range
 
 EXAMPLES = (
     "• lịch trực tuần này\n"
@@ -84,4 +84,27 @@ def span_choice_reply(unit: UnitRef | None, span: tuple[date, date, str]) -> Rep
     duty = f"/truc u:{unit.id} {token}" if unit else f"/truc {token}"
     return clarify_reply(
         [(f"Lịch trực{on} {fmt_date_range(start, end)}", duty), ("Lịch hội nghị, họp", f"/lich {token}")]
+    )
+
+
+SUBJECT_NAMES = {
+    "duty": "lịch trực SSCĐ",
+    "schedule": "lịch hội nghị, họp",
+    "drills": "kế hoạch diễn tập",
+    "tasks": "nhiệm vụ trọng tâm",
+    "results": "kết quả chấm điểm",
+    "ranking": "bảng xếp hạng",
+    "units": "các đơn vị trong cụm",
+    "news": "tin tức",
+    "readiness": "các đợt tăng cường trực",
+    "directives": "chỉ thị, cuộc vận động",
+}
+
+
+def did_you_mean_reply(subject: str, command: str) -> Reply:
+    """A question nothing understood, but close to a subject's words: ask, with the answer a button away."""
+    name = SUBJECT_NAMES.get(subject, subject)
+    return Reply(
+        f"Tôi chưa hiểu câu hỏi. Có phải đồng chí muốn xem {name}?",
+        buttons=[[Button(capitalize(name), f"/{command}"), Button("Hướng dẫn", "/trogiup")]],
     )
