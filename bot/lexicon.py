@@ -180,11 +180,12 @@ SUBJECT_PATTERNS: list[tuple[str, str]] = [
     ("smalltalk", r"^(xin chao|chao|hello|hi|alo|cam on|cam an|thanks|thank you|tks|ok|oke|tot lam|hay qua)\b"),
     ("smalltalk", r"\b(cam on|cam an|thanks|thank|tks)\b"),
     ("smalltalk", r"^(bot oi|oi bot|alo bot|chao buoi (sang|chieu|toi))\b"),
+    ("smalltalk", r"\b(tam biet|bye|hen gap lai|ten (la )?gi|ban la ai|bot la ai|may la ai)\b"),
     (
         "out_of_scope",
         r"\b(soan|viet giup|viet ho|lam ho|lam giup|dich|thoi tiet|bong da|nau|ke chuyen|hat|lam tho"
         r"|tinh toan|tao (bao cao|van ban|ke hoach)|gui email|dat ve|mua|viet|tom tat|may gio roi"
-        r"|bay gio la may gio|hom nay (la )?ngay (may|bao nhieu))\b",
+        r"|bay gio la may gio|hom nay (la )?ngay (may|bao nhieu)|nhac (toi|minh|em|giup)|hen gio|bao thuc)\b",
     ),
     ("help", r"\b(tro giup|huong dan|help|lam duoc gi|co the hoi gi|menu|biet lam gi|hoi duoc gi|cach dung)\b"),
     ("directives", r"\b(chi thi|cuoc van dong|nghi quyet)\b"),
@@ -207,7 +208,11 @@ SUBJECT_PATTERNS: list[tuple[str, str]] = [
         r"\b(ket qua|cham diem|(?<!dia )diem|xep thu|xep loai|thu hang|thu may|hang may|loai (xuat sac|tot|dat|kha)"
         r"|(dat|duoc) loai|xuat sac|chua dat|g[1-9])\b",
     ),
-    ("schedule", r"\b(hoi nghi|so ket|tong ket|cuoc hop)\b.*\b(nhung don vi|don vi nao|thanh phan|gom)\b"),
+    (
+        "schedule",
+        r"\b(hoi nghi|so ket|tong ket|cuoc hop)\b.*\b(nhung don vi|don vi nao|thanh phan|gom|bao nhieu don vi"
+        r"|may don vi|don vi (du|tham du))\b",
+    ),
     (
         "units",
         r"\b(gom (nhung )?(don vi|ai)|don vi nao|cum truong|cum pho|thanh vien|danh sach don vi|bao nhieu don vi"

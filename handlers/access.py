@@ -40,7 +40,10 @@ async def cmd_help(ctx: Context) -> Reply:
 
 async def small_talk(ctx: Context) -> Reply:
     """Greetings and thanks: a short friendly answer, not the whole help."""
-    thanks = re.search(r"\b(cam on|cam an|thanks?|tks)\b", ctx.slots.norm) is not None
+    norm = ctx.slots.norm
+    if re.search(r"\b(tam biet|bye|hen gap lai)\b", norm):
+        return help_views.goodbye_reply()
+    thanks = re.search(r"\b(cam on|cam an|thanks?|tks)\b", norm) is not None
     return help_views.small_talk_reply(thanks=thanks, guest=ctx.viewer.role == "guest")
 
 

@@ -23,6 +23,15 @@ async def ask_duty(ctx: Context) -> Reply:
     if len(slots.people) > 1:
         return views.which_person_reply(slots.people, slots.text)
     person = slots.people[0] if slots.people else None
+    team = re.search(r"\bto (\d{1,2})\b", slots.norm)
+    if team and person is None and slots.operation == "when":
+        unit = slots.unit.unit if slots.unit else ctx.viewer.unit
+        if unit is not None:
+            start, end = (slots.span[0], slots.span[1]) if slots.span else week_bounds(ctx.today)
+            label = f"Tổ {team.group(1)}"
+            days = await duty.roster(ctx.session, unit.id, start, end)
+            shifts = [s for d in days for s in d.shifts if (s.person_label or "").lower() == label.lower()]
+            return views.team_days_reply(label, shifts, start, end, ctx.today)
     if person is None and slots.self_ref and slots.operation in ("when", "exists", "show"):
         member = ctx.viewer.member
         if member is None or not member.full_name:
@@ -109,8 +118,16 @@ async def ask_readiness(ctx: Context) -> Reply:
     year = slots.period.year if slots.period else (slots.span[0].year if slots.span else ctx.today.year)
     periods = await duty.readiness_periods(ctx.session, year)
     asked = None
+    now = re.search(r"\b(bay gio|hien nay|hien tai|dang|luc nay)\b", slots.norm) is not None
+    if now and slots.span is None:
+        current = next((p for p in periods if p.starts_on <= ctx.today <= p.ends_on), None)
+        upcoming = next((p for p in periods if p.starts_on > ctx.today), None)
+        return views.readiness_now_reply(current, upcoming, ctx.today)
     if slots.day is not None:
         asked = next((p for p in periods if p.starts_on <= slots.day <= p.ends_on), None)
+    elif slots.span is not None:
+        start, end, _ = slots.span
+        asked = next((p for p in periods if p.starts_on <= end and p.ends_on >= start), None)
     if asked is None:
-        asked = duty.period_named(periods, slots.norm)
+        asked = duty.period_named(periods, re.sub(r"\bbay gio\b", " ", slots.norm))
     return views.readiness_reply(periods, asked, year)

@@ -98,7 +98,9 @@ async def ask_results(ctx: Context) -> Reply:
     if slots.operation == "average":
         return views.average_reply(table, criterion, label, token)
     if slots.operation in ("top", "bottom"):
-        return views.extreme_reply(table, slots.operation, criterion, label, token, slots.grade)
+        many = re.search(r"\b([2-9]) don vi\b|\btop ([2-9])\b", slots.norm)
+        count = int(many.group(1) or many.group(2)) if many else 1
+        return views.extreme_reply(table, slots.operation, criterion, label, token, count)
     if slots.grade is not None and unit is None:
         return views.grade_reply(table, slots.grade, label, token)
     if criterion is not None:

@@ -27,6 +27,9 @@ async def cmd_schedule(ctx: Context) -> Reply:
     unit = ctx.slots.unit.unit if ctx.slots.unit else ctx.viewer.unit  # an officer sees what concerns their unit
     unit_id = unit.id if unit else None
     kinds = (slots.event_kind,) if slots.event_kind else ("conference", "meeting", "inspection", "other")
+    if slots.span is None and slots.period is not None:  # "lịch họp quý 3"
+        first, last = slots.period.bounds()
+        slots.span = (first, last, slots.period.label())
     if slots.span is not None:
         start, end, label = slots.span
         lo, hi = schedule.local_day_bounds(start, end, ctx.tz)

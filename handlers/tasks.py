@@ -58,6 +58,8 @@ async def ask_tasks(ctx: Context) -> Reply:
         reported = bool(re.search(r"\b(bao cao|nop)\b", slots.norm))
         chosen = [task] if task else found
         return views.not_done_reply(chosen, units, ctx.today, reported_only=reported)
+    if task is not None and re.search(r"\b(cac don vi|don vi nao|tung don vi|moi don vi|giao cho)\b", slots.norm):
+        return views.task_units_reply(task, units, ctx.today)
     if task is not None:
         due_only = slots.operation in ("due", "due_soon", "when")
         return views.task_reply(task, units, ctx.today, unit=unit, due_only=due_only)

@@ -193,3 +193,27 @@ def all_units_reply(units: list[UnitRef], found: dict[int, DutyDay], day: date, 
         for i in range(0, len(units), 3)
     ]
     return Reply("\n".join(lines), buttons=buttons)
+
+
+def team_days_reply(label: str, shifts: list[DutyShift], start: date, end: date, today: date) -> Reply:
+    """'tổ 2 trực ngày nào' -> the team's days."""
+    span = fmt_date_range(start, end)
+    if not shifts:
+        return Reply(f"{esc(label)} không có ca trực nào từ {span}.")
+    days = [
+        f"{weekday_name(s.duty_date)} {fmt_day_month(s.duty_date)}" + (" (hôm nay)" if s.duty_date == today else "")
+        for s in shifts
+    ]
+    return Reply(f"{esc(label)} trực chiến {len(shifts)} ca từ {span}: " + "; ".join(days) + ".")
+
+
+def readiness_now_reply(current: ReadinessPeriod | None, upcoming: ReadinessPeriod | None, today: date) -> Reply:
+    """'bây giờ có đang tăng cường trực không'"""
+    if current is not None:
+        return Reply(
+            f"Đang trong đợt tăng cường trực {esc(current.name)}: {fmt_date_range(current.starts_on, current.ends_on)}."
+        )
+    text = f"Hôm nay ({fmt_date(today)}) không trong đợt tăng cường trực nào."
+    if upcoming is not None:
+        text += f" Đợt tới: {esc(upcoming.name)}, {fmt_date_range(upcoming.starts_on, upcoming.ends_on)}."
+    return Reply(text)

@@ -64,9 +64,14 @@ def small_talk_reply(*, thanks: bool, guest: bool) -> Reply:
     return Reply(f"Chào đồng chí! Tôi trả lời về {CAN_DO}. Ví dụ: “mai ai trực?”, “Kim Bảng xếp thứ mấy?”.")
 
 
+def goodbye_reply() -> Reply:
+    return Reply("Chào đồng chí! Cần gì cứ nhắn cho tôi.")
+
+
 def out_of_scope_reply() -> Reply:
     return Reply(
-        f"Việc này tôi chưa làm được. Tôi trả lời về {CAN_DO}. Gõ /trogiup để xem các lệnh.",
+        f"Việc này tôi chưa làm được. Tôi trả lời về {CAN_DO}; nhắc lịch và bản tin: /dangky. "
+        "Gõ /trogiup để xem các lệnh.",
         buttons=[[Button("Hướng dẫn", "/trogiup")]],
     )
 

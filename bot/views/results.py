@@ -83,6 +83,9 @@ def no_period_reply(label: str, available: list[str]) -> Reply:
     return Reply(text)
 
 
+GRADE_NAMES = {"xuat sac": "Xuất sắc", "tot": "Tốt", "dat": "Đạt", "chua dat": "Chưa đạt"}
+
+
 def _table_button(token: str) -> list[list[Button]]:
     return [[Button("Bảng xếp hạng cụm", f"/xephang {token}")]]
 
@@ -102,12 +105,17 @@ def _criterion_label(criterion: Criterion) -> str:
 
 
 def extreme_reply(
-    table: ResultTable, which: str, criterion: Criterion | None, label: str, token: str, grade: str | None = None
+    table: ResultTable, which: str, criterion: Criterion | None, label: str, token: str, count: int = 1
 ) -> Reply:
     """'đơn vị nào đứng cuối bảng' -> the last unit (ties: all of them), in one line."""
     if not table.rows:
         return Reply(f"Chưa có điểm nào {esc(label)}.")
     values = [_points_of(r, criterion) for r in table.rows]
+    if count > 1:  # "3 đơn vị đứng đầu"
+        ordered = sorted(zip(table.rows, values, strict=True), key=lambda rv: rv[1], reverse=which == "top")[:count]
+        place = f"{count} đơn vị {'đứng đầu' if which == 'top' else 'đứng cuối'}"
+        names = ", ".join(f"{esc(r.unit.short_name)} ({fmt_points(v)})" for r, v in ordered)
+        return Reply(f"{capitalize(place)} {esc(label)}: {names}{_demo(table)}.", buttons=_table_button(token))
     target = max(values) if which == "top" else min(values)
     rows = [r for r, v in zip(table.rows, values, strict=True) if v == target]
     names = ", ".join(esc(r.unit.short_name) for r in rows)
@@ -159,7 +167,7 @@ def compare_reply(
 def grade_reply(table: ResultTable, grade: str, label: str, token: str) -> Reply:
     """'những đơn vị nào loại tốt' -> those units, counted."""
     rows = [r for r in table.rows if r.result.grade and normalize(r.result.grade) == grade]
-    name = next((r.result.grade for r in rows), None) or grade.capitalize()
+    name = next((r.result.grade for r in rows), None) or GRADE_NAMES.get(grade, grade)
     if not rows:
         return Reply(f"{capitalize(esc(label))}: không có đơn vị nào loại {esc(name)}{_demo(table)}.")
     names = ", ".join(f"{esc(r.unit.short_name)} ({fmt_points(r.result.total)})" for r in rows)

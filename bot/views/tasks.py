@@ -184,3 +184,15 @@ def due_between_reply(tasks: list[Task], today: date, start: date, end: date) ->
     lines = [f"Nhiệm vụ đến hạn {span}:"]
     lines.extend(f"• {esc(t.code or '')} {esc(t.title)} — {_due_text(t, today)}" for t in due)
     return Reply("\n".join(lines), buttons=_all_button())
+
+
+def task_units_reply(task: Task, units: dict[int, Unit], today: date) -> Reply:
+    """'tiến độ FT1 các đơn vị' -> each unit's status on one task."""
+    code = f"{esc(task.code)}. " if task.code else ""
+    lines = [f"<b>{code}{esc(task.title)}</b> — {_due_text(task, today)}."]
+    lines.extend(
+        f"• {esc(units[a.unit_id].short_name)}: {status_name(a, today, task.due_on)}"
+        for a in task.assignments
+        if a.unit_id in units
+    )
+    return Reply("\n".join(lines), buttons=_all_button())
