@@ -171,7 +171,14 @@ PERSON_TITLES = frozenset(
 # Positions, spelled out as the abbreviations above expand them ("TMT" -> "tham muu truong").
 POSITION_WORDS = ("pho chi huy truong", "chi huy truong", "chinh tri vien pho", "chinh tri vien", "tham muu truong")
 # The asker: "khi nào tôi trực", "lịch trực của mình".
-SELF_WORDS = re.compile(r"\b(toi|minh|em|tui|tao)\b")
+# Only next to duty words: "em chào anh, cho em hỏi lịch trực" is not about the asker's own shifts,
+# and "tuần tới" typed "tuan toi" is no "tôi" at all.
+_SELF = r"(toi|minh|em|tui)"
+SELF_WORDS = re.compile(
+    rf"\b{_SELF} (co |se |phai |duoc |di |con )*(truc|co lich|lich truc)\b"
+    rf"|\b(truc|lich truc|ca truc|lich)( cua)? {_SELF}\b(?! (nay|qua|mai))"
+    rf"|\b(khi nao|bao gio|hom nao|ngay nao|thu may) {_SELF}\b"
+)
 # Times of day, as the clock hour they stand for when no hour is given ("đêm nay ai trực").
 DAYPARTS = {"sang": 8, "trua": 12, "chieu": 15, "toi": 20, "dem": 23, "khuya": 2}
 
