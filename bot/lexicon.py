@@ -357,6 +357,12 @@ CONFERENCE_WORDS: list[tuple[str, tuple[str, ...]]] = [
 # A title with one of these is a conference rather than a meeting (bot/services/schedule.guess_kind).
 CONFERENCE_TITLE_WORDS = ("hoi nghi", "so ket", "tong ket", "giao uoc", "phat dong")
 
+# --- Units and tasks ------------------------------------------------------------------------
+# Words people put before a commune name, with the area type they claim ("xã Ba Sao").
+AREA_WORDS: dict[str, str] = {"xa": "xa", "phuong": "phuong", "thi tran": "thi_tran", "tt": "thi_tran", "p": "phuong"}
+# A progress report that says the task is done ("/baocao FT1 xong").
+DONE_WORDS = ("xong", "hoan thanh", "da hoan thanh", "done", "100%")
+
 # --- Subscriptions -----------------------------------------------------------------------------
 # Words people type for a kind of push, matched longest first; a longer phrase hides the shorter
 # ones inside it ("bản tin sáng" is the morning digest, not the news).

@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import lexicon
 from bot.models import Cluster, ClusterMember, Member, Unit
 from bot.textnorm import contains_phrase, normalize
 
@@ -28,7 +29,7 @@ AREA_TYPE_NAMES = {
     "thanh_pho": "thành phố",
 }
 # Words people put before a commune name, normalised, with the area type they claim.
-_AREA_WORDS = {"xa": "xa", "phuong": "phuong", "thi tran": "thi_tran", "tt": "thi_tran", "p": "phuong"}
+_AREA_WORDS = lexicon.AREA_WORDS
 _ROLE_NAMES = {"head": "cụm trưởng", "deputy": "cụm phó", "member": "thành viên"}
 _EDGE_PUNCTUATION = ".,:;!?"
 
