@@ -195,6 +195,12 @@ def detect_intent(text: str) -> str | None:
     return detect_subject(canonical(text))[0]
 
 
+def mentions_asker(text: str) -> bool:
+    """Whether a question is about the asker's own shifts ("khi nào tôi trực")."""
+    canon = canonical(text)
+    return bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon)))
+
+
 def detect_subject(canon: str) -> tuple[str | None, tuple[str, ...]]:
     """The first subject whose pattern matches, and the other subjects that match too."""
     matched = [subject for subject, pattern in SUBJECT_RULES if pattern.search(canon)]

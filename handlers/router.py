@@ -44,7 +44,7 @@ from handlers import (
     units,
 )
 from handlers.context import Context
-from handlers.nlu import detect_intent, guess_subject, parse_query
+from handlers.nlu import detect_intent, guess_subject, mentions_asker, parse_query
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -310,7 +310,8 @@ class Dispatcher:
             return Route(("text", text), partial(self._fallback, text=text), cacheable=True)
         command_name, handler = INTENTS[intent]
         run = partial(self._run, command_name=command_name, handler=handler, args=text, long_text=False)
-        return Route(("text", text), run, cacheable=True)
+        # "khi nào tôi trực" depends on who asks, not only on their role and unit: never cached.
+        return Route(("text", text), run, cacheable=not mentions_asker(text))
 
     async def _answer(self, incoming: Incoming, channel: ChannelInfo, route: Route) -> Answer:
         now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)

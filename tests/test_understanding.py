@@ -73,6 +73,20 @@ async def test_khi_nao_toi_truc_is_the_askers_own_days_over_telegram(tg: Harness
     assert "Phạm Minh Dũng" not in answer  # not the whole week
 
 
+async def test_two_officers_of_one_unit_each_hear_their_own_days(tg: Harness) -> None:  # noqa: F811
+    """The answer to 'khi nào tôi trực' depends on who asks, so it is never served from the cache
+    kept per role and unit."""
+    for user, name in ((OFFICER, "Lê Quang Cường"), (333, "Ngô Văn Phúc")):
+        invite = await tg.say(f"/moi Kim Bảng {name}", user=ADMIN)
+        code = invite.split("/start ")[1].split()[0]
+        assert "Đồng chí đã tham gia" in await tg.say(f"/start {code}", user=user)
+    for user in (OFFICER, 333):  # both askers known to the dispatcher at this content version
+        assert "Phạm Minh Dũng" in await tg.say("mai ai trực?", user=user)
+    assert "Thứ Bảy 25/06 — trực chỉ huy" in await tg.say("khi nào tôi trực", user=OFFICER)
+    second = await tg.say("khi nào tôi trực", user=333)
+    assert "Chủ nhật 26/06 — trực ban" in second and "trực chỉ huy" not in second
+
+
 async def test_khi_nao_toi_truc_in_the_console_is_about_the_asker(demo_app: App) -> None:
     answer = await ask(await console(demo_app), "khi nào tôi trực")
     assert "Đồng chí không có ca trực nào" in answer and "Phạm Minh Dũng" not in answer
