@@ -208,7 +208,7 @@ SUBJECT_PATTERNS: list[tuple[str, str]] = [
         "ranking",
         r"\b(xep hang|bang xep hang|bxh|bang diem|dung dau|dung cuoi|dung thu|cuoi bang|dau bang|top|cao nhat"
         r"|thap nhat|kem nhat|tot nhat|cao diem nhat|it diem nhat|nhieu diem nhat|hang nhat|hang bet|bet bang"
-        r"|xep cuoi|xep dau|dan dau|hon|kem|thua|chenh|so sanh|nhat cum|trung binh)\b",
+        r"|xep cuoi|xep dau|dan dau|hon|kem|thua|chenh|so sanh|nhat cum|trung binh|hang [1-9])\b",
     ),
     (
         "results",
@@ -265,7 +265,7 @@ OPERATION_PATTERNS: list[tuple[str, str]] = [
     ),
     ("compare", r"\b(hon|kem|thua|chenh( lech)?|so voi|so sanh)\b"),
     ("threshold", r"\b(bao nhieu diem (thi|moi|de|duoc)|(can|phai|may) (bao nhieu|may) diem|nguong|tu bao nhieu)\b"),
-    ("nth", r"\b(xep|dung|hang) thu (\d)\b|\b(xep|dung) hang (\d)\b"),
+    ("nth", r"\b(xep|dung|hang) thu (\d)\b|\b(xep|dung) hang (\d)\b|\bhang [1-9]\b"),
     ("rank_of", r"\b(xep thu|thu may|hang may|thu hang|dung thu|xep hang may|hang thu|loai gi|xep loai (gi|nao))\b"),
     ("average", r"\b(trung binh|binh quan)\b"),
     ("overdue", r"\b(qua han|tre han|cham tien do)\b"),
@@ -279,6 +279,9 @@ OPERATION_PATTERNS: list[tuple[str, str]] = [
     ("who", r"\b(ai|nguoi nao|dong chi nao)\b"),
     ("what", r"\b(la gi|gi vay|noi dung|nghia la)\b"),
 ]
+
+# Numbers written as words ("hai đơn vị đứng đầu").
+NUMBER_WORDS = {"mot": "1", "hai": "2", "ba": "3", "bon": "4", "nam": "5", "sau": "6", "bay": "7"}
 
 # --- Results: grades and criteria -----------------------------------------------------------------
 # Grade words -> the grade name as the cluster's thresholds spell it (normalised).

@@ -18,6 +18,7 @@ read before any guessing. Nothing here touches the database: units and people co
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -299,6 +300,19 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         best = max(s for s, _ in scored)
         return list(dict.fromkeys(p for s, p in scored if s == best))
     given: list[PersonRef] = []
+    # A given name typed with its diacritics is a name even when, without them, it is an everyday word
+    # ("Hải" is a person, "hai" is two).
+    # So is one written with a capital inside the sentence ("tuan nay Hai truc may ngay").
+    raw_words = [w.strip(".,:;!?()") for w in unicodedata.normalize("NFC", raw).split()]
+    typed = {w.lower() for w in raw_words}
+    capitalised = {normalize(w) for w in raw_words[1:] if w[:1].isupper() and not w.isupper()}
+    left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
+    for person in people:
+        accented = unicodedata.normalize("NFC", person.full_name.split()[-1]).lower()
+        if person.given not in left:
+            continue
+        if (accented != person.given and accented in typed) or person.given in capitalised:
+            given.append(person)
     for index, word in enumerate(words):
         after_title = index > 0 and (
             words[index - 1] in lexicon.PERSON_TITLES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import lexicon
 from bot.messages import Reply
 from bot.services import results
 from bot.views import results as views
@@ -93,13 +94,14 @@ async def ask_results(ctx: Context) -> Reply:
         if other is not None and other.id != unit.id:
             return views.compare_reply(table, unit, other, criterion, label, token)
     if slots.operation == "nth" and unit is None:
-        place = re.search(r"\b(?:xep|dung|hang) (?:thu|hang) (\d)\b", slots.norm)
+        place = re.search(r"\b(?:(?:xep|dung|hang) (?:thu|hang)|hang) (\d)\b", slots.norm)
         return views.nth_reply(table, int(place.group(1)) if place else 1, label, token)
     if slots.operation == "average":
         return views.average_reply(table, criterion, label, token)
     if slots.operation in ("top", "bottom"):
-        many = re.search(r"\b([2-9]) don vi\b|\btop ([2-9])\b", slots.norm)
-        count = int(many.group(1) or many.group(2)) if many else 1
+        many = re.search(r"\b([2-9]|hai|ba|bon|nam) don vi\b|\btop ([2-9])\b", slots.norm)
+        number = (many.group(1) or many.group(2)) if many else "1"
+        count = int(lexicon.NUMBER_WORDS.get(number, number))
         return views.extreme_reply(table, slots.operation, criterion, label, token, count)
     if slots.grade is not None and unit is None:
         return views.grade_reply(table, slots.grade, label, token)
