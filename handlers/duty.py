@@ -40,22 +40,24 @@ async def ask_duty(ctx: Context) -> Reply:
     if person is not None and slots.role is None and not _asks_who(ctx):
         return await _person_days(ctx, person.id, views.Someone(person.id, person.label, False))
     unit = slots.unit.unit if slots.unit else ctx.viewer.unit
-    if slots.moment is not None and unit is not None and unit.kind != "commune":
+    moment = None
+    if slots.moment is not None:
         day = slots.day or ctx.today
         if slots.moment.hour < 7 and re.search(r"\b(dem|khuya|toi) nay\b", slots.norm):
             day += timedelta(days=1)  # "2h đêm nay" is the small hours after today
         moment = datetime.combine(day, slots.moment, ctx.tz)
+    if moment is not None and unit is not None and unit.kind != "commune":
         shifts = await duty.on_duty_at(ctx.session, unit.id, moment)
         return views.moment_reply(unit, moment, shifts, slots.role, ctx.tz)
-    if (
-        slots.unit is None
-        and ctx.viewer.unit is None
-        and ctx.viewer.at_least("admin")
-        and (slots.day or _asks_who(ctx))
-    ):
+    every_unit = slots.unit is None and ctx.viewer.unit is None and ctx.viewer.at_least("admin")
+    if every_unit and (slots.day or _asks_who(ctx)):
         day = slots.day or ctx.today
         cluster = await ctx.cluster()
         units = cluster.units if cluster else (await ctx.directory()).commands()
+        if moment is not None:  # each unit's officer at that moment of its 24-hour shift
+            running = {u.id: await duty.on_duty_at(ctx.session, u.id, moment) for u in units}
+            found = {uid: duty.DutyDay(s[0].duty_date, s) for uid, s in running.items() if s}
+            return views.all_units_reply(units, found, day, slots.role, moment=moment)
         found = await duty.rosters_of_day(ctx.session, [u.id for u in units], day)
         return views.all_units_reply(units, found, day, slots.role)
     return await cmd_duty(ctx)

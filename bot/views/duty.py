@@ -177,9 +177,12 @@ def moment_reply(unit: UnitRef, moment: datetime, shifts: list[DutyShift], role:
     return Reply("\n".join(lines), buttons=buttons)
 
 
-def all_units_reply(units: list[UnitRef], found: dict[int, DutyDay], day: date, role: str | None) -> Reply:
-    """An admin's question without a unit: every unit's duty that day, a line each."""
-    lines = [f"<b>Trực SSCĐ {fmt_weekday_date(day)} — các đơn vị</b>"]
+def all_units_reply(
+    units: list[UnitRef], found: dict[int, DutyDay], day: date, role: str | None, *, moment: datetime | None = None
+) -> Reply:
+    """An admin's question without a unit: every unit's duty that day (or at that moment), a line each."""
+    when_text = f"lúc {fmt_time(moment.time())} {fmt_weekday_date(day)}" if moment else fmt_weekday_date(day)
+    lines = [f"<b>Trực SSCĐ {when_text} — các đơn vị</b>"]
     for unit in units:
         duty = found.get(unit.id)
         if duty is None:
