@@ -223,7 +223,7 @@ SUBJECT_PATTERNS: list[tuple[str, str]] = [
     (
         "units",
         r"\b(gom (nhung )?(don vi|ai)|don vi nao|cum truong|cum pho|thanh vien|danh sach don vi|bao nhieu don vi"
-        r"|co may don vi|nhung don vi|cac don vi trong cum|cum (2|thi dua))\b",
+        r"|co may don vi|nhung don vi|cac don vi trong cum|cum (2|thi dua)|(bao nhieu|may) (xa|phuong|thi tran))\b",
     ),
     ("duty", r"\btruc\b"),
     (

@@ -42,7 +42,7 @@ _TOKEN = re.compile(r"(?<!\S)([usdpm]):(\S+)")
 _PERIOD_TEXT = re.compile(
     r"\b(quy|q)\s*([1-4]|i{1,3}|iv)(\s*/\s*\d{4}|\s+nam\s+\d{4})?\b"
     r"|\b(6|sau) thang (dau|cuoi) nam(\s+\d{4})?\b|\bnua (dau|cuoi) nam(\s+\d{4})?\b"
-    r"|\b(ca )?nam (nay|\d{4})\b"
+    r"|(?<!thu )\b(ca )?nam (nay|\d{4})\b"  # "thứ năm này" is a weekday, not this year
 )
 _NUMBER = re.compile(r"\b(\d{1,4})\b")
 _ROLE_TEXT = re.compile(r"\b(" + "|".join(sorted(lexicon.ROLE_WORDS, key=len, reverse=True)) + r")\b")
@@ -495,7 +495,7 @@ def guess_subject(text: str) -> str | None:
     """For a question no pattern understood: the subject whose keyword is closest to a pair of its
     words or one long word ("lcih trcu" ~ "lich truc"), if close enough to ask about, else None."""
     words = canonical(text).split()
-    windows = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)] + [w for w in words if len(w) >= 5]
+    windows = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
     best, subject = 0.0, None
     for window in windows:
         for keyword, name in lexicon.SUBJECT_KEYWORDS.items():

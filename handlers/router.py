@@ -423,7 +423,7 @@ class Dispatcher:
             return await self._run(ctx, command_name="truc", handler=duty.ask_duty, args=text, long_text=False)
         if slots.period is not None:
             return await self._run(ctx, command_name="ketqua", handler=results.ask_results, args=text, long_text=False)
-        if slots.unit is not None:
+        if slots.unit is not None or slots.area is not None:
             return await self._run(ctx, command_name="donvi", handler=units.cmd_units, args=text, long_text=False)
         guess = guess_subject(text)
         if guess is not None:  # a misspelt question: ask rather than guess

@@ -11,6 +11,11 @@ from handlers.context import Context
 
 async def cmd_units(ctx: Context) -> Reply:
     cluster = await ctx.cluster()
+    if ctx.slots.unit is None and ctx.slots.area is not None:  # "Ba Sao là xã hay thị trấn"
+        area = ctx.slots.area
+        directory = await ctx.directory()
+        parent = directory.by_id.get(area.unit.parent_id) if area.unit.parent_id else None
+        return views.commune_reply(area.unit, parent, area.note)
     if ctx.slots.unit is not None:
         unit = ctx.slots.unit.unit
         role = cluster.role_of(unit.id) if cluster else None
@@ -31,5 +36,7 @@ async def ask_units(ctx: Context) -> Reply:
     cluster = await ctx.cluster()
     if only_head and cluster is not None:
         return views.head_reply(cluster)
+    if ctx.slots.unit is not None and re.search(r"\b((bao nhieu|may) (xa|phuong|thi tran)|dia ban)\b", norm):
+        return await cmd_units(ctx)  # "Kim Bảng có bao nhiêu xã": that unit's area
     ctx.slots.unit = None
     return await cmd_units(ctx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Button, Reply, esc
 from bot.models import Unit
-from bot.services.units import ClusterView, cluster_role_name
+from bot.services.units import AREA_TYPE_NAMES, ClusterView, cluster_role_name
 
 
 def cluster_reply(view: ClusterView) -> Reply:
@@ -55,3 +55,15 @@ def unit_reply(unit: Unit, role: str | None, cluster_name: str | None, communes:
         ]
         lines.append(f"Địa bàn: {len(communes)} đơn vị hành chính cấp xã ({', '.join(parts)}).")
     return Reply("\n".join(lines))
+
+
+def commune_reply(commune: Unit, district: Unit | None, note: str | None) -> Reply:
+    """'xã Ba Sao thuộc huyện nào' -> what the commune is and whose it is."""
+    lines = [esc(note)] if note else []
+    kind = AREA_TYPE_NAMES.get(commune.area_type or "", "")
+    what = f"{esc(commune.name)}" + (f" là {kind}" if kind else "")
+    if district is not None:
+        what += f", thuộc địa bàn {esc(district.name)}"
+    lines.append(what + ".")
+    buttons = [[Button("Kế hoạch diễn tập", f"/dientap u:{commune.id}")]]
+    return Reply("\n".join(lines), buttons=buttons)
