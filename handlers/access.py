@@ -39,6 +39,20 @@ async def cmd_help(ctx: Context) -> Reply:
     return help_views.help_reply(ctx.viewer.role, ctx.menu)
 
 
+async def small_talk(ctx: Context) -> Reply:
+    """Greetings and thanks: a short friendly answer, not the whole help."""
+    norm = ctx.slots.norm
+    if re.search(r"\b(tam biet|bye|hen gap lai)\b", norm):
+        return help_views.goodbye_reply()
+    thanks = re.search(r"\b(cam on|cam an|thanks?|tks)\b", norm) is not None
+    return help_views.small_talk_reply(thanks=thanks, guest=ctx.viewer.role == "guest")
+
+
+async def out_of_scope(ctx: Context) -> Reply:
+    """A request the bot cannot do ("soạn giúp tôi báo cáo"): say so and what it can do."""
+    return help_views.out_of_scope_reply()
+
+
 async def cmd_invite(ctx: Context) -> Reply:
     """/moi <đơn vị> [admin] [N lần] [N ngày]"""
     if ctx.slots.unit is None:

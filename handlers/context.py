@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.messages import ChannelInfo, Incoming
 from bot.services.members import Viewer
-from bot.services.units import ClusterView, ReferenceData, UnitDirectory, UnitMatch
+from bot.services.units import ClusterView, PersonRef, ReferenceData, UnitDirectory, UnitMatch
 from bot.vntime import PeriodSpec
 
 if TYPE_CHECKING:
@@ -20,17 +20,30 @@ if TYPE_CHECKING:
 
 @dataclass
 class Slots:
-    """What a command's arguments or a plain question name: a unit, a commune, a day or span, a
-    review period, a duty role, a number. Filled by :mod:`handlers.nlu`."""
+    """The structured query of a command's arguments or a plain question: its subject and operation
+    (plain questions only) and its filters: units, a commune, people, a day or span, a time of day, a
+    review period, a duty role, a criterion, a grade, a task, a kind of event. Filled by
+    :mod:`handlers.nlu`."""
 
     text: str = ""
     norm: str = ""
+    subject: str | None = None
+    operation: str = "show"
     unit: UnitMatch | None = None
+    unit2: UnitMatch | None = None  # the other unit of a comparison
     area: UnitMatch | None = None
+    people: list[PersonRef] = field(default_factory=list)  # more than one: ask which
+    self_ref: bool = False  # "khi nào tôi trực": the asker
     span: tuple[date, date, str] | None = None
+    moment: time | None = None  # "5h sáng mai": a time of day inside a 24-hour shift
     period: PeriodSpec | None = None
     role: str | None = None
     number: str | None = None
+    criterion: str | None = None  # a code ("G3") or a word of its name ("dan van")
+    grade: str | None = None  # normalised grade name ("tot")
+    task_code: str | None = None
+    task_topic: str | None = None  # a task category ("dien_tap")
+    event_kind: str | None = None
     # Words nothing above accounts for (normalised); for a command's arguments, a sign of a typo
     # or an unknown unit name.
     leftover: str = ""
@@ -75,6 +88,9 @@ class Context:
 
     async def directory(self) -> UnitDirectory:
         return await self.reference.directory(self.session)
+
+    async def people(self) -> list[PersonRef]:
+        return await self.reference.people(self.session)
 
     async def cluster(self) -> ClusterView | None:
         """The cluster of the current year."""

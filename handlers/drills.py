@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.messages import Reply
 from bot.services import drills
 from bot.views import drills as views
@@ -25,5 +27,10 @@ async def cmd_drills(ctx: Context) -> Reply:
         prompt = "Diễn tập cấp xã do Ban CHQS huyện tổ chức. Xem kế hoạch của đơn vị nào?"
         return unit_picker("dientap", districts, f"p:{year}y", prompt=prompt)
     shared, plans = await drills.programme(ctx.session, organiser.id, year)
+    if slots.span is not None and slots.span[1] - slots.span[0] < timedelta(days=62):
+        start, end, _ = slots.span
+        return views.drills_between_reply(organiser, plans, start, end, ctx.tz)
     communes = len(directory.communes_of(organiser))
+    if slots.operation == "count":
+        return views.count_reply(organiser, year, shared, plans, communes, ctx.tz)
     return views.programme_reply(organiser, year, shared, plans, communes, ctx.tz, codes=ctx.shows_codes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 
+from bot import lexicon
 from bot.errors import UserError
 from bot.messages import Button, Reply
 from bot.services import duty, editable
@@ -21,16 +22,8 @@ from handlers.context import Context
 from handlers.forms import Field, Form, Value, iso_day, register
 from handlers.manage import parse_people, parse_place
 
-# The words that name each field in "/sua S12 thời gian ..." (normalised); a kind offers its own fields.
-FIELD_WORDS = {
-    "when": ("thoi gian", "gio", "ngay"),
-    "place": ("dia diem",),
-    "title": ("noi dung", "ten"),
-    "units": ("thanh phan",),
-    "person": ("nguoi", "nguoi truc"),
-    "day": ("ngay",),
-    "due": ("han",),
-}
+# The words that name each field in "/sua S12 thời gian ..." (bot/lexicon.py); a kind offers its own.
+FIELD_WORDS = lexicon.FIELD_WORDS
 
 
 def _field_options(kind: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot import lexicon
 from bot.errors import DomainError, UserError
 from bot.messages import Button, Reply, esc
 from bot.services import dialogs
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from bot.models import DialogState
 
 CANCEL, CONFIRM, SKIP = "dlg:cancel", "dlg:ok", "dlg:skip"
-CANCEL_WORDS = {"huy", "thoi", "cancel", "dung lai", "bo"}
+CANCEL_WORDS = lexicon.CANCEL_WORDS
 Answer = Reply | list[Reply]
 Value = Any
 
@@ -199,7 +200,7 @@ async def carry_on(ctx: Context, state: DialogState, text: str) -> Answer:
 
 # --- Field parsers shared by the forms ------------------------------------------------------------
 
-_ALL_UNITS = ("ca cum", "toan cum", "tat ca", "all")
+_ALL_UNITS = lexicon.ALL_UNITS_WORDS
 _SESSION_TIMES = {"sang": "07:30", "chieu": "13:30", "toi": "19:00"}
 
 

@@ -1,69 +1,223 @@
-"""Plain Vietnamese questions: which command they mean, and what they name (unit, day, period...).
+"""Plain Vietnamese questions become a structured query before anything is looked up.
 
-Matching works on normalised text (no diacritics, lower case), so "lịch trực tuần này", "lich truc
-tuan nay" and "LỊCH TRỰC TUẦN NÀY" are the same question. Buttons carry explicit tokens (``u:12``,
-``s:20220620-20220626``, ``p:2022q2``) that are read before any guessing.
+A question is read in three passes, all on normalised text (no diacritics, lower case) made
+canonical with :mod:`bot.lexicon` (abbreviations, typing slips, particles):
+
+1. the **subject** (duty, schedule, drills, tasks, results, ranking, units, news, readiness,
+   directives, help, small talk, out of scope) from the ordered patterns of the lexicon;
+2. the **filters** (:class:`handlers.context.Slots`): unit(s), commune, person or "tôi", duty role,
+   a day, a span, a weekday with này/tới/sau/trước, a week named by a date, "cuối tuần", a month,
+   a time of day, a review period, a criterion, a grade, a task by code or topic, a kind of event;
+3. the **operation**: show, who, when, count, compare, top/bottom/rank of, threshold of a grade,
+   not done / not reported, due / due soon, exists.
+
+Buttons carry explicit tokens (``u:12``, ``s:20220620-20220626``, ``p:2022q2``, ``m:7``) that are
+read before any guessing. Nothing here touches the database: units and people come in as snapshots.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from bot.services.duty import ROLE_WORDS
-from bot.services.units import UnitDirectory, UnitMatch
+from rapidfuzz import fuzz
+
+from bot import lexicon
+from bot.services.units import PersonRef, UnitDirectory, UnitMatch
 from bot.textnorm import normalize
-from bot.vntime import PeriodSpec, parse_date_range, parse_period
+from bot.vntime import PeriodSpec, fmt_date_range, parse_date_range, parse_period, parse_time, week_bounds
 from handlers.context import Slots
 
-# (intent, pattern on normalised text), first match wins; the order settles overlaps such as
-# "tăng cường trực" (readiness, not duty) or "lịch diễn tập" (drills, not schedule).
-INTENTS: list[tuple[str, re.Pattern[str]]] = [
-    (intent, re.compile(pattern))
-    for intent, pattern in [
-        ("help", r"\b(tro giup|huong dan|help|lam duoc gi|co the hoi gi|menu)\b"),
-        ("directives", r"\b(chi thi|cuoc van dong)\b"),
-        ("readiness", r"\b(tang cuong truc|truc tang cuong|dot tang cuong|tang cuong)\b"),
-        ("duty", r"\b(lich truc|ai truc|truc chi huy|truc ban|truc chien|ca truc|phien truc|ai chi huy)\b"),
-        ("drills", r"\b(dien tap|dtcdpt|thuc binh)\b"),
-        ("ranking", r"\b(xep hang|bang xep hang|bxh|bang diem)\b"),
-        ("results", r"\b(ket qua|cham diem|(?<!dia )diem|xep thu|xep loai|dung thu|thu hang)\b"),
-        ("tasks", r"\b(nhiem vu|cong viec)\b"),
-        ("duty", r"\btruc\b"),
-        (
-            "units",
-            r"\b(gom (nhung )?(don vi|ai)|don vi nao|cum truong|cum pho|thanh vien|danh sach don vi"
-            r"|bao nhieu don vi|co may don vi|nhung don vi)\b",
-        ),
-        ("schedule", r"\b(hoi nghi|lich hop|cuoc hop|hop|so ket|tong ket|lich|su kien|o dau|khi nao)\b"),
-        ("news", r"\b(tin tuc|tin moi|ban tin|tin)\b"),
-        ("start", r"^(xin chao|chao|hello|hi|alo|bat dau)\b"),
-    ]
-]
+SUBJECT_RULES: list[tuple[str, re.Pattern[str]]] = [(s, re.compile(p)) for s, p in lexicon.SUBJECT_PATTERNS]
+# A task named by code or "nhiệm vụ" wins over the duty and drill words inside its title.
+_STRONG_TASK = re.compile(r"\b(ft ?\d{1,2}|nhiem vu)\b")
+OPERATION_RULES: list[tuple[str, re.Pattern[str]]] = [(o, re.compile(p)) for o, p in lexicon.OPERATION_PATTERNS]
+_ABBREVIATION = {k: v for k, v in lexicon.ABBREVIATIONS.items() if " " not in k}
+_ABBREVIATION_PHRASES = {k: v for k, v in lexicon.ABBREVIATIONS.items() if " " in k}
 
-_TOKEN = re.compile(r"(?<!\S)([usdp]):(\S+)")
+_TOKEN = re.compile(r"(?<!\S)([usdpm]):(\S+)")
 # Period phrases, removed before looking for dates so "quý 2/2022" is not read as a day.
 _PERIOD_TEXT = re.compile(
     r"\b(quy|q)\s*([1-4]|i{1,3}|iv)(\s*/\s*\d{4}|\s+nam\s+\d{4})?\b"
     r"|\b(6|sau) thang (dau|cuoi) nam(\s+\d{4})?\b|\bnua (dau|cuoi) nam(\s+\d{4})?\b"
-    r"|\b(ca )?nam (nay|\d{4})\b"
+    r"|(?<!thu )\b(ca )?nam (nay|\d{4})\b"  # "thứ năm này" is a weekday, not this year
 )
 _NUMBER = re.compile(r"\b(\d{1,4})\b")
+_ROLE_TEXT = re.compile(r"\b(" + "|".join(sorted(lexicon.ROLE_WORDS, key=len, reverse=True)) + r")\b")
+_WEEKDAY = r"(thu (hai|ba|tu|nam|sau|bay|[2-7])|t[2-7]|chu nhat|cn)"
+# "thứ 6 này" typed without diacritics is "thu 6 nay": a weekday then "nay" means this week's.
+_WEEKDAY_NAY = re.compile(rf"\b{_WEEKDAY} nay\b")
+_WEEKDAY_TOI = re.compile(rf"\b{_WEEKDAY} toi\b(?! nay)")
+_WEEK_OF = re.compile(r"\btuan (?:tu |bat dau |ngay )*(\d{1,2}[/.\-]\d{1,2}(?:[/.\-]\d{2,4})?)\b")
+_WEEKEND = re.compile(r"\bcuoi tuan( (nay|sau|toi|truoc))?\b")
+_DAYPART_AFTER_CLOCK = re.compile(r"\d{1,2} ?(?:h|g|gio)(?: ?\d{2})? ?(?:phut )?(sang|trua|chieu|toi|dem|khuya)\b")
+_CLOCK = re.compile(r"\b\d{1,2} ?(h|g|gio)( ?\d{2})?\b|\b\d{1,2}:\d{2}\b")
 # Words that name days, times and the like, plus common filler, removed when looking for leftovers.
 _KNOWN_WORDS = re.compile(
-    r"\b(hom nay|ngay mai|ngay kia|hom qua|tuan (nay|sau|toi|truoc)|thang (nay|sau|toi|truoc)"
+    r"\b(hom nay|ngay mai|ngay kia|hom qua|tuan (nay|sau|toi|truoc)|thang (nay|sau|toi|truoc)|cuoi tuan"
     r"|thang \d{1,2}(/\d{4})?|thu (hai|ba|tu|nam|sau|bay|[2-7])|t[2-7]|chu nhat|cn|nay|mai|mot"
-    r"|sang|chieu|toi|trua|dem|ngay|tu|den|luc|nam|\d{1,2} ?(h|g|gio)( ?\d{2})?|\d{1,2}:\d{2}"
-    r"|\d{1,2}[/.\-]\d{1,2}([/.\-]\d{2,4})?|\d+|lan|luot|nguoi|admin|quan tri"
+    r"|sang|chieu|toi|trua|dem|ngay|tu|den|luc|nam|tuan|\d{1,2} ?(h|g|gio)( ?\d{2})?|\d{1,2}:\d{2}"
+    r"|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}([/.\-]\d{2,4})?|\d+|lan|luot|nguoi|admin|quan tri"
     r"|cua|cho|xem|va|o|la|don vi|lich|ket qua|diem|cum|ai|truc)\b"
+)
+# Phrases with "tôi" that are not about the asker ("cho tôi hỏi ai trực").
+_NOT_SELF = re.compile(r"\b(cho|giup|voi|hoi|bao) (toi|minh|em)\b|\b(toi|minh|em) (muon|can|hoi|xin)\b")
+# Given names that are also everyday words ("năm", "hai", "an"): a person only after a title.
+_COMMON_WORDS = frozenset(
+    [
+        "nam",
+        "an",
+        "binh",
+        "hai",
+        "ba",
+        "tu",
+        "sau",
+        "bay",
+        "tam",
+        "chin",
+        "muoi",
+        "mot",
+        "hoa",
+        "son",
+        "tan",
+        "phu",
+        "ly",
+        "thanh",
+        "kim",
+        "lien",
+        "quy",
+        "hoang",
+        "dong",
+        "tien",
+        "duy",
+        "luc",
+        "nhan",
+        "bang",
+        "truc",
+        "lich",
+        "tuan",
+        "thang",
+        "ngay",
+    ]
+)
+_VOCABULARY: frozenset[str] = frozenset(
+    w
+    for pattern in [
+        *lexicon.ABBREVIATIONS.values(),
+        *lexicon.ROLE_WORDS,
+        *lexicon.CRITERION_WORDS,
+        *lexicon.GRADE_WORDS,
+    ]
+    for w in pattern.split()
+) | frozenset(
+    [
+        "lich",
+        "truc",
+        "ai",
+        "hom",
+        "nay",
+        "mai",
+        "tuan",
+        "thang",
+        "nam",
+        "diem",
+        "ket",
+        "qua",
+        "xep",
+        "hang",
+        "nhiem",
+        "vu",
+        "dien",
+        "tap",
+        "hoi",
+        "nghi",
+        "so",
+        "ket",
+        "tong",
+        "ket",
+        "don",
+        "vi",
+        "cum",
+        "truong",
+        "pho",
+        "tin",
+        "tuc",
+        "chi",
+        "thi",
+        "tang",
+        "cuong",
+        "khi",
+        "nao",
+        "bao",
+        "gio",
+        "nao",
+        "may",
+        "bao",
+        "nhieu",
+        "loai",
+        "thu",
+        "hang",
+    ]
 )
 
 
-def detect_intent(norm: str) -> str | None:
-    for intent, pattern in INTENTS:
-        if pattern.search(norm):
-            return intent
-    return None
+@dataclass
+class Query:
+    """A question as the bot understood it: what it is about, what it names, how it asks."""
+
+    subject: str | None
+    operation: str
+    slots: Slots
+    # Other subjects that fit the question as well: a reason to ask rather than guess.
+    alternatives: tuple[str, ...] = ()
+
+
+def canonical(text: str) -> str:
+    """Normalised text with abbreviations spelled out and common slips fixed:
+    'nv nao sap den han ko' -> 'nhiem vu nao sap den han khong'."""
+    capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
+    norm = normalize(text).replace("–", " ")
+    for phrase, spelled in _ABBREVIATION_PHRASES.items():
+        norm = re.sub(rf"\b{re.escape(phrase)}\b", spelled, norm)
+    words = []
+    for word in norm.split():
+        word = lexicon.TYPOS.get(word, word)
+        doubled = len(word) > 3 and word[-1] == word[-2] and word[-1].isalpha()
+        if doubled and word not in _VOCABULARY and word[:-1] in _VOCABULARY:  # "hangg", "diemm"
+            word = word[:-1]
+        words.append(word if word in capitals else _ABBREVIATION.get(word, word))
+    return " ".join(words)
+
+
+def detect_intent(text: str) -> str | None:
+    """The subject of a question (as typed: capitals matter for "DT"), or None."""
+    return detect_subject(canonical(text))[0]
+
+
+def mentions_asker(text: str) -> bool:
+    """Whether a question is about the asker's own shifts ("khi nào tôi trực")."""
+    canon = canonical(text)
+    return bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon)))
+
+
+def detect_subject(canon: str) -> tuple[str | None, tuple[str, ...]]:
+    """The first subject whose pattern matches, and the other subjects that match too."""
+    matched = [subject for subject, pattern in SUBJECT_RULES if pattern.search(canon)]
+    if _STRONG_TASK.search(canon) and not {"smalltalk", "out_of_scope", "help"} & set(matched[:1]):
+        matched.insert(0, "tasks")
+    matched = list(dict.fromkeys(matched))
+    if not matched:
+        return None, ()
+    return matched[0], tuple(matched[1:])
+
+
+def detect_operation(canon: str) -> str:
+    for operation, pattern in OPERATION_RULES:
+        if pattern.search(canon):
+            return operation
+    return "show"
 
 
 def _period_token(value: str) -> PeriodSpec | None:
@@ -86,51 +240,266 @@ def _day(value: str) -> date:
     return datetime.strptime(value, "%Y%m%d").date()
 
 
-def extract(text: str, *, today: date, directory: UnitDirectory, home_district: int | None = None) -> Slots:
+def _span(dateless: str, today: date) -> tuple[date, date, str] | None:
+    """A day or a span named in the (canonical, period-free) text."""
+    week = _WEEK_OF.search(dateless)
+    if week:
+        named = parse_date_range(week.group(1), today)
+        if named is not None:
+            start, end = week_bounds(named[0])
+            return start, end, "tuần"
+    weekend = _WEEKEND.search(dateless)
+    if weekend:
+        shift = {"sau": 1, "toi": 1, "truoc": -1}.get(weekend.group(2) or "", 0)
+        monday = week_bounds(today)[0] + timedelta(days=7 * shift)
+        return monday + timedelta(days=5), monday + timedelta(days=6), "cuối tuần"
+    text = _WEEKDAY_NAY.sub(lambda m: f"{m.group(1)} tuan nay", dateless)
+    # "thu 2 toi" is "thứ 2 tới" (the next Monday), not Monday evening: give the date reader the accent.
+    text = _WEEKDAY_TOI.sub(lambda m: f"{m.group(1)} tới", text)
+    found = parse_date_range(text, today)
+    if found is None:
+        return None
+    start, end, label = found
+    if any(ch.isdigit() for ch in label):
+        label = ""  # the dates say it all: "29/08–04/09/2022", never twice
+    return start, end, label
+
+
+def _moment(canon: str) -> time | None:
+    """A clock time in the question ("5h sáng mai", "22h", "2 giờ đêm"), as the 24-hour clock."""
+    if not _CLOCK.search(canon):
+        return None
+    found = parse_time(canon)
+    if found is None:
+        return None
+    part = _DAYPART_AFTER_CLOCK.search(canon)
+    if part and part.group(1) in ("chieu", "toi") and found.hour < 12:
+        found = found.replace(hour=found.hour + 12)
+    return found
+
+
+def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef]:
+    """The people a question names: by full name (exact or a close spelling), or by the given name
+    alone ("Phúc", "anh Hải", "đ/c Quang"). Several equally good matches are all returned."""
+    if not people:
+        return []
+    words = canon.split()
+    named = [p for p in people if " " in p.norm_name]  # a one-word name is a given name
+    full = [p for p in named if re.search(rf"\b{re.escape(p.norm_name)}\b", canon)]
+    if full:
+        return full
+    scored: list[tuple[float, PersonRef]] = []
+    for person in named:
+        size = len(person.norm_name.split())
+        for start in range(max(0, len(words) - size + 1)):
+            window = " ".join(words[start : start + size])
+            score = fuzz.ratio(window, person.norm_name)
+            if score >= 88:
+                scored.append((score, person))
+    if scored:
+        best = max(s for s, _ in scored)
+        return list(dict.fromkeys(p for s, p in scored if s == best))
+    given: list[PersonRef] = []
+    # A given name typed with its diacritics is a name even when, without them, it is an everyday word
+    # ("Hải" is a person, "hai" is two).
+    # So is one written with a capital inside the sentence ("tuan nay Hai truc may ngay").
+    raw_words = [w.strip(".,:;!?()") for w in unicodedata.normalize("NFC", raw).split()]
+    typed = {w.lower() for w in raw_words}
+    capitalised = {normalize(w) for w in raw_words[1:] if w[:1].isupper() and not w.isupper()}
+    left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
+    for person in people:
+        accented = unicodedata.normalize("NFC", person.full_name.split()[-1]).lower()
+        if person.given not in left:
+            continue
+        if (accented != person.given and accented in typed) or person.given in capitalised:
+            given.append(person)
+    for index, word in enumerate(words):
+        after_title = index > 0 and (
+            words[index - 1] in lexicon.PERSON_TITLES
+            or " ".join(words[max(0, index - 2) : index]) in lexicon.PERSON_TITLES
+        )
+        if word in _COMMON_WORDS and not after_title:
+            continue
+        if len(word) < 2:
+            continue
+        given.extend(p for p in people if p.given == word)
+    if given:
+        return list(dict.fromkeys(given))
+    spelled = {p.id: canonical(p.position) for p in people if p.position}
+    positions = [p for p in people if p.id in spelled and re.search(rf"\b{re.escape(spelled[p.id])}\b", canon)]
+    if positions:
+        longest = max(len(spelled[p.id]) for p in positions)
+        return [p for p in positions if len(spelled[p.id]) == longest]
+    # A part of a position ("TMT" of "Phó CHT–TMT"), when only one person holds it.
+    asked = lexicon.first_phrase(canon, {w: w for w in lexicon.POSITION_WORDS})
+    holders = [p for p in people if asked and p.id in spelled and re.search(rf"\b{asked}\b", spelled[p.id])]
+    return holders if len(holders) == 1 else []
+
+
+def _initials(raw: str, directory: UnitDirectory) -> UnitMatch | None:
+    """'DT' typed in capitals: the unit whose short name has those initials (Duy Tiên)."""
+    for letters in lexicon.INITIALS.findall(raw):
+        wanted = normalize(letters)
+        for unit in directory.commands():
+            initials = "".join(w[0] for w in normalize(unit.short_name).split())
+            if initials == wanted:
+                return UnitMatch(unit, matched=normalize(letters))
+    return None
+
+
+def _criterion(canon: str) -> str | None:
+    code = lexicon.CRITERION_CODE.search(canon)
+    if code:
+        return code.group(1).replace(" ", "").upper()
+    return lexicon.first_phrase(canon, lexicon.CRITERION_WORDS)
+
+
+def _grade(canon: str) -> str | None:
+    match = lexicon.GRADE_CONTEXT.search(canon)
+    if not match:
+        return None
+    words = match.group(2) or match.group(3)
+    return lexicon.GRADE_WORDS.get(words)
+
+
+def extract(
+    text: str,
+    *,
+    today: date,
+    directory: UnitDirectory,
+    home_district: int | None = None,
+    people: list[PersonRef] | None = None,
+) -> Slots:
     """Read everything a question or a command's arguments name. Raises DateParseError (with a
     Vietnamese message) for an impossible date such as 31/02."""
     slots = Slots(text=text)
-    rest = text
     for kind, value in _TOKEN.findall(text):
         if kind == "u" and value.isdigit() and int(value) in directory.by_id:
             unit = directory.by_id[int(value)]
             if unit.kind == "commune":
                 slots.area = UnitMatch(unit)
-            else:
+            elif slots.unit is None:
                 slots.unit = UnitMatch(unit)
+            else:
+                slots.unit2 = UnitMatch(unit)
         elif kind == "s" and re.fullmatch(r"\d{8}-\d{8}", value):
             start, end = (_day(v) for v in value.split("-"))
-            slots.span = (start, end, "tuần" if (end - start).days == 6 else "từ")
+            slots.span = (start, end, "tuần" if (end - start).days == 6 else "")
         elif kind == "d" and re.fullmatch(r"\d{8}", value):
             day = _day(value)
-            slots.span = (day, day, "ngày")
+            slots.span = (day, day, "")
         elif kind == "p":
             slots.period = _period_token(value)
+        elif kind == "m" and value.isdigit() and people:
+            slots.people = [p for p in people if p.id == int(value)]
     rest = _TOKEN.sub(" ", text)
-    norm = normalize(rest)
-    slots.norm = norm
+    initials = _initials(rest, directory)
+    if initials is not None and initials.matched:
+        # "DT" in capitals is Duy Tiên, not "dt" (diễn tập): spell the unit out before anything else.
+        rest = re.sub(rf"(?<![\w/]){re.escape(initials.matched.upper())}(?![\w/])", initials.unit.short_name, rest)
+    canon = canonical(rest)
+    slots.norm = canon
     if slots.period is None:
-        slots.period = parse_period(rest, today)
-    dateless = _PERIOD_TEXT.sub(" ", norm)
+        slots.period = parse_period(rest, today) or parse_period(canon, today)
+    dateless = _PERIOD_TEXT.sub(" ", canon)
     if slots.span is None:
-        slots.span = parse_date_range(dateless, today)
+        # Role words go first: "trực ban thứ 6" is not a "bàn" of anything.
+        slots.span = _span(_ROLE_TEXT.sub(" ", dateless), today)
+    slots.moment = _moment(dateless)
     if slots.unit is None:
-        slots.unit = directory.find_in_text(rest, communes=False)
+        slots.unit = directory.find_in_text(canon, communes=False)
+    if slots.unit is not None and slots.unit2 is None and slots.unit.matched:
+        others = re.sub(rf"\b{re.escape(slots.unit.matched)}\b", " ", canon)
+        second = directory.find_in_text(others, communes=False)
+        if second is not None and second.unit.id != slots.unit.unit.id:
+            slots.unit2 = second
+            if second.matched and canon.find(second.matched) < canon.find(slots.unit.matched):
+                slots.unit, slots.unit2 = second, slots.unit  # in the order the question names them
     if slots.area is None:
-        slots.area = directory.find_in_text(rest, communes=True, prefer_parent=home_district)
+        slots.area = directory.find_in_text(canon, communes=True, prefer_parent=home_district)
         if slots.area and slots.unit and normalize(slots.area.unit.short_name) in normalize(slots.unit.unit.name):
             slots.area = None  # "Kim Bảng" named the district, not a commune inside it
-    for words in sorted(ROLE_WORDS, key=len, reverse=True):
-        if re.search(rf"\b{words}\b", norm):
-            slots.role = ROLE_WORDS[words]
-            break
+    slots.role = lexicon.first_phrase(canon, lexicon.ROLE_WORDS)
     numbers = _NUMBER.findall(dateless)
     slots.number = numbers[0] if numbers else None
+    task = lexicon.TASK_CODE.search(canon)
+    slots.task_code = f"FT{int(task.group(2))}" if task else None
+    slots.task_topic = lexicon.first_phrase(canon, lexicon.TASK_TOPICS)
+    slots.criterion = _criterion(canon)
+    slots.grade = _grade(canon)
+    slots.event_kind = lexicon.first_phrase(canon, lexicon.EVENT_KIND_WORDS)
     leftover = dateless
-    for match in (slots.unit, slots.area):
+    for match in (slots.unit, slots.unit2, slots.area):
         if match is not None and match.matched:
             leftover = re.sub(rf"\b{re.escape(match.matched)}\b", " ", leftover)
-    for words in ROLE_WORDS:
+    if not slots.people and people:
+        names = canon
+        for match in (slots.unit, slots.unit2, slots.area):
+            if match is not None and match.matched:
+                names = re.sub(rf"\b{re.escape(match.matched)}\b", " ", names)
+        slots.people = find_people(names, rest, people)
+    for person in slots.people:
+        for word in person.norm_name.split():
+            leftover = re.sub(rf"\b{word}\b", " ", leftover)
+    slots.self_ref = bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon))) and not re.search(r"\bai\b", canon)
+    for words in lexicon.ROLE_WORDS:
         leftover = re.sub(rf"\b{words}\b", " ", leftover)
     slots.leftover = " ".join(_KNOWN_WORDS.sub(" ", leftover).split())
     return slots
+
+
+def parse_query(
+    text: str,
+    *,
+    today: date,
+    directory: UnitDirectory,
+    home_district: int | None = None,
+    people: list[PersonRef] | None = None,
+) -> Query:
+    """The whole structured query of a plain question."""
+    slots = extract(text, today=today, directory=directory, home_district=home_district, people=people)
+    subject, alternatives = detect_subject(slots.norm)
+    if subject is None:
+        if slots.task_code:
+            subject = "tasks"
+        elif slots.criterion or slots.grade:
+            subject = "results"
+        elif slots.people and (slots.span or detect_operation(slots.norm) == "when"):
+            subject = "duty"
+        elif slots.period is not None:
+            subject = "results"
+        elif slots.unit is not None and slots.unit2 is not None:
+            subject = "ranking"
+        elif slots.span is not None:
+            alternatives = ("duty", "schedule")  # "Kim Bảng tuần sau": the roster or the meetings? ask
+        elif slots.unit is not None or slots.area is not None:
+            subject = "units"
+    operation = detect_operation(slots.norm)
+    if subject in ("help", "smalltalk", "out_of_scope", "start"):
+        operation = "show"
+    if subject == "duty" and (slots.people or slots.self_ref) and operation in ("show", "exists", "count"):
+        operation = "when"
+    if subject in ("results", "ranking") and slots.unit2 is not None:
+        operation = "compare"
+    slots.subject, slots.operation = subject, operation
+    return Query(subject, operation, slots, alternatives)
+
+
+def span_text(span: tuple[date, date, str]) -> str:
+    """How a span reads in a title: 'tuần 29/08–04/09/2022', '29/08–04/09/2022'."""
+    start, end, label = span
+    return " ".join(part for part in (label, fmt_date_range(start, end)) if part)
+
+
+def guess_subject(text: str) -> str | None:
+    """For a question no pattern understood: the subject whose keyword is closest to a pair of its
+    words or one long word ("lcih trcu" ~ "lich truc"), if close enough to ask about, else None."""
+    words = canonical(text).split()
+    windows = [" ".join(words[i : i + 2]) for i in range(len(words) - 1)]
+    best, subject = 0.0, None
+    for window in windows:
+        for keyword, name in lexicon.SUBJECT_KEYWORDS.items():
+            score = fuzz.ratio(window, keyword)
+            if score > best:
+                best, subject = score, name
+    return subject if best >= 75 else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import lexicon
 from bot.messages import Reply
 from bot.services import results
 from bot.views import results as views
@@ -62,7 +63,54 @@ async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Repl
 
 
 async def ask_results(ctx: Context) -> Reply:
-    """A plain question: the cluster table unless a unit (or "đơn vị tôi") is named."""
+    """A plain question about scores: exactly the figure asked for (top or bottom, a unit's rank, two
+    units compared, the units of a grade, a grade's threshold, one criterion), with the full table a
+    button away; otherwise the cluster table, or a unit's card when a unit (or "đơn vị tôi") is named."""
+    slots = ctx.slots
+    if slots.operation == "threshold" or (slots.grade and re.search(r"\b(bao nhieu|may) diem\b", slots.norm)):
+        cluster = await ctx.cluster()
+        bands = await results.grade_bands(ctx.session, cluster.id) if cluster else []
+        return views.threshold_reply(bands, slots.grade)
+    asks_figure = (
+        slots.operation in ("top", "bottom", "rank_of", "compare", "nth", "average")
+        or slots.grade is not None
+        or slots.criterion is not None
+    )
+    if not asks_figure:
+        if ctx.slots.subject == "ranking":
+            ctx.slots.unit = None
+        return await cmd_results(ctx, own_unit_by_default=False)
+    table, label, problem = await _table(ctx)
+    if problem is not None:
+        return problem
+    assert table is not None
+    token = period_token(PeriodSpec(table.period.year, table.period.kind, table.period.number))
+    unit = slots.unit.unit if slots.unit else None
+    if unit is None and _OWN_UNIT.search(slots.norm):
+        unit = ctx.viewer.unit
+    criterion = results.criterion_named(table.criteria, slots.criterion) if slots.criterion else None
+    if slots.operation == "compare" and unit is not None:
+        other = slots.unit2.unit if slots.unit2 else ctx.viewer.unit
+        if other is not None and other.id != unit.id:
+            return views.compare_reply(table, unit, other, criterion, label, token)
+    if slots.operation == "nth" and unit is None:
+        place = re.search(r"\b(?:(?:xep|dung|hang) (?:thu|hang)|hang) (\d)\b", slots.norm)
+        return views.nth_reply(table, int(place.group(1)) if place else 1, label, token)
+    if slots.operation == "average":
+        return views.average_reply(table, criterion, label, token)
+    if slots.operation in ("top", "bottom"):
+        many = re.search(r"\b([2-9]|hai|ba|bon|nam) don vi\b|\btop ([2-9])\b", slots.norm)
+        number = (many.group(1) or many.group(2)) if many else "1"
+        count = int(lexicon.NUMBER_WORDS.get(number, number))
+        return views.extreme_reply(table, slots.operation, criterion, label, token, count)
+    if slots.grade is not None and unit is None:
+        return views.grade_reply(table, slots.grade, label, token)
+    if criterion is not None:
+        if unit is not None:
+            return views.criterion_of_unit_reply(table, unit, criterion, label, token)
+        return views.criterion_table_reply(table, criterion, label, token)
+    if unit is not None:
+        return views.rank_of_reply(table, unit, label, token)
     return await cmd_results(ctx, own_unit_by_default=False)
 
 

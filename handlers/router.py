@@ -25,7 +25,6 @@ from bot.metrics import Metrics
 from bot.services import dialogs, options
 from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
-from bot.textnorm import normalize
 from bot.views import help as help_views
 from bot.views.errors import phrase
 from bot.vntime import DateParseError
@@ -46,7 +45,7 @@ from handlers import (
     units,
 )
 from handlers.context import Context
-from handlers.nlu import detect_intent, extract
+from handlers.nlu import detect_intent, guess_subject, mentions_asker, parse_query
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -135,18 +134,22 @@ COMMANDS: list[Command] = [
 ]
 COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
 
-# Plain questions: intent -> (the command whose permission applies, the handler that answers).
+# Plain questions: the one table from a question's subject (bot/lexicon.SUBJECT_PATTERNS names the
+# same subjects; a test keeps the two in step) to the command whose permission applies and the handler
+# that answers.
 INTENTS: dict[str, tuple[str, Handler]] = {
     "help": ("trogiup", access.cmd_help),
     "start": ("start", access.cmd_help),
-    "duty": ("truc", duty.cmd_duty),
+    "smalltalk": ("trogiup", access.small_talk),
+    "out_of_scope": ("trogiup", access.out_of_scope),
+    "duty": ("truc", duty.ask_duty),
     "readiness": ("truc", duty.ask_readiness),
     "schedule": ("lich", schedule.cmd_schedule),
     "directives": ("lich", schedule.ask_directive),
     "drills": ("dientap", drills.cmd_drills),
-    "tasks": ("nhiemvu", tasks.cmd_tasks),
+    "tasks": ("nhiemvu", tasks.ask_tasks),
     "results": ("ketqua", results.ask_results),
-    "ranking": ("xephang", results.cmd_ranking),
+    "ranking": ("xephang", results.ask_results),
     "units": ("donvi", units.ask_units),
     "news": ("tin", news.cmd_news),
 }
@@ -305,12 +308,13 @@ class Dispatcher:
         if incoming.chat_type == "private" and INVITE_CODE.fullmatch(text):
             # Zalo has no deep links: a bare invite code sent by a guest is "/start CODE".
             return Route(("maybe_code", text), partial(self._bare_code, text=text), cacheable=False)
-        intent = detect_intent(normalize(text))
+        intent = detect_intent(text)
         if intent is None:
             return Route(("text", text), partial(self._fallback, text=text), cacheable=True)
         command_name, handler = INTENTS[intent]
         run = partial(self._run, command_name=command_name, handler=handler, args=text, long_text=False)
-        return Route(("text", text), run, cacheable=True)
+        # "khi nào tôi trực" depends on who asks, not only on their role and unit: never cached.
+        return Route(("text", text), run, cacheable=not mentions_asker(text))
 
     async def _answer(self, incoming: Incoming, channel: ChannelInfo, route: Route) -> Answer:
         now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)
@@ -393,7 +397,8 @@ class Dispatcher:
         directory = await ctx.directory()
         home = ctx.viewer.unit.id if ctx.viewer.unit else None
         ctx.command = command_name
-        ctx.slots = extract(args, today=ctx.today, directory=directory, home_district=home)
+        query = parse_query(args, today=ctx.today, directory=directory, home_district=home, people=await ctx.people())
+        ctx.slots = query.slots
         if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
             ctx.slots.unit = directory.resolve(ctx.slots.leftover)  # a near spelling: "kim bangg"
         if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
@@ -415,11 +420,18 @@ class Dispatcher:
             return help_views.too_long_reply(len(text), MAX_QUESTION)
         if not ctx.viewer.at_least("officer"):
             return help_views.help_reply("guest", ctx.menu)
-        slots = extract(text, today=ctx.today, directory=await ctx.directory())
+        slots = parse_query(text, today=ctx.today, directory=await ctx.directory(), people=await ctx.people()).slots
+        if slots.span is not None and not slots.people:
+            return help_views.span_choice_reply(slots.unit.unit if slots.unit else None, slots.span)
+        if slots.people and len(slots.people) == 1:
+            return await self._run(ctx, command_name="truc", handler=duty.ask_duty, args=text, long_text=False)
         if slots.period is not None:
             return await self._run(ctx, command_name="ketqua", handler=results.ask_results, args=text, long_text=False)
-        if slots.unit is not None:
+        if slots.unit is not None or slots.area is not None:
             return await self._run(ctx, command_name="donvi", handler=units.cmd_units, args=text, long_text=False)
+        guess = guess_subject(text)
+        if guess is not None:  # a misspelt question: ask rather than guess
+            return help_views.did_you_mean_reply(guess, INTENTS[guess][0])
         return help_views.not_understood_reply()
 
 

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import re
 
+from bot import lexicon
 from bot.messages import Reply
 from bot.services import schedule
 from bot.textnorm import contains_phrase
 from bot.views import schedule as views
-from bot.views.common import span_label
 from handlers.context import Context
-
-# Words naming a kind of conference, normalised.
-_CONFERENCE_WORDS = [
-    ("so ket quy", ("so_ket_quy",)),
-    ("so ket", ("so_ket_6t", "so_ket_quy")),
-    ("tong ket", ("tong_ket",)),
-    ("phat dong", ("phat_dong",)),
-    ("giao uoc", ("ky_giao_uoc",)),
-]
 
 
 async def cmd_schedule(ctx: Context) -> Reply:
     slots = ctx.slots
-    subkinds = next((kinds for words, kinds in _CONFERENCE_WORDS if contains_phrase(slots.norm, words)), None)
+    subkinds = next((kinds for words, kinds in lexicon.CONFERENCE_WORDS if contains_phrase(slots.norm, words)), None)
     if subkinds is not None and slots.span is None:
         year = slots.period.year if slots.period else ctx.today.year
         found = await schedule.find_conferences(ctx.session, subkinds=subkinds, year=year, tz=ctx.tz)
@@ -35,28 +26,26 @@ async def cmd_schedule(ctx: Context) -> Reply:
             return views.conference_reply(shown, await ctx.cluster(), ctx.tz, codes=ctx.shows_codes)
     unit = ctx.slots.unit.unit if ctx.slots.unit else ctx.viewer.unit  # an officer sees what concerns their unit
     unit_id = unit.id if unit else None
+    kinds = (slots.event_kind,) if slots.event_kind else ("conference", "meeting", "inspection", "other")
+    if slots.span is None and slots.period is not None:  # "lịch họp quý 3"
+        first, last = slots.period.bounds()
+        slots.span = (first, last, slots.period.label())
     if slots.span is not None:
         start, end, label = slots.span
         lo, hi = schedule.local_day_bounds(start, end, ctx.tz)
-        events = await schedule.events_between(
-            ctx.session, lo, hi, kinds=("conference", "meeting", "inspection", "other"), unit_id=unit_id
-        )
-        title = f"Lịch hội nghị, họp {span_label(label, start, end)}"
-        return views.events_reply(
-            events, title, ctx.tz, empty="Không có hội nghị, cuộc họp nào.", codes=ctx.shows_codes
-        )
+        events = await schedule.events_between(ctx.session, lo, hi, kinds=kinds, unit_id=unit_id)
+        title = views.span_title(slots.event_kind, label, start, end)
+        empty = views.nothing_in_span(slots.event_kind)
+        return views.events_reply(events, title, ctx.tz, empty=empty, codes=ctx.shows_codes)
     events = await schedule.upcoming_conferences(ctx.session, ctx.now)
+    if slots.event_kind:
+        events = [e for e in events if e.kind == slots.event_kind]
     if unit_id is not None:
         events = [
             e for e in events if e.cluster_wide or e.host_unit_id == unit_id or unit_id in {u.id for u in e.units}
         ]
-    return views.events_reply(
-        events,
-        "Lịch hội nghị, họp, kiểm tra sắp tới",
-        ctx.tz,
-        empty="Chưa có lịch nào sắp tới.",
-        codes=ctx.shows_codes,
-    )
+    title = views.upcoming_title(slots.event_kind)
+    return views.events_reply(events, title, ctx.tz, empty="Chưa có lịch nào sắp tới.", codes=ctx.shows_codes)
 
 
 async def ask_directive(ctx: Context) -> Reply:

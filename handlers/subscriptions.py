@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot import lexicon
 from bot.errors import UserError
 from bot.messages import Reply
 from bot.services import chat_settings, subscriptions
@@ -25,11 +26,9 @@ def _kinds(ctx: Context) -> list[str]:
     norm = ctx.slots.norm
     if contains_phrase(norm, "tat ca") or contains_phrase(norm, "all"):
         return list(subscriptions.KINDS)
-    found = [
-        kind
-        for word, kind in sorted(subscriptions.KIND_WORDS.items(), key=lambda w: -len(w[0]))
-        if contains_phrase(norm, word)
-    ]
+    # Longest phrase first, and what it matched is used up: "bản tin sáng" is the morning digest only,
+    # not the news as well (its "tin").
+    found = lexicon.phrases_in(norm, subscriptions.KIND_WORDS)
     found += [kind for kind in subscriptions.KINDS if contains_phrase(norm, kind)]
     return [kind for kind in subscriptions.KINDS if kind in found]  # in menu order
 

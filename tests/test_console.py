@@ -69,13 +69,17 @@ async def test_unit_names_resolve_fuzzily(demo_app: App) -> None:
         assert "Ban CHQS huyện Kim Bảng" in answer and "Lê Quang Cường" in answer, (name, answer)
 
 
-async def test_admin_without_unit_gets_a_unit_picker_and_can_press_it(demo_app: App) -> None:
+async def test_admin_without_unit_gets_every_units_duty_and_can_press_one(demo_app: App) -> None:
+    """Issue 8: an admin asking for a day's duty without naming a unit hears every unit's."""
     chat = await console(demo_app, "admin")
     answer = await ask(chat, "hôm nay ai trực chỉ huy?")
-    assert "Xem lịch trực của đơn vị nào?" in answer
+    assert "Trực SSCĐ Thứ Tư 22/06/2022 — các đơn vị" in answer
+    assert "Kim Bảng: trực chỉ huy Trung tá Lê Quang Cường" in answer and "Thanh Liêm: chưa có lịch trực" in answer
     assert "[1] Kim Bảng" in answer
+    answer = await ask(chat, "lịch trực tuần này")
+    assert "Xem lịch trực của đơn vị nào?" in answer  # a week of every unit is too much: a picker
     pressed = await ask(chat, "1")
-    assert "Trực chỉ huy: Trung tá Lê Quang Cường" in pressed
+    assert "Lịch trực SSCĐ — Ban CHQS huyện Kim Bảng" in pressed and "Trung tá Lê Quang Cường" in pressed
 
 
 async def test_roster_buttons_page_to_the_next_week(demo_app: App) -> None:

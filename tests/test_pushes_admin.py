@@ -45,6 +45,14 @@ async def test_subscribe_and_unsubscribe_by_words_and_buttons(demo_app: App) -> 
     assert "⬜ Thông báo" in await ask(chat, "/unsubscribe announcements")
 
 
+async def test_unsubscribing_the_morning_digest_keeps_the_news(demo_app: App) -> None:
+    """'/huydangky bản tin sáng' turns off the morning digest only; the "tin" inside it is not the news."""
+    chat = await console(demo_app)
+    off = await ask(chat, "/huydangky bản tin sáng")
+    assert "(Đã tắt: Bản tin sáng)" in off
+    assert "⬜ Bản tin sáng" in off and "✅ Tin tức" in off
+
+
 async def test_quiet_hours_are_set_and_cleared(demo_app: App) -> None:
     chat = await console(demo_app)
     assert "Giờ yên lặng: 22h00–06h00" in await ask(chat, "/caidat yên lặng 22h-6h")

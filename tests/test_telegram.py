@@ -140,7 +140,7 @@ async def test_button_press_edits_the_message(tg: Harness) -> None:
 
 
 async def test_admin_picks_a_unit_with_a_button(tg: Harness) -> None:
-    picker = await tg.say("hôm nay ai trực chỉ huy?", user=ADMIN)
+    picker = await tg.say("lịch trực tuần này", user=ADMIN)
     assert "Xem lịch trực của đơn vị nào?" in picker
     message = tg.fake.messages(ADMIN)[-1]
     assert "Lê Quang Cường" in (await tg.press(ADMIN, message.message_id, "Kim Bảng", ADMIN))["text"]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot import lexicon
 from bot.errors import UserError
 from bot.models import DutyShift, Member, ReadinessPeriod
 from bot.textnorm import contains_phrase, normalize
@@ -23,15 +24,8 @@ DUTY_ROLES = {
     "truc_thong_tin": "Trực thông tin",
     "truc_ban_noi_vu": "Trực ban nội vụ",
 }
-# Normalised words that name a role in a question ("ai trực chỉ huy", "trực ban tác chiến").
-ROLE_WORDS = {
-    "truc chi huy": "truc_chi_huy",
-    "ai chi huy": "truc_chi_huy",
-    "truc ban noi vu": "truc_ban_noi_vu",
-    "truc ban": "truc_ban",
-    "truc chien": "truc_chien",
-    "truc thong tin": "truc_thong_tin",
-}
+# Normalised words that name a role in a question live in the lexicon; kept here under the old name.
+ROLE_WORDS = lexicon.ROLE_WORDS
 
 
 def role_name(role: str) -> str:
@@ -258,3 +252,60 @@ async def person_names(session: AsyncSession, people: list[tuple[int | None, str
         member = await session.get(Member, member_id) if member_id else None
         names.append(" ".join(p for p in (member.rank, member.full_name) if p) if member else str(label))
     return names
+
+
+# --- Questions about one moment or one person ---------------------------------------------------
+
+
+async def on_duty_at(session: AsyncSession, unit_id: int, moment: datetime) -> list[DutyShift]:
+    """The shifts of a unit running at ``moment`` (a 24-hour shift that began the day before counts)."""
+    rows = await session.scalars(
+        select(DutyShift)
+        .options(selectinload(DutyShift.member))
+        .where(
+            DutyShift.unit_id == unit_id,
+            DutyShift.status != "cancelled",
+            DutyShift.starts_at <= moment,
+            DutyShift.ends_at > moment,
+        )
+    )
+    return sorted(rows, key=lambda s: role_sort_key(s.role))
+
+
+async def shifts_of_member(session: AsyncSession, member_id: int, start: date, end: date) -> list[DutyShift]:
+    """A person's shifts from ``start`` to ``end`` (inclusive), by day."""
+    rows = await session.scalars(
+        select(DutyShift)
+        .options(selectinload(DutyShift.member))
+        .where(
+            DutyShift.member_id == member_id,
+            DutyShift.status != "cancelled",
+            DutyShift.duty_date >= start,
+            DutyShift.duty_date <= end,
+        )
+        .order_by(DutyShift.duty_date, DutyShift.id)
+    )
+    return list(rows)
+
+
+async def next_shift_of_member(session: AsyncSession, member_id: int, after: date) -> DutyShift | None:
+    return await session.scalar(
+        select(DutyShift)
+        .where(DutyShift.member_id == member_id, DutyShift.status != "cancelled", DutyShift.duty_date > after)
+        .order_by(DutyShift.duty_date)
+        .limit(1)
+    )
+
+
+async def rosters_of_day(session: AsyncSession, unit_ids: list[int], day: date) -> dict[int, DutyDay]:
+    """Every given unit's duty on one day (units without shifts are left out)."""
+    rows = await session.scalars(
+        select(DutyShift)
+        .options(selectinload(DutyShift.member))
+        .where(DutyShift.unit_id.in_(unit_ids), DutyShift.duty_date == day, DutyShift.status != "cancelled")
+        .order_by(DutyShift.id)
+    )
+    grouped: dict[int, list[DutyShift]] = {}
+    for shift in rows:
+        grouped.setdefault(shift.unit_id, []).append(shift)
+    return {uid: DutyDay(day, sorted(s, key=lambda x: role_sort_key(x.role))) for uid, s in grouped.items()}

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import InvalidScore, UnknownCriterion, UserError
 from bot.models import Cluster, Criterion, ReviewPeriod, ReviewResult, Score, Unit
+from bot.textnorm import normalize
 from bot.vntime import PeriodSpec
 
 
@@ -36,6 +37,36 @@ def grade_for(total: Decimal, thresholds: list[list[object]]) -> str | None:
     for minimum, grade in sorted(thresholds, key=lambda t: Decimal(str(t[0])), reverse=True):
         if total >= Decimal(str(minimum)):
             return str(grade)
+    return None
+
+
+@dataclass(frozen=True)
+class GradeBand:
+    """One grade of the cluster's scale: from ``minimum`` up to (not including) ``below``."""
+
+    grade: str
+    minimum: Decimal
+    below: Decimal | None
+
+
+def bands_of(thresholds: list[list[object]]) -> list[GradeBand]:
+    ordered = sorted(((Decimal(str(m)), str(g)) for m, g in thresholds), reverse=True)
+    return [GradeBand(g, m, ordered[i - 1][0] if i else None) for i, (m, g) in enumerate(ordered)]
+
+
+async def grade_bands(session: AsyncSession, cluster_id: int) -> list[GradeBand]:
+    cluster = await session.get(Cluster, cluster_id)
+    return bands_of(cluster.grade_thresholds or []) if cluster else []
+
+
+def criterion_named(criteria: list[Criterion], words: str) -> Criterion | None:
+    """A criterion by code ("G3") or by a word of its name ("dan van")."""
+    for criterion in criteria:
+        if criterion.code.upper() == words.upper():
+            return criterion
+    for criterion in criteria:
+        if words in normalize(criterion.name):
+            return criterion
     return None
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot import lexicon
 from bot.errors import UserError
 from bot.models import ChatLink, Directive, Event, Unit, event_units
 from bot.services.notices import Notice, event_brief, event_facts, event_time_facts
@@ -117,7 +118,7 @@ async def find_directives(session: AsyncSession, number: str | None, words: str 
 
 
 MAX_TITLE = 300
-_CONFERENCE_WORDS = ("hoi nghi", "so ket", "tong ket", "giao uoc", "phat dong")
+_CONFERENCE_WORDS = lexicon.CONFERENCE_TITLE_WORDS
 
 
 def guess_kind(title: str) -> tuple[str, str | None]:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import lexicon
 from bot.models import ChatLink, Subscription
 
 # Kinds a chat can subscribe to, in the order menus show them.
@@ -24,21 +25,8 @@ KINDS = {
     "news": "Tin tức",
     "announcements": "Thông báo",
 }
-# Words people type for a kind (normalised).
-KIND_WORDS = {
-    "hoi nghi": "conference",
-    "hop": "conference",
-    "truc": "duty",
-    "dien tap": "drill",
-    "nhiem vu": "task",
-    "ban tin sang": "digest_daily",
-    "hang ngay": "digest_daily",
-    "ban tin tuan": "digest_weekly",
-    "tuan": "digest_weekly",
-    "tin tuc": "news",
-    "tin": "news",
-    "thong bao": "announcements",
-}
+# Words people type for a kind live in the lexicon (matched longest first, see bot/lexicon.py).
+KIND_WORDS = lexicon.KIND_WORDS
 
 
 async def subscribe(session: AsyncSession, link: ChatLink, kinds: Iterable[str]) -> list[str]:

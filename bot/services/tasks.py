@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import lexicon
 from bot.errors import UserError
 from bot.models import Task, TaskAssignment
 from bot.textnorm import contains_phrase, normalize
@@ -50,7 +51,7 @@ async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, 
 # --- Changing tasks (admins) and reporting progress (officers) ------------------------------------
 
 MAX_TITLE = 400
-DONE_WORDS = ("xong", "hoan thanh", "da hoan thanh", "done", "100%")
+DONE_WORDS = lexicon.DONE_WORDS
 
 
 async def find_task(session: AsyncSession, reference: str) -> Task | None:

@@ -16,7 +16,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Cluster, ClusterMember, Unit
+from bot import lexicon
+from bot.models import Cluster, ClusterMember, Member, Unit
 from bot.textnorm import contains_phrase, normalize
 
 AREA_TYPE_NAMES = {
@@ -28,7 +29,7 @@ AREA_TYPE_NAMES = {
     "thanh_pho": "thành phố",
 }
 # Words people put before a commune name, normalised, with the area type they claim.
-_AREA_WORDS = {"xa": "xa", "phuong": "phuong", "thi tran": "thi_tran", "tt": "thi_tran", "p": "phuong"}
+_AREA_WORDS = lexicon.AREA_WORDS
 _ROLE_NAMES = {"head": "cụm trưởng", "deputy": "cụm phó", "member": "thành viên"}
 _EDGE_PUNCTUATION = ".,:;!?"
 
@@ -162,6 +163,47 @@ class UnitDirectory:
         return None
 
 
+@dataclass(frozen=True)
+class PersonRef:
+    """A snapshot of an active member, as questions name them ("Phúc", "đ/c Quang", "CHT")."""
+
+    id: int
+    full_name: str
+    rank: str | None
+    position_short: str | None
+    unit_id: int | None
+    norm_name: str  # "le quang cuong"
+    given: str  # "cuong"
+    position: str | None  # normalised short position: "cht", "pho cht tmt"
+
+    @property
+    def label(self) -> str:
+        return " ".join(part for part in (self.rank, self.full_name) if part)
+
+
+async def load_people(session: AsyncSession) -> list[PersonRef]:
+    rows = await session.scalars(select(Member).where(Member.active.is_(True)).order_by(Member.id))
+    people = []
+    for member in rows:
+        norm = normalize(member.full_name or "")
+        if not norm or member.unit_id is None:
+            continue
+        position = normalize(member.position_short or "").replace("–", " ").replace("-", " ")
+        people.append(
+            PersonRef(
+                member.id,
+                member.full_name,
+                member.rank,
+                member.position_short,
+                member.unit_id,
+                norm,
+                norm.split()[-1],
+                " ".join(position.split()) or None,
+            )
+        )
+    return people
+
+
 async def load_directory(session: AsyncSession) -> UnitDirectory:
     units = await session.scalars(select(Unit).order_by(Unit.id))
     return UnitDirectory([UnitRef.of(u) for u in units])
@@ -228,11 +270,12 @@ class ReferenceData:
         self._version: int | None = None
         self._directory: UnitDirectory | None = None
         self._clusters: dict[int, ClusterView | None] = {}
+        self._people: list[PersonRef] | None = None
 
     def use(self, version: int) -> None:
         """The content version the current message is answered at."""
         if version != self._version:
-            self._version, self._directory, self._clusters = version, None, {}
+            self._version, self._directory, self._clusters, self._people = version, None, {}, None
 
     async def directory(self, session: AsyncSession) -> UnitDirectory:
         if self._directory is None:
@@ -240,6 +283,12 @@ class ReferenceData:
                 if self._directory is None:
                     self._directory = await load_directory(session)
         return self._directory
+
+    async def people(self, session: AsyncSession) -> list[PersonRef]:
+        """Active members with a unit (the people questions name)."""
+        if self._people is None:
+            self._people = await load_people(session)
+        return self._people
 
     async def cluster(self, session: AsyncSession, day: date) -> ClusterView | None:
         directory = await self.directory(session)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Reply, esc
-from bot.models import Event, ReadinessPeriod, Unit
+from bot.models import DutyShift, Event, ReadinessPeriod, Unit
 from bot.services.duty import DutyDay, person_text, role_name
+from bot.services.units import PersonRef, UnitRef
 from bot.views.common import ILLUSTRATIVE, capitalize, short_when, span_label, when
 from bot.vntime import fmt_date, fmt_date_range, fmt_day_month, fmt_time, fmt_weekday_date, weekday_name
 
@@ -117,3 +119,118 @@ def readiness_reply(periods: list[ReadinessPeriod], asked: ReadinessPeriod | Non
     if not periods:
         return Reply(f"Chưa có đợt tăng cường trực nào năm {year}.")
     return Reply(f"<b>Các đợt tăng cường trực năm {year}</b>\n" + "\n".join(f"• {line(p)}" for p in periods))
+
+
+@dataclass(frozen=True)
+class Someone:
+    """A person a duty question is about; ``asker`` when it is the one asking ("khi nào tôi trực")."""
+
+    id: int
+    label: str
+    asker: bool = False
+
+
+def which_person_reply(people: list[PersonRef], question: str) -> Reply:
+    """Several people fit the name: ask which one, a button each."""
+    buttons = [
+        [Button(p.label + (f" ({p.position_short})" if p.position_short else ""), f"/truc m:{p.id}")]
+        for p in people[:6]
+    ]
+    return Reply("Đồng chí hỏi về người nào?", buttons=buttons)
+
+
+def self_unknown_reply() -> Reply:
+    return Reply(
+        "Tôi chưa biết đồng chí là ai trong danh sách trực. Hỏi theo tên, ví dụ: “Lê Quang Cường trực ngày nào”."
+    )
+
+
+def person_days_reply(
+    who: Someone, shifts: list[DutyShift], later: DutyShift | None, start: date, end: date, today: date
+) -> Reply:
+    """The days one person is on duty: one line."""
+    name = "Đồng chí" if who.asker else esc(who.label)
+    span = fmt_date_range(start, end)
+    if not shifts:
+        text = f"{name} không có ca trực nào từ {span}."
+        if later is not None:
+            day = f"{weekday_name(later.duty_date)} {fmt_date(later.duty_date)}"
+            text += f" Ca gần nhất sau đó: {day}, {role_name(later.role).lower()}."
+        return Reply(text)
+    days = []
+    for shift in shifts:
+        mark = " (hôm nay)" if shift.duty_date == today else ""
+        days.append(
+            f"{weekday_name(shift.duty_date)} {fmt_day_month(shift.duty_date)}{mark} — {role_name(shift.role).lower()}"
+        )
+    text = f"{name} trực {len(shifts)} ca từ {span}: " + "; ".join(days) + "."
+    unit_id = shifts[0].unit_id
+    monday = week_bounds_of(start)
+    buttons = [[Button("Cả lịch trực tuần", f"/truc u:{unit_id} {_span_token(monday, monday + timedelta(days=6))}")]]
+    return Reply(text, buttons=buttons)
+
+
+def week_bounds_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def moment_reply(unit: UnitRef, moment: datetime, shifts: list[DutyShift], role: str | None, tz: ZoneInfo) -> Reply:
+    """Who is on duty at one moment of a 24-hour shift ("5h sáng mai ai đang trực ban")."""
+    when_text = f"{fmt_time(moment.time())} {weekday_name(moment.date())} {fmt_date(moment.date())}"
+    chosen = [s for s in shifts if role is None or s.role == role]
+    if not chosen:
+        what = role_name(role).lower() if role else "lịch trực"
+        return Reply(f"Lúc {when_text}, {esc(unit.short_name)} chưa có {what}.")
+    lines = [f"Lúc {when_text} — {esc(unit.name)}:"]
+    for shift in chosen:
+        lines.append(f"{role_name(shift.role)}: {esc(person_text(shift))}")
+    first = chosen[0]
+    lines.append(f"(ca {short_when(first.starts_at, tz)} → {short_when(first.ends_at, tz)})")
+    day = first.duty_date
+    buttons = [[Button("Cả ngày trực", f"/truc u:{unit.id} d:{day:%Y%m%d}")]]
+    return Reply("\n".join(lines), buttons=buttons)
+
+
+def all_units_reply(
+    units: list[UnitRef], found: dict[int, DutyDay], day: date, role: str | None, *, moment: datetime | None = None
+) -> Reply:
+    """An admin's question without a unit: every unit's duty that day (or at that moment), a line each."""
+    when_text = f"lúc {fmt_time(moment.time())} {fmt_weekday_date(day)}" if moment else fmt_weekday_date(day)
+    lines = [f"<b>Trực SSCĐ {when_text} — các đơn vị</b>"]
+    for unit in units:
+        duty = found.get(unit.id)
+        if duty is None:
+            lines.append(f"• {esc(unit.short_name)}: chưa có lịch trực.")
+            continue
+        shifts = [s for s in duty.shifts if role is None or s.role == role] or duty.shifts
+        text = "; ".join(f"{role_name(s.role).lower()} {esc(person_text(s, with_position=False))}" for s in shifts)
+        lines.append(f"• {esc(unit.short_name)}: {text}")
+    buttons = [
+        [Button(u.short_name, f"/truc u:{u.id} d:{day:%Y%m%d}") for u in units[i : i + 3]]
+        for i in range(0, len(units), 3)
+    ]
+    return Reply("\n".join(lines), buttons=buttons)
+
+
+def team_days_reply(label: str, shifts: list[DutyShift], start: date, end: date, today: date) -> Reply:
+    """'tổ 2 trực ngày nào' -> the team's days."""
+    span = fmt_date_range(start, end)
+    if not shifts:
+        return Reply(f"{esc(label)} không có ca trực nào từ {span}.")
+    days = [
+        f"{weekday_name(s.duty_date)} {fmt_day_month(s.duty_date)}" + (" (hôm nay)" if s.duty_date == today else "")
+        for s in shifts
+    ]
+    return Reply(f"{esc(label)} trực chiến {len(shifts)} ca từ {span}: " + "; ".join(days) + ".")
+
+
+def readiness_now_reply(current: ReadinessPeriod | None, upcoming: ReadinessPeriod | None, today: date) -> Reply:
+    """'bây giờ có đang tăng cường trực không'"""
+    if current is not None:
+        return Reply(
+            f"Đang trong đợt tăng cường trực {esc(current.name)}: {fmt_date_range(current.starts_on, current.ends_on)}."
+        )
+    text = f"Hôm nay ({fmt_date(today)}) không trong đợt tăng cường trực nào."
+    if upcoming is not None:
+        text += f" Đợt tới: {esc(upcoming.name)}, {fmt_date_range(upcoming.starts_on, upcoming.ends_on)}."
+    return Reply(text)

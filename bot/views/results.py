@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bot.messages import Button, Reply, esc
-from bot.models import Unit
-from bot.services.results import ResultTable
-from bot.views.common import ILLUSTRATIVE
+from bot.models import Criterion, Unit
+from bot.services.results import GradeBand, ResultRow, ResultTable
+from bot.textnorm import normalize
+from bot.views.common import ILLUSTRATIVE, capitalize
 from bot.vntime import PeriodSpec, fmt_date_range, fmt_points
 
 
@@ -78,3 +81,162 @@ def no_period_reply(label: str, available: list[str]) -> Reply:
     if available:
         text += " Hiện có: " + ", ".join(esc(a) for a in available) + "."
     return Reply(text)
+
+
+GRADE_NAMES = {"xuat sac": "Xuất sắc", "tot": "Tốt", "dat": "Đạt", "chua dat": "Chưa đạt"}
+
+
+def _table_button(token: str) -> list[list[Button]]:
+    return [[Button("Bảng xếp hạng cụm", f"/xephang {token}")]]
+
+
+def _demo(table: ResultTable) -> str:
+    return f" ({ILLUSTRATIVE})" if table.period.illustrative else ""
+
+
+def _points_of(row: ResultRow, criterion: Criterion | None) -> Decimal:
+    if criterion is None:
+        return row.result.total
+    return row.scores.get(criterion.code, Decimal(0))
+
+
+def _criterion_label(criterion: Criterion) -> str:
+    return esc(criterion.name) if criterion.kind == "adjustment" else f"{esc(criterion.code)} {esc(criterion.name)}"
+
+
+def extreme_reply(
+    table: ResultTable, which: str, criterion: Criterion | None, label: str, token: str, count: int = 1
+) -> Reply:
+    """'đơn vị nào đứng cuối bảng' -> the last unit (ties: all of them), in one line."""
+    if not table.rows:
+        return Reply(f"Chưa có điểm nào {esc(label)}.")
+    values = [_points_of(r, criterion) for r in table.rows]
+    if count > 1:  # "3 đơn vị đứng đầu"
+        ordered = sorted(zip(table.rows, values, strict=True), key=lambda rv: rv[1], reverse=which == "top")[:count]
+        place = f"{count} đơn vị {'đứng đầu' if which == 'top' else 'đứng cuối'}"
+        names = ", ".join(f"{esc(r.unit.short_name)} ({fmt_points(v)})" for r, v in ordered)
+        return Reply(f"{capitalize(place)} {esc(label)}: {names}{_demo(table)}.", buttons=_table_button(token))
+    target = max(values) if which == "top" else min(values)
+    rows = [r for r, v in zip(table.rows, values, strict=True) if v == target]
+    names = ", ".join(esc(r.unit.short_name) for r in rows)
+    place = "Đứng đầu" if which == "top" else "Đứng cuối"
+    what = f" về {_criterion_label(criterion)}" if criterion else ""
+    if criterion is None:
+        rank = rows[0].result.rank
+        text = f"{place}{what} {esc(label)}: {names} — {fmt_points(target)} điểm, xếp thứ {rank}/{len(table.rows)}"
+    else:
+        text = f"{place}{what} {esc(label)}: {names} — {fmt_points(target)}/{fmt_points(criterion.max_points)} điểm"
+    return Reply(text + f"{_demo(table)}.", buttons=_table_button(token))
+
+
+def rank_of_reply(table: ResultTable, unit: Unit, label: str, token: str) -> Reply:
+    row = table.row_of(unit.id)
+    if row is None:
+        return Reply(f"{esc(unit.name)} chưa có điểm {esc(label)}.")
+    grade = f", loại {esc(row.result.grade)}" if row.result.grade else ""
+    return Reply(
+        f"{esc(unit.short_name)} {esc(label)}: {fmt_points(row.result.total)} điểm, "
+        f"xếp thứ {row.result.rank}/{len(table.rows)}{grade}{_demo(table)}.",
+        buttons=[[Button(f"Chi tiết {unit.short_name}", f"/ketqua u:{unit.id} {token}")], *_table_button(token)],
+    )
+
+
+def compare_reply(
+    table: ResultTable, first: Unit, second: Unit, criterion: Criterion | None, label: str, token: str
+) -> Reply:
+    """'Thanh Liêm hơn Bình Lục mấy điểm' -> the two figures and the difference."""
+    a, b = table.row_of(first.id), table.row_of(second.id)
+    missing = [u for u, r in ((first, a), (second, b)) if r is None]
+    if missing:
+        return Reply(f"{esc(missing[0].name)} chưa có điểm {esc(label)}.")
+    assert a is not None and b is not None
+    pa, pb = _points_of(a, criterion), _points_of(b, criterion)
+    what = f" ({_criterion_label(criterion)})" if criterion else ""
+    head = (
+        f"{capitalize(esc(label))}{what}: {esc(first.short_name)} {fmt_points(pa)} điểm, "
+        f"{esc(second.short_name)} {fmt_points(pb)} điểm"
+    )
+    if pa == pb:
+        verdict = "bằng điểm nhau"
+    else:
+        better, worse = (first, second) if pa > pb else (second, first)
+        verdict = f"{esc(better.short_name)} hơn {esc(worse.short_name)} {fmt_points(abs(pa - pb))} điểm"
+    return Reply(f"{head}: {verdict}{_demo(table)}.", buttons=_table_button(token))
+
+
+def grade_reply(table: ResultTable, grade: str, label: str, token: str) -> Reply:
+    """'những đơn vị nào loại tốt' -> those units, counted."""
+    rows = [r for r in table.rows if r.result.grade and normalize(r.result.grade) == grade]
+    name = next((r.result.grade for r in rows), None) or GRADE_NAMES.get(grade, grade)
+    if not rows:
+        return Reply(f"{capitalize(esc(label))}: không có đơn vị nào loại {esc(name)}{_demo(table)}.")
+    names = ", ".join(f"{esc(r.unit.short_name)} ({fmt_points(r.result.total)})" for r in rows)
+    return Reply(
+        f"Loại {esc(name)} {esc(label)}: {len(rows)}/{len(table.rows)} đơn vị — {names}{_demo(table)}.",
+        buttons=_table_button(token),
+    )
+
+
+def threshold_reply(bands: list[GradeBand], grade: str | None) -> Reply:
+    """'bao nhiêu điểm thì xuất sắc' -> that grade's band; no grade: the whole scale."""
+
+    def line(band: GradeBand) -> str:
+        if band.below is None:
+            return f"{esc(band.grade)}: từ {fmt_points(band.minimum)} điểm trở lên"
+        if band.minimum <= 0:
+            return f"{esc(band.grade)}: dưới {fmt_points(band.below)} điểm"
+        return f"{esc(band.grade)}: từ {fmt_points(band.minimum)} đến dưới {fmt_points(band.below)} điểm"
+
+    if not bands:
+        return Reply("Cụm chưa đặt ngưỡng xếp loại.")
+    asked = [b for b in bands if grade and normalize(b.grade) == grade]
+    if asked:
+        return Reply(f"Loại {line(asked[0])}.")
+    return Reply("Ngưỡng xếp loại của cụm: " + "; ".join(line(b) for b in bands) + ".")
+
+
+def criterion_of_unit_reply(table: ResultTable, unit: Unit, criterion: Criterion, label: str, token: str) -> Reply:
+    """'điểm dân vận của Phủ Lý' -> that one figure."""
+    row = table.row_of(unit.id)
+    if row is None or criterion.code not in row.scores:
+        return Reply(f"{esc(unit.name)} chưa có điểm {_criterion_label(criterion)} {esc(label)}.")
+    points = row.scores[criterion.code]
+    if criterion.kind == "adjustment":
+        value = ("+" if points > 0 else "") + fmt_points(points)
+    else:
+        value = f"{fmt_points(points)}/{fmt_points(criterion.max_points)}"
+    return Reply(
+        f"{esc(unit.short_name)} — {_criterion_label(criterion)} {esc(label)}: {value} điểm{_demo(table)}.",
+        buttons=[[Button(f"Chi tiết {unit.short_name}", f"/ketqua u:{unit.id} {token}")]],
+    )
+
+
+def criterion_table_reply(table: ResultTable, criterion: Criterion, label: str, token: str) -> Reply:
+    """'điểm G2 các đơn vị' -> one criterion, every unit, highest first."""
+    rows = sorted(table.rows, key=lambda r: _points_of(r, criterion), reverse=True)
+    lines = [f"<b>{_criterion_label(criterion)} — {esc(label)}</b>{_demo(table)}"]
+    lines.extend(f"{esc(r.unit.short_name)}: {fmt_points(_points_of(r, criterion))}" for r in rows)
+    return Reply("\n".join(lines), buttons=_table_button(token))
+
+
+def nth_reply(table: ResultTable, place: int, label: str, token: str) -> Reply:
+    """'đơn vị nào xếp thứ 2' -> the unit(s) of that rank."""
+    rows = [r for r in table.rows if r.result.rank == place]
+    if not rows:
+        return Reply(f"{capitalize(esc(label))}: không có đơn vị nào xếp thứ {place}.", buttons=_table_button(token))
+    names = ", ".join(f"{esc(r.unit.short_name)} ({fmt_points(r.result.total)} điểm)" for r in rows)
+    return Reply(f"Xếp thứ {place} {esc(label)}: {names}{_demo(table)}.", buttons=_table_button(token))
+
+
+def average_reply(table: ResultTable, criterion: Criterion | None, label: str, token: str) -> Reply:
+    """'điểm trung bình của cụm' -> one figure."""
+    if not table.rows:
+        return Reply(f"Chưa có điểm nào {esc(label)}.")
+    values = [_points_of(r, criterion) for r in table.rows]
+    mean = sum(values, Decimal(0)) / len(values)
+    what = f" {_criterion_label(criterion)}" if criterion else ""
+    return Reply(
+        f"Điểm trung bình{what} {esc(label)} của {len(values)} đơn vị: {fmt_points(mean.quantize(Decimal('0.01')))}"
+        f"{_demo(table)}.",
+        buttons=_table_button(token),
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
 from bot.models import Directive, Event
 from bot.services.schedule import labelled_title
 from bot.services.units import ClusterView
-from bot.views.common import capitalize, code_tag, when
+from bot.views.common import capitalize, code_tag, span_label, when
 
 
 def event_line(event: Event, tz: ZoneInfo, *, codes: bool = False) -> str:
@@ -59,3 +60,22 @@ def directives_reply(directives: list[Directive], asked: str | None) -> Reply:
         which = f" số {esc(asked)}" if asked else ""
         return Reply(f"Chưa có thông tin về chỉ thị{which} trong dữ liệu của cụm.")
     return Reply("\n".join(directive_text(d) for d in directives))
+
+
+_KIND_TITLES = {"inspection": "Lịch kiểm tra", "conference": "Lịch hội nghị", "meeting": "Lịch họp"}
+
+
+def span_title(kind: str | None, label: str, start: date, end: date) -> str:
+    """'Lịch hội nghị, họp tuần sau (27/06–03/07/2022)'; a kind asked for names only that kind."""
+    head = _KIND_TITLES.get(kind or "", "Lịch hội nghị, họp")
+    return f"{head} {esc(span_label(label, start, end))}"
+
+
+def nothing_in_span(kind: str | None) -> str:
+    return {"inspection": "Không có đợt kiểm tra nào.", "meeting": "Không có cuộc họp nào."}.get(
+        kind or "", "Không có hội nghị, cuộc họp nào."
+    )
+
+
+def upcoming_title(kind: str | None) -> str:
+    return _KIND_TITLES.get(kind or "", "Lịch hội nghị, họp, kiểm tra") + " sắp tới"
