@@ -298,18 +298,22 @@ class ZaloChannel:
             if not fresh:
                 await asyncio.sleep(max(0.0, self.min_poll_interval + POLL_MARGIN - (time.monotonic() - started)))
 
+    def _readable(self, update: dict[str, Any]) -> tuple[Incoming, str | None] | None:
+        """The message an update carries and its key for repeats; None when there is nothing to answer."""
+        if not isinstance(update.get("message"), dict):
+            log.info("Zalo: ignored an update without a message (%s)", str(update.get("event_name"))[:60])
+            return None
+        incoming = self.incoming(update)
+        return None if incoming is None else (incoming, update_key(update))
+
     async def _take(self, update: dict[str, Any]) -> bool:
         """Hand a polled update to the pipeline; False for a copy of one already taken. The next poll
         starts while it is answered (Zalo hands out one update per call)."""
-        message = update.get("message")
-        if not isinstance(message, dict):
-            log.info("Zalo: ignored an update without a message (%s)", str(update.get("event_name"))[:60])
+        readable = self._readable(update)
+        if readable is None:
             return False
-        key = update_key(update)
+        incoming, key = readable
         if key is not None and not self.seen.claim(key):
-            return False
-        incoming = self.incoming(update)
-        if incoming is None:
             return False
         await self._pipeline.submit(incoming.chat_id, lambda: self._answer(incoming, key))
         return True
@@ -332,14 +336,10 @@ class ZaloChannel:
     async def handle_update(self, update: dict[str, Any]) -> bool:
         """Answer one update now (a webhook call); False when it was a copy of one answered here, on
         another replica or before a restart, or not something the bot can read."""
-        message = update.get("message")
-        if not isinstance(message, dict):
-            log.info("Zalo: ignored an update without a message (%s)", str(update.get("event_name"))[:60])
+        readable = self._readable(update)
+        if readable is None:
             return False
-        incoming = self.incoming(update)
-        if incoming is None:
-            return False
-        key = update_key(update)
+        incoming, key = readable
         if key is not None and not await self.seen.claim_anywhere(key):
             return False
         await self._answer(incoming, key)
