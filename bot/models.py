@@ -623,6 +623,23 @@ class SeenUpdate(Base):
     seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class InboxUpdate(Base):
+    """A webhook update taken (its 200 already given) but not yet answered. It is written before the
+    platform hears 200 and deleted once the update was answered, so an update whose answer a crash
+    interrupted is answered after the restart, or by another replica, instead of being lost."""
+
+    __tablename__ = "inbox_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    update_key: Mapped[str] = mapped_column(String(120))
+    payload: Mapped[Any] = mapped_column(JSON)
+    # When it was taken, or last taken again from a replica that did not answer it in time.
+    taken_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(default=1)
+
+
 class ChannelUsage(Base):
     """Messages sent per channel and calendar month (Zalo's plans count them), and when the admins
     were warned that the quota is running out."""

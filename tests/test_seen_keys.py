@@ -4,14 +4,14 @@ pipeline that answers polled updates while the next one is fetched, one chat's i
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.app import App
 from bot.channels.base import ChatOrderedPipeline
 from bot.channels.seen import SeenKeys
-from bot.models import SeenUpdate
+from bot.models import InboxUpdate, SeenUpdate, utcnow
 
 NOW = datetime(2022, 6, 22, 3, tzinfo=UTC)
 
@@ -74,10 +74,71 @@ async def test_a_restarted_process_and_another_replica_know_stored_keys(empty_ap
     replica = SeenKeys(empty_app.sessions, "zalo", lambda: NOW, remembered=1)
     await replica.start()
     replica.claim("m:2")  # pushes m:1 out of its memory
-    assert not await replica.claim_anywhere("m:1")  # a webhook copy: the database knows it
-    assert await replica.claim_anywhere("m:3")
+    assert not await replica.take("m:1", {})  # a webhook copy: the database knows it
+    assert await replica.take("m:3", {})
     for keys in (first, restarted, replica):
         await keys.stop()
+
+
+async def inbox(app: App) -> list[tuple[str, int]]:
+    async with app.sessions() as session:
+        rows = await session.execute(select(InboxUpdate.update_key, InboxUpdate.attempts).order_by(InboxUpdate.id))
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def make_overdue(app: App) -> None:
+    """As if whoever took the inbox updates did so a minute ago and then died."""
+    async with app.sessions() as session, session.begin():
+        await session.execute(update(InboxUpdate).values(taken_at=utcnow() - timedelta(minutes=1)))
+
+
+async def test_a_webhook_update_is_in_the_inbox_from_its_200_until_it_was_answered(empty_app: App) -> None:
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    assert await seen.take("m:1", {"message": {"message_id": "1", "text": "mai ai trực"}})
+    assert not await seen.take("m:1", {})  # a copy (the platform retried the call)
+    assert await stored(empty_app) == ["m:1"]  # seen at once: another replica drops its copy
+    assert await inbox(empty_app) == [("m:1", 1)]
+    seen.answered("m:1")
+    await seen.flush()
+    assert await inbox(empty_app) == []
+    assert await stored(empty_app) == ["m:1"]
+    await seen.stop()
+
+
+async def test_an_update_a_dead_process_took_is_answered_by_one_other_process(empty_app: App) -> None:
+    dead = seen_keys(empty_app, flush_every=3600)
+    await dead.start()
+    payload = {"event_name": "message.text.received", "message": {"message_id": "7", "text": "/truc"}}
+    assert await dead.take("m:7", payload)  # its 200 was given, then the process died
+    first, second = seen_keys(empty_app), seen_keys(empty_app)
+    await first.start()
+    await second.start()
+    assert await first.overdue(timedelta(seconds=30), attempts=3) == []  # not overdue yet: maybe still answering
+    await make_overdue(empty_app)
+    taken = await asyncio.gather(*(s.overdue(timedelta(seconds=30), attempts=3) for s in (first, second)))
+    assert sorted(len(t) for t in taken) == [0, 1]  # one of the two takes it
+    assert [t for t in taken if t] == [[("m:7", payload)]]
+    assert await inbox(empty_app) == [("m:7", 2)]
+    for keys in (first, second):
+        keys.answered("m:7")
+        await keys.stop()
+    assert await inbox(empty_app) == []
+
+
+async def test_an_update_whose_answer_keeps_failing_is_given_up_after_its_attempts(empty_app: App) -> None:
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    assert await seen.take("m:9", {})
+    seen.release("m:9")  # its answer failed
+    for _ in range(2):  # answered twice more, failing each time
+        await make_overdue(empty_app)
+        assert len(await seen.overdue(timedelta(seconds=30), attempts=3)) == 1
+        seen.release("m:9")
+    await make_overdue(empty_app)
+    assert await seen.overdue(timedelta(seconds=30), attempts=3) == []
+    assert await inbox(empty_app) == []
+    await seen.stop()
 
 
 async def test_keys_that_cannot_be_stored_are_kept_for_the_next_round(empty_app: App) -> None:

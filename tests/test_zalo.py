@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo import ZaloChannel, update_key
 from bot.cli import fixed_clock
 from bot.config import Settings
 from bot.messages import ChannelInfo, Incoming
@@ -210,11 +210,51 @@ async def test_copies_handed_out_after_a_restart_or_to_a_webhook_replica_are_not
         clock = fixed_clock(NOW, settings)
         channel = ZaloChannel(replica.dispatcher, settings, transport=fake.transport(), clock=clock)
         await channel.seen.start()
-        assert await channel.handle_update(update) is False
-        await channel.seen.stop()
+        await channel.feed(update)  # answered 200, and not answered again
+        await channel.stop()
         assert len(fake.messages(ADMIN)) == 1
         await restarted.close()
         await replica.close()
+    await app.close()
+
+
+async def test_a_webhook_update_whose_answer_was_cut_short_is_answered_later_not_lost(demo_db_url: str) -> None:
+    """The 200 is given once the update is in the inbox; if the answer then fails, or the process dies
+    before it, the update stays there and is answered once it is overdue, by this process or another."""
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo() as fake, zalo_webhook_bot(app, fake) as channel:
+        real_handle = app.dispatcher.handle
+        failing = True
+
+        async def handle_or_fail(incoming: object, info: object) -> object:
+            if failing:
+                raise ConnectionError("database gone mid-answer")
+            return await real_handle(incoming, info)  # type: ignore[arg-type]
+
+        app.dispatcher.handle = handle_or_fail  # type: ignore[method-assign]
+        await fake.user_says_async("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)
+        assert all(d.ok for d in fake.webhook_deliveries)  # Zalo was told 200 and will not retry
+        await asyncio.sleep(0.1)
+        assert fake.messages(ADMIN) == []
+        failing = False
+        assert await channel.sweep_inbox() == 0  # not overdue yet: it may still be being answered
+        assert await channel.sweep_inbox(older_than=timedelta(0)) == 1
+        answer = await fake.wait_for_message(ADMIN)
+        assert "Cụm thi đua số 2 năm 2022 gồm 7 đơn vị" in answer[0].text
+
+        # A process that took an update and died before answering it: another process answers it.
+        app.dispatcher.handle = real_handle  # type: ignore[method-assign]
+        dead = ZaloChannel(app.dispatcher, channel.settings, transport=fake.transport(), clock=channel.clock)
+        await dead.seen.start()
+        update = fake._make_update("mai ai trực?", ADMIN, None, "A", "PRIVATE", "message.text.received", False, None)
+        key = update_key(update)
+        assert key is not None and await dead.seen.take(key, update)
+        await dead.client.aclose()  # gone without answering or flushing
+        assert await channel.sweep_inbox(older_than=timedelta(0)) == 1
+        answer = await fake.wait_for_message(ADMIN)
+        assert "Thứ Năm 23/06/2022" in answer[0].text
+        await asyncio.sleep(0.2)
+        assert len(fake.messages(ADMIN)) == 2
     await app.close()
 
 
@@ -328,6 +368,8 @@ async def test_webhook_mode_refuses_forged_calls_and_reads_both_shapes(demo_db_u
                 update["message"]["text"] = "mai ai trực?"  # type: ignore[index]
                 assert (await c.post("/zalo", json=update, headers=right)).status_code == 200
                 assert (await c.post("/zalo", json={"ok": True, "result": update}, headers=right)).status_code == 200
+                await fake.wait_for_message(ADMIN)  # answered after the 200
+                await asyncio.sleep(0.2)
                 assert len(fake.messages(ADMIN)) == 2  # the repeat (same message_id) was dropped
                 metrics = (await c.get("/metrics")).text
                 assert 'qtbot_updates_in_total{channel="zalo"}' in metrics

@@ -4,12 +4,18 @@ Zalo hands consumed updates out again (ZALO.md §1.5), and a webhook call may be
 claimed in memory before the update is answered (so a copy arriving meanwhile is dropped at once), and
 stored in the database after it was answered, in batches written in the background: the answer path
 pays no write for it. A process loads the newest keys when it starts, so copies handed out after a
-restart are dropped too; a webhook copy this process has not seen is looked up in the database, since
-another replica may have answered it.
+restart are dropped too.
 
 What a crash can cost: the keys answered in the last ``flush_every`` seconds before it, not yet
 stored, so at most that many updates answered twice when the platform hands them out again. Nothing
 is lost: a key is stored only once its update was answered, and released when answering failed.
+
+A webhook update is answered 200 before it is answered, so the platform will not deliver it again:
+:meth:`SeenKeys.take` stores it first, seen and in the inbox, in one transaction (the unique key makes
+two replicas agree on who took it). Once answered it leaves the inbox, in the same background batches.
+An update still in the inbox ``older_than`` after it was taken belonged to a process that died: any
+live process takes it again (:meth:`SeenKeys.overdue`) and answers it. A crash then costs the updates
+answered in the last ``flush_every`` seconds, answered twice; none is lost.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,6 +53,8 @@ class SeenKeys:
         self.remembered = remembered
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._answered: dict[str, datetime] = {}  # not yet stored
+        self._inboxed: set[str] = set()  # taken into the inbox by this process, not yet answered
+        self._left_inbox: list[str] = []  # answered, still to be deleted from the inbox
         self._flusher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -80,36 +88,63 @@ class SeenKeys:
         self._remember(key)
         return True
 
-    async def claim_anywhere(self, key: str) -> bool:
-        """:meth:`claim`, and False too when the database has ``key`` (another replica or an earlier
-        run answered it). Errors of the database propagate, so a webhook answers 5xx."""
+    async def take(self, key: str, payload: object) -> bool:
+        """Take a webhook update into the inbox before answering 200; False for a copy taken before, here
+        or anywhere. Errors of the database propagate, so the webhook answers 5xx."""
         if key in self._keys:
             return False
-        async with self.sessions() as session:
-            if await channel_state.was_seen(session, self.channel, key):
-                self._remember(key)
-                return False
-        return self.claim(key)
+        async with self.sessions() as session, session.begin():
+            taken = await channel_state.take_update(session, self.channel, key, payload, now=self.clock())
+        self._remember(key)
+        if taken:
+            self._inboxed.add(key)
+        return taken
+
+    async def overdue(self, older_than: timedelta, attempts: int) -> list[tuple[str, object]]:
+        """Inbox updates a dead process took and never answered, now taken by this one."""
+        async with self.sessions() as session, session.begin():
+            taken, given_up = await channel_state.overdue_updates(
+                session,
+                self.channel,
+                older_than=older_than,
+                attempts=attempts,
+                mine=self._inboxed | set(self._left_inbox),
+            )
+        for key in given_up:
+            log.error("%s: update %s could not be answered after %d attempts; given up", self.channel, key, attempts)
+        for key, _payload in taken:
+            self._remember(key)
+            self._inboxed.add(key)
+        return taken
 
     def answered(self, key: str) -> None:
-        """The update was answered: store its key (with the next batch)."""
-        self._answered[key] = self.clock()
+        """The update was answered: store its key (with the next batch), or let it leave the inbox."""
+        if key in self._inboxed:
+            self._inboxed.discard(key)
+            self._left_inbox.append(key)
+        else:
+            self._answered[key] = self.clock()
 
     def release(self, key: str) -> None:
-        """Answering failed: the platform's next copy is to be answered."""
+        """Answering failed: the platform's next copy is to be answered (an inbox update stays in the
+        inbox and is taken again once it is overdue)."""
         self._keys.pop(key, None)
         self._answered.pop(key, None)
+        self._inboxed.discard(key)
 
     async def flush(self) -> None:
-        if not self._answered:
+        if not self._answered and not self._left_inbox:
             return
         batch, self._answered = self._answered, {}
+        left, self._left_inbox = self._left_inbox, []
         try:
             async with self.sessions() as session, session.begin():
                 await channel_state.record_seen(session, self.channel, batch)
+                await channel_state.updates_answered(session, self.channel, left)
         except Exception:
             for key, at in batch.items():  # the next round tries again
                 self._answered.setdefault(key, at)
+            self._left_inbox.extend(left)
             raise
 
     async def _flush_forever(self) -> None:

@@ -58,6 +58,11 @@ RATIONED_KINDS = frozenset({"digest_daily", "digest_weekly", "news"})
 FILES_KEPT = timedelta(days=7)
 # Updates answered at once while the next is fetched (one chat's still in order).
 IN_FLIGHT = 8
+# Webhook updates left in the inbox this long by a process that died are answered by another; it is
+# swept this often, and an update whose answer failed this many times is given up.
+INBOX_OVERDUE = timedelta(seconds=30)
+INBOX_SWEEP_EVERY = 10.0
+INBOX_ATTEMPTS = 3
 
 
 class ZaloError(Exception):
@@ -207,6 +212,7 @@ class ZaloChannel:
         self.bot: ZaloBot | None = None
         self.min_poll_interval = min_poll_interval
         self._polling: asyncio.Task[None] | None = None
+        self._sweeping: asyncio.Task[None] | None = None
         self._pipeline = ChatOrderedPipeline(IN_FLIGHT)
         self.seen = SeenKeys(self.sessions, NAME, clock)
         self._unsaved_sent = 0
@@ -251,6 +257,7 @@ class ZaloChannel:
         self._polling = asyncio.create_task(self._poll_forever(), name="zalo-polling")
 
     async def start_webhook(self, url: str, secret: str) -> None:
+        """Webhook mode; updates a crashed process left unanswered in the inbox are answered too."""
         await self.open()
         await self.seen.start()
         try:
@@ -259,13 +266,15 @@ class ZaloChannel:
             raise StartupError(
                 f"QTBOT_PUBLIC_URL: Zalo không nhận địa chỉ webhook {url} ({exc.description})."
             ) from None
+        self._sweeping = asyncio.create_task(self._sweep_forever(), name="zalo-inbox")
 
     async def stop(self) -> None:
-        if self._polling is not None:
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-            self._polling = None
+        for task in (self._polling, self._sweeping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._polling = self._sweeping = None
         await self._pipeline.drain()
         await self.seen.stop()
         with contextlib.suppress(Exception):
@@ -319,31 +328,48 @@ class ZaloChannel:
         return True
 
     async def feed(self, body: Any) -> None:
-        """What the webhook received (either shape); errors of the database propagate (the caller
-        answers 5xx, so the platform may deliver it again)."""
+        """What the webhook received (either shape). Each update is stored in the inbox and answered in
+        the background, so the platform gets its 200 without waiting for the answer; errors of the
+        database propagate (the caller answers 5xx, so the platform may deliver it again)."""
         updates = updates_of(body)
         if not updates or not any(isinstance(u.get("message"), dict) for u in updates):
             raise Malformed("no message")
         for update in updates:
-            await self.handle_update(update)
+            readable = self._readable(update)
+            if readable is None:
+                continue
+            incoming, key = readable
+            if key is None:
+                await self._answer(incoming, None)  # nothing to store it by: answered before the 200
+            elif await self.seen.take(key, update):
+                await self._pipeline.submit(incoming.chat_id, lambda i=incoming, k=key: self._answer(i, k))
+
+    async def sweep_inbox(self, older_than: timedelta = INBOX_OVERDUE) -> int:
+        """Answer the inbox updates a process that died left unanswered; how many were taken."""
+        taken = await self.seen.overdue(older_than, INBOX_ATTEMPTS)
+        for key, update in taken:
+            readable = self._readable(update) if isinstance(update, dict) else None
+            if readable is None:
+                self.seen.answered(key)
+                continue
+            incoming = readable[0]
+            await self._pipeline.submit(incoming.chat_id, lambda i=incoming, k=key: self._answer(i, k))
+        return len(taken)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                if await self.sweep_inbox():
+                    log.info("Zalo: answering updates another process took and did not answer")
+            except Exception as exc:
+                log.warning("Zalo: the inbox could not be swept (%s)", type(exc).__name__)
+            await asyncio.sleep(INBOX_SWEEP_EVERY)
 
     def webhook(self, path: str, secret: str) -> Webhook:
         return Webhook(NAME, path, SECRET_HEADER, secret, self.feed)
 
     def healthy(self) -> bool:
         return self.bot is not None
-
-    async def handle_update(self, update: dict[str, Any]) -> bool:
-        """Answer one update now (a webhook call); False when it was a copy of one answered here, on
-        another replica or before a restart, or not something the bot can read."""
-        readable = self._readable(update)
-        if readable is None:
-            return False
-        incoming, key = readable
-        if key is not None and not await self.seen.claim_anywhere(key):
-            return False
-        await self._answer(incoming, key)
-        return True
 
     async def _answer(self, incoming: Incoming, key: str | None) -> None:
         self.updates_in += 1

@@ -1,5 +1,6 @@
 """What channels keep in the database besides messages: updates already handled (Zalo hands them out
-again), messages sent per month (Zalo's plans have a quota), and files served at ``/files/<token>``."""
+again), webhook updates taken but not yet answered (the inbox), messages sent per month (Zalo's plans
+have a quota), and files served at ``/files/<token>``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import insert_ignore
-from bot.models import ChannelUsage, ChatLink, Member, SeenUpdate, StoredFile
+from bot.models import ChannelUsage, ChatLink, InboxUpdate, Member, SeenUpdate, StoredFile, utcnow
 from bot.services.notices import Notice
 from bot.services.reminders import Push, write_pushes
 
@@ -28,6 +29,72 @@ async def record_seen(session: AsyncSession, channel: str, keys: dict[str, datet
     """Store answered update keys (with when they were answered); a key stored already is skipped."""
     rows = [{"channel": channel, "update_key": key[:120], "seen_at": at} for key, at in keys.items()]
     return await insert_ignore(session, SeenUpdate.__table__, rows, key=["channel", "update_key"])
+
+
+async def take_update(session: AsyncSession, channel: str, key: str, payload: object, *, now: datetime) -> bool:
+    """Take a webhook update before its 200: mark it seen and put it in the inbox, unless some process
+    (this one before a restart, or another replica) has taken it already."""
+    seen = {"channel": channel, "update_key": key[:120], "seen_at": now}
+    if not await insert_ignore(session, SeenUpdate.__table__, [seen], key=["channel", "update_key"]):
+        return False
+    session.add(InboxUpdate(channel=channel, update_key=key[:120], payload=payload, taken_at=utcnow()))
+    await session.flush()
+    return True
+
+
+async def updates_answered(session: AsyncSession, channel: str, keys: list[str]) -> None:
+    """Inbox updates that were answered leave the inbox."""
+    for start in range(0, len(keys), 500):
+        batch = [key[:120] for key in keys[start : start + 500]]
+        await session.execute(
+            delete(InboxUpdate).where(InboxUpdate.channel == channel, InboxUpdate.update_key.in_(batch))
+        )
+
+
+async def overdue_updates(
+    session: AsyncSession,
+    channel: str,
+    *,
+    older_than: timedelta,
+    attempts: int,
+    mine: set[str] | frozenset[str] = frozenset(),
+    limit: int = 100,
+) -> tuple[list[tuple[str, object]], list[str]]:
+    """Inbox updates taken longer than ``older_than`` ago and still not answered (the process that took
+    them died): taken again by this one, each by one atomic update so that two replicas sweeping at
+    once do not both take it. Returns those taken (key, payload) and the keys of those given up
+    because they were taken ``attempts`` times already (an update whose answer keeps failing). ``mine``:
+    keys the caller is answering, or answered and has not yet taken out of the inbox."""
+    now = utcnow()
+    rows = (
+        await session.execute(
+            select(
+                InboxUpdate.id, InboxUpdate.update_key, InboxUpdate.payload, InboxUpdate.taken_at, InboxUpdate.attempts
+            )
+            .where(
+                InboxUpdate.channel == channel,
+                InboxUpdate.taken_at < now - older_than,
+                InboxUpdate.update_key.not_in(sorted(mine)),
+            )
+            .order_by(InboxUpdate.id)
+            .limit(limit)
+        )
+    ).all()
+    taken: list[tuple[str, object]] = []
+    given_up: list[str] = []
+    for row_id, key, payload, taken_at, tries in rows:
+        if tries >= attempts:
+            await session.execute(delete(InboxUpdate).where(InboxUpdate.id == row_id))
+            given_up.append(key)
+            continue
+        result = await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.id == row_id, InboxUpdate.taken_at == taken_at)
+            .values(taken_at=now, attempts=tries + 1)
+        )
+        if result.rowcount == 1:
+            taken.append((key, payload))
+    return taken, given_up
 
 
 async def purge_seen(session: AsyncSession, *, now: datetime) -> int:
