@@ -90,7 +90,7 @@ class RecordingChannel:
         self.limits = RateLimits(per_second=100_000, private_interval=0, group_per_minute=100_000)
         self.due_by_text = due_by_text
 
-    async def deliver(self, chat_id: str, reply, *, is_group: bool, kind: str = "") -> None:
+    async def deliver(self, chat_id: str, reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         from bot.messages import to_plain
 
         note_fired(self.due_by_text[to_plain(reply.text).split("\n", 1)[0]])

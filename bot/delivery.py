@@ -231,6 +231,7 @@ class Claimed:
     reply: Reply
     attempts: int
     due_at: datetime | None = None
+    parts_sent: int = 0
 
 
 @dataclass
@@ -241,6 +242,7 @@ class Outcome:
     seconds: float = 0.0
     flood: bool = False
     attempted: bool = False  # handed to the platform: holds a place in the unrecorded window
+    parts_sent: int | None = None  # of a message in parts, how many have gone out by now
 
 
 class OutcomesNotRecorded(Exception):
@@ -414,6 +416,7 @@ class OutboxDelivery:
                         reply,
                         row.attempts,
                         row.due_at,
+                        row.parts_sent,
                     )
                 )
             if missed:
@@ -450,15 +453,19 @@ class OutboxDelivery:
                 return  # the database is not taking outcomes: the rest stays claimed, released later
             try:
                 await throttle.overall_turn()
-                await channel.deliver(row.chat_id, row.reply, is_group=row.is_group, kind=row.kind)
+                await channel.deliver(
+                    row.chat_id, row.reply, is_group=row.is_group, kind=row.kind, first_part=row.parts_sent
+                )
             except RetryLater as exc:
                 await throttle.flood(exc.seconds)
-                outcomes.put_nowait(Outcome(row, "retry", str(exc), exc.seconds, flood=True, attempted=True))
+                outcomes.put_nowait(
+                    Outcome(row, "retry", str(exc), exc.seconds, flood=True, attempted=True, parts_sent=exc.parts_sent)
+                )
                 for rest in rows[index + 1 :]:
                     outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))
                 return
             except TemporaryFailure as exc:
-                outcomes.put_nowait(Outcome(row, "temporary", str(exc), attempted=True))
+                outcomes.put_nowait(Outcome(row, "temporary", str(exc), attempted=True, parts_sent=exc.parts_sent))
                 for rest in rows[index + 1 :]:
                     outcomes.put_nowait(Outcome(rest, "retry", "chờ tin trước của cùng chat", 1.0))
                 return
@@ -570,6 +577,8 @@ class OutboxDelivery:
                     if outcome.result == "gone" and row.chat_link_id is not None:
                         gone_links[row.chat_link_id] = detail or "không gửi được"
                 values.update(last_error=None if outcome.result == "moved" else (detail or "")[:500], claimed_by=None)
+                if outcome.parts_sent is not None and outcome.result in ("retry", "temporary"):
+                    values["parts_sent"] = outcome.parts_sent
                 await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
             for link_id, new_chat_id in moved_links.items():
                 await move_chat(session, link_id, new_chat_id)

@@ -516,6 +516,9 @@ class OutboxMessage(Base):
     # pending / claimed / sent / failed / missed / cancelled
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # Of a message sent in parts (longer than the channel's limit): how many went out before an attempt
+    # failed; the next attempt starts after them instead of sending them again.
+    parts_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_at: Mapped[datetime | None]

@@ -145,3 +145,41 @@ async def test_two_replicas_keep_to_one_set_of_limits_through_postgresql(demo_db
     assert sum(sent) == len(chats) and all(sent), sent  # both replicas sent
     assert sorted(m.chat_id for m in fake.sent) == chats
     assert fake.stats.too_many_requests <= 1
+
+
+async def test_a_long_message_flood_limited_after_its_first_part_sends_only_the_rest_later(demo_db_url: str) -> None:
+    """Telegram allows one message a second per chat, and a long message goes out in parts: the second
+    part meets a 429. The retry must send the second part only, not the whole message again."""
+    app = App(make_settings(demo_db_url))
+    chat = 9400
+    lines = [f"Dòng {number:03d}: kiểm tra sẵn sàng chiến đấu của đơn vị, báo cáo trước 16h00." for number in range(90)]
+    text = "\n".join(lines)
+    assert len(text) > 4096
+    async with app.sessions() as session, session.begin():
+        link = ChatLink(channel="telegram", chat_id=str(chat), chat_type="private")
+        session.add(link)
+        await session.flush()
+        await subscribe(session, link, ["announcements"])
+        chats = announcements.recipients(await load_audience(session), "cluster")
+        await announcements.queue(session, reference=1, text=text, chats=chats, now=utcnow())
+    async with FakeTelegram(limits=FloodLimits(global_per_second=1000, per_chat_per_second=1)) as fake:
+        fake.add_chat(chat)
+        settings = fake_settings(app.settings, fake, telegram_rate_per_second=1000.0)
+        channel = TelegramChannel(
+            app.dispatcher, settings, request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
+        )
+        await channel.open()
+        delivery = OutboxDelivery(app.sessions, settings, {"telegram": channel})
+        first = await delivery.deliver_due()
+        assert first.too_many_requests == 1 and len(fake.messages(chat)) == 1
+        async with app.sessions() as session:
+            row = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == str(chat)))
+            assert row is not None and row.status == "pending" and row.parts_sent == 1
+        await asyncio.sleep(1.2)  # the retry_after
+        second = await delivery.deliver_due()
+        assert len(second.sent) == 1
+        received = [m.text for m in fake.messages(chat)]
+        await channel.stop()
+    assert len(received) == 2 and received[0] != received[1]
+    assert "\n".join(received).split() == text.split()  # every line once, in order
+    await app.close()

@@ -33,8 +33,8 @@ class Recorder:
         self.name = name
         self.replies: list[Reply] = []
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
-        del chat_id, is_group
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
+        del chat_id, is_group, first_part
         self.replies.append(reply)
 
 

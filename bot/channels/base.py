@@ -19,7 +19,10 @@ class StartupError(Exception):
 
 
 class DeliveryError(Exception):
-    """Sending failed; the subclass says what the outbox should do."""
+    """Sending failed; the subclass says what the outbox should do. ``parts_sent``: how many parts of a
+    message split in parts had gone out before it failed (the retry starts after them)."""
+
+    parts_sent: int = 0
 
 
 class RetryLater(DeliveryError):
@@ -65,10 +68,12 @@ class Channel(Protocol):
     name: str
     limits: RateLimits
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one message; raise a :class:`DeliveryError` subclass when it did not go out. ``kind``
         is what the message is (a subscription kind: duty, digest_daily...), for channels that
-        ration what they send."""
+        ration what they send. A message longer than the channel's limit goes out in parts: the
+        parts before ``first_part`` went out on an earlier attempt and are not sent again, and the
+        error raised says in ``parts_sent`` how far this attempt got."""
 
 
 class ChatOrderedPipeline:

@@ -38,6 +38,7 @@ from telegram.request import BaseRequest
 from bot.channels.base import (
     ChatMoved,
     ChatUnreachable,
+    DeliveryError,
     RateLimits,
     Rejected,
     RetryLater,
@@ -317,28 +318,21 @@ class TelegramChannel:
                 )
             )
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""
         del is_group  # Telegram tells groups by their negative ids; the throttle already knows
         bot = self.application.bot
+        parts = split_text(reply.text, measure=utf16_len)
+        sent = first_part
         try:
-            parts = split_text(reply.text, measure=utf16_len)
-            for index, part in enumerate(parts):
+            for index in range(first_part, len(parts)):
                 markup = keyboard(reply) if index == len(parts) - 1 else None
-                await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, reply_markup=markup)
-        except RetryAfter as exc:
-            raise RetryLater(retry_seconds(exc), exc.message) from exc
-        except Forbidden as exc:
-            raise ChatUnreachable(exc.message) from exc
-        except ChatMigrated as exc:
-            raise ChatMoved(str(exc.new_chat_id)) from exc
-        except BadRequest as exc:
-            lowered = exc.message.lower()
-            if "chat not found" in lowered or "user is deactivated" in lowered or "bot was kicked" in lowered:
-                raise ChatUnreachable(exc.message) from exc
-            raise Rejected(exc.message) from exc
-        except NetworkError as exc:  # includes TimedOut and 5xx answers
-            raise TemporaryFailure(exc.message) from exc
+                await bot.send_message(chat_id, parts[index], parse_mode=ParseMode.HTML, reply_markup=markup)
+                sent = index + 1
+        except TelegramError as exc:
+            error = delivery_error(exc)
+            error.parts_sent = sent
+            raise error from exc
 
     @staticmethod
     async def _with_retry(call: Callable[[], object]) -> object:
@@ -347,3 +341,21 @@ class TelegramChannel:
         except RetryAfter as exc:
             await asyncio.sleep(retry_seconds(exc))
             return await call()  # type: ignore[misc]
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """What a Telegram error means for the outbox (bot/channels/base.py)."""
+    if isinstance(exc, RetryAfter):
+        return RetryLater(retry_seconds(exc), exc.message)
+    if isinstance(exc, Forbidden):
+        return ChatUnreachable(exc.message)
+    if isinstance(exc, ChatMigrated):
+        return ChatMoved(str(exc.new_chat_id))
+    if isinstance(exc, BadRequest):
+        lowered = exc.message.lower()
+        if "chat not found" in lowered or "user is deactivated" in lowered or "bot was kicked" in lowered:
+            return ChatUnreachable(exc.message)
+        return Rejected(exc.message)
+    if isinstance(exc, NetworkError):  # includes TimedOut and 5xx answers
+        return TemporaryFailure(exc.message)
+    return TemporaryFailure(f"{type(exc).__name__}: {exc.message}")

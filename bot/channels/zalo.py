@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import (
     ChatOrderedPipeline,
     ChatUnreachable,
+    DeliveryError,
     RateLimits,
     Rejected,
     RetryLater,
@@ -466,25 +467,22 @@ class ZaloChannel:
             self.replies_out += 1
             await self._counted(1)
 
-    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "") -> None:
+    async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Zalo's errors become the outbox's (bot/channels/base.py)."""
         del is_group
         if kind in RATIONED_KINDS and self._near_quota():
             raise Rejected("Zalo: sắp hết hạn mức tin trong tháng, bản tin nhường chỗ cho nhắc việc")
+        parts = await self._parts(reply)
+        sent = first_part
         try:
-            for part in await self._parts(reply):
+            for part in parts[first_part:]:
                 await self.client.send_message(chat_id, part)
+                sent += 1
                 await self._counted(1)
-        except ZaloError as exc:
-            if exc.code == 429:
-                raise RetryLater(60.0, "Zalo: hết hạn mức gửi (429)") from None
-            if exc.code == 404:
-                raise ChatUnreachable(f"Zalo {exc.code}: {exc.description}") from None
-            if exc.code in (400, 403):
-                raise Rejected(f"Zalo {exc.code}: {exc.description}") from None
-            raise TemporaryFailure(f"Zalo {exc.code}: {exc.description}") from None
-        except ZaloUnavailable as exc:
-            raise TemporaryFailure(str(exc)) from None
+        except (ZaloError, ZaloUnavailable) as exc:
+            error = delivery_error(exc)
+            error.parts_sent = sent
+            raise error from None
         if reply.buttons:  # "1" answered to a pushed message presses its first option
             try:
                 await self.dispatcher.remember_options(NAME, chat_id, [reply], now=self.clock())
@@ -518,3 +516,16 @@ class ZaloChannel:
                 text = common_views.quota_warning(usage.sent, quota, month)
                 await channel_state.warn_admins(session, usage, text, now=now)
                 log.warning("Zalo: %s of %s messages used this month", usage.sent, quota)
+
+
+def delivery_error(exc: ZaloError | ZaloUnavailable) -> DeliveryError:
+    """What a Zalo error means for the outbox (bot/channels/base.py)."""
+    if isinstance(exc, ZaloUnavailable):
+        return TemporaryFailure(str(exc))
+    if exc.code == 429:
+        return RetryLater(60.0, "Zalo: hết hạn mức gửi (429)")
+    if exc.code == 404:
+        return ChatUnreachable(f"Zalo {exc.code}: {exc.description}")
+    if exc.code in (400, 403):
+        return Rejected(f"Zalo {exc.code}: {exc.description}")
+    return TemporaryFailure(f"Zalo {exc.code}: {exc.description}")
