@@ -1,0 +1,216 @@
+"""Replicas in webhook mode sharing one bot token's limit. Prints one JSON line.
+
+For 1, 2 and 3 replicas in turn: that many ``qtbot run`` processes on one PostgreSQL, each in Telegram
+webhook mode with its own web app on 127.0.0.1, behind a round-robin HTTP proxy on 127.0.0.1 that the
+fake Telegram Bot API (its own server in this process) posts the updates to. Once all are up, an
+announcement to ``--chats`` chats is queued, and officers keep asking questions through the proxy
+while the replicas send it. The fake enforces ``--limit`` messages a second overall, as Telegram does
+per bot token; every replica is configured with the whole limit (``QTBOT_TELEGRAM_RATE_PER_SECOND``,
+98 % of it), because the limit is shared through PostgreSQL (bot/delivery.py, ``DatabaseSlots``).
+
+Counts, per replica count: the broadcast rate the fake saw (target ≥ 0.95 of the limit), its 429
+answers (target < 1 % of the messages), lost and duplicated messages (target 0), and the questions
+answered (each by whichever replica the proxy chose).
+
+    .venv/bin/python bench/replicas.py --database-url postgresql+asyncpg://... [--chats 10000] [--limit 100]
+
+The database given is emptied first (its ``public`` schema is dropped and created).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.broadcast import FIRST_CHAT, TOKEN, prepare  # noqa: E402
+from bench.crash import reset_postgres  # noqa: E402
+from bot.app import App  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from tests.fakes.telegram import FakeTelegram, FloodLimits  # noqa: E402
+
+SECRET = "bench-replicas-webhook-secret"
+ASKERS = range(777_000, 777_020)  # officers asking a question each while the broadcast goes out
+QUESTION = "cụm 2 gồm những đơn vị nào?"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RoundRobin:
+    """An HTTP reverse proxy on 127.0.0.1: each request goes to the next backend in turn."""
+
+    def __init__(self, backends: list[str]) -> None:
+        self.backends = itertools.cycle(backends)
+        self.forwarded: Counter[str] = Counter()
+        self.port = free_port()
+        self._client = httpx.AsyncClient(timeout=30)
+        app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _forward(self, request: Request) -> Response:
+        backend = next(self.backends)
+        self.forwarded[backend] += 1
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = await self._client.request(
+            request.method, f"{backend}{request.url.path}", content=await request.body(), headers=headers
+        )
+        return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"))
+
+    async def __aenter__(self) -> RoundRobin:
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:  # noqa: ASYNC110  (uvicorn has no event for it)
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        await self._client.aclose()
+
+
+def replica_env(database_url: str, api_root: str, proxy_port: int, port: int, limit: float) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QTBOT_")}
+    env.update(
+        QTBOT_DATABASE_URL=database_url,
+        QTBOT_TELEGRAM_TOKEN=TOKEN,
+        QTBOT_TELEGRAM_BASE_URL=api_root,
+        QTBOT_TELEGRAM_RATE_PER_SECOND=str(limit * 0.98),
+        QTBOT_PUBLIC_URL=f"http://127.0.0.1:{proxy_port}",
+        QTBOT_TELEGRAM_WEBHOOK_SECRET=SECRET,
+        QTBOT_WEB_LISTEN=f"127.0.0.1:{port}",
+        QTBOT_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def log_file(port: int) -> BinaryIO:
+    """Where a replica's output goes (its warnings, if any), for a look after the run."""
+    return (Path(tempfile.gettempdir()) / f"qtbot-replica-{port}.log").open("wb")
+
+
+async def wait_healthy(port: int, process: asyncio.subprocess.Process) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            if process.returncode is not None:
+                raise RuntimeError(f"a replica stopped at start-up (exit {process.returncode})")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"the replica on port {port} did not come up")
+
+
+async def one_run(database_url: str, replicas: int, chats: int, limit: float) -> dict[str, object]:
+    await reset_postgres(database_url)
+    setup = App(Settings(_env_file=None, database_url=database_url))  # type: ignore[call-arg]
+    await setup.prepare()
+    fake = FakeTelegram(token=TOKEN, limits=FloodLimits(global_per_second=limit))
+    for n in range(chats):
+        fake.add_chat(FIRST_CHAT + n, first_name=f"U{n}")
+    ports = [free_port() for _ in range(replicas)]
+    processes: list[asyncio.subprocess.Process] = []
+    async with fake, fake.serve() as api_root, RoundRobin([f"http://127.0.0.1:{p}" for p in ports]) as proxy:
+        try:
+            for port in ports:
+                env = replica_env(database_url, api_root, proxy.port, port, limit)
+                log = log_file(port)
+                processes.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "bot.cli", "run", env=env, cwd=ROOT, stdout=log, stderr=log
+                    )
+                )
+            for port, process in zip(ports, processes, strict=True):
+                await wait_healthy(port, process)
+            queued = await prepare(setup, chats)  # as an admin's /thongbao would, once all are up
+            started = time.perf_counter()
+            asked = 0
+            while sum(1 for m in fake.sent if m.chat_id not in ASKERS) < queued:
+                if time.perf_counter() - started > 60 + 3 * chats / limit:
+                    break
+                if asked < len(ASKERS) and time.perf_counter() - started > asked * 0.5:
+                    fake.user_sends(QUESTION, user_id=ASKERS[asked])
+                    asked += 1
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2.0)  # anything sent twice would arrive by now
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.terminate()
+            await asyncio.gather(*(process.wait() for process in processes))
+    await setup.close()
+    per_chat = Counter(m.chat_id for m in fake.sent if m.chat_id not in ASKERS)
+    lost = sum(1 for n in range(chats) if per_chat[FIRST_CHAT + n] == 0)
+    duplicated = sum(count - 1 for count in per_chat.values() if count > 1)
+    answered = sum(1 for m in fake.sent if m.chat_id in ASKERS)
+    broadcast_times = sorted(m.date for m in fake.sent if m.chat_id not in ASKERS)
+    sending = (fake.stats.last_message_at or 0) - (fake.stats.first_message_at or 0)
+    rate = (len(fake.sent) - 1) / sending if sending else 0.0
+    too_many = fake.stats.too_many_requests
+    return {
+        "replicas": replicas,
+        "messages": queued,
+        "achieved_per_s": round(rate, 1),
+        "of_limit": round(rate / limit, 3),
+        "http_429": too_many,
+        "http_429_share": round(too_many / max(1, queued), 4),
+        "lost": lost,
+        "duplicated": duplicated,
+        "questions_asked": asked,
+        "questions_answered": answered,
+        "webhook_calls_per_replica": sorted(proxy.forwarded.values()),
+        "sending_s": round(sending, 1),
+        "first_to_last_s": (broadcast_times[-1] - broadcast_times[0]) if broadcast_times else None,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True, help="postgresql+asyncpg://... (emptied first)")
+    parser.add_argument("--chats", type=int, default=10_000)
+    parser.add_argument("--limit", type=float, default=100.0, help="the fake's overall messages per second")
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args()
+    if not args.database_url.startswith("postgresql"):
+        parser.error("replicas share one PostgreSQL: give --database-url postgresql+asyncpg://...")
+    runs = [await one_run(args.database_url, count, args.chats, args.limit) for count in args.replicas]
+    met = all(
+        r["of_limit"] >= 0.95 and r["http_429_share"] < 0.01 and r["lost"] == 0 and r["duplicated"] == 0 for r in runs
+    )
+    print(
+        json.dumps(
+            {"bench": "replicas", "chats": args.chats, "limit_per_s": args.limit, "runs": runs, "targets_met": met},
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
