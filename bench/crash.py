@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import json
 import random
@@ -223,14 +224,15 @@ async def crash(
     database_url: str, *, chats: int = 2500, kills: int = 50, rate: float = 150.0, concurrency: int = 16, seed: int = 1
 ) -> dict[str, object]:
     """The broadcast and the digest run killed ``kills`` times; what the fake received (see the module
-    docstring). The duplicates a kill caused are those that appear after it, before the next one."""
+    docstring). A copy is charged to the kill that ended the process which sent the first one (that
+    first copy was in flight, its outcome unrecorded, when the process died)."""
     expected = await _prepared(database_url, chats, digest=True)
     total = sum(expected.values())
     shuffle = random.Random(seed)
     fake = _fake(chats, rate * 2)
     started = time.perf_counter()
     done_kills = 0
-    at_kills: list[int] = []  # the duplicates so far, at each kill
+    at_kills: list[int] = []  # how many messages the fake had received at each kill
     async with fake, fake.serve() as root:
         sender = Sender(database_url, root, rate, concurrency=concurrency)
         for _ in range(kills):
@@ -239,14 +241,14 @@ async def crash(
             await _wait_for_messages(fake, len(fake.sent) + shuffle.randint(5, max(6, 2 * total // kills)), process)
             if process.returncode is not None:
                 break
-            at_kills.append(_counts(fake, expected)[1])
             process.send_signal(signal.SIGKILL)
             await process.wait()
+            at_kills.append(len(fake.sent))
             done_kills += 1
         process = await spawn(sender)
         await asyncio.wait_for(process.wait(), timeout=900)
         lost, duplicated = _counts(fake, expected)
-        per_kill = [after - before for before, after in zip(at_kills, [*at_kills[1:], duplicated], strict=True)]
+        per_kill = _duplicates_per_kill(fake, at_kills)
         too_many = fake.stats.too_many_requests
     return {
         "bench": "crash",
@@ -263,6 +265,21 @@ async def crash(
         "http_429": too_many,
         "targets_met": lost == 0 and max(per_kill, default=0) <= concurrency,
     }
+
+
+def _duplicates_per_kill(fake: FakeTelegram, at_kills: list[int]) -> list[int]:
+    """Each extra copy charged to the kill that ended the process which sent the message first."""
+    first_sent: dict[tuple[int, str], int] = {}
+    charged = [0] * len(at_kills)
+    for index, message in enumerate(fake.sent):
+        key = (message.chat_id, message.text)
+        if key not in first_sent:
+            first_sent[key] = index
+            continue
+        kill = bisect.bisect_right(at_kills, first_sent[key])
+        if kill < len(charged):
+            charged[kill] += 1
+    return charged
 
 
 class TcpProxy:

@@ -99,6 +99,12 @@ _RESERVE = text(
     f"ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_slots.next_at, {_NOW}) + :interval "
     f"RETURNING next_at - :interval - {_NOW}"
 )
+# The chats' own slots, many at once (one interval): a broadcast reserves one a message.
+_RESERVE_MANY = text(
+    f"INSERT INTO send_slots (key, next_at) SELECT k, {_NOW} + :interval FROM unnest(CAST(:keys AS text[])) AS t(k) "
+    f"ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_slots.next_at, {_NOW}) + :interval "
+    f"RETURNING key, next_at - :interval - {_NOW}"
+)
 _HOLD = text(
     f"INSERT INTO send_slots (key, next_at) VALUES (:key, {_NOW} + :seconds) "
     f"ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_slots.next_at, {_NOW} + :seconds)"
@@ -112,10 +118,13 @@ class DatabaseSlots:
     matter. A flood wait one replica meets holds the key for all. When the database does not answer,
     this process paces itself alone until it does (outcomes that cannot be written stop sending anyway).
 
-    One statement in autocommit per reservation (one round trip), a few at once. The token's overall
-    slots are taken a tenth of a second's worth at a time (a run of consecutive slots, handed out here
-    in order): one round trip a message for that key cost a third of the rate at 135/s on the 2-core
-    machine (bench/crash.py replicas: 73–90/s against 121/s paced in the process).
+    Statements run in autocommit (one round trip each), a few at once. The token's overall slots are
+    taken a tenth of a second's worth at a time (a run of consecutive slots, handed out here in
+    order): one round trip a message for that key cost a third of the rate at 135/s on the 2-core
+    machine (bench/crash.py replicas: 73–90/s against 121/s paced in the process). The chats' own
+    slots are reserved together: the requests that arrive while one statement runs go in the next,
+    one statement for all of them, since a broadcast reserves one a message (one round trip each
+    capped ``qtbot run`` at about half of a 100/s limit, bench/replicas.py).
     """
 
     BLOCK_SECONDS = 0.1
@@ -126,6 +135,9 @@ class DatabaseSlots:
         self._lanes = asyncio.Semaphore(4)
         self._runs: dict[str, deque[float]] = {}
         self._refill = asyncio.Lock()
+        # Chat slots asked for and not yet reserved: interval -> key -> the waiting reservations.
+        self._asked: dict[float, dict[str, list[asyncio.Future[float]]]] = {}
+        self._reserving: asyncio.Task[None] | None = None
 
     async def _run(self, statement: TextClause, values: dict[str, object]) -> float:
         async with self._lanes, self.engine.connect() as connection:
@@ -145,11 +157,41 @@ class DatabaseSlots:
                 run.extend(first + n * interval for n in range(count))
             return max(0.0, run.popleft() - time.monotonic())
 
+    async def _together(self, key: str, interval: float) -> float:
+        """A chat's slot, reserved in one statement with the others asked for meanwhile."""
+        waiting: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._asked.setdefault(interval, {}).setdefault(key, []).append(waiting)
+        if self._reserving is None or self._reserving.done():
+            self._reserving = asyncio.create_task(self._reserve_asked())
+        return await waiting
+
+    async def _reserve_asked(self) -> None:
+        while self._asked:
+            asked, self._asked = self._asked, {}
+            for interval, by_key in asked.items():
+                # One row can be moved once per statement: a second reservation of a chat waits for
+                # the next statement.
+                for key, futures in by_key.items():
+                    if len(futures) > 1:
+                        self._asked.setdefault(interval, {})[key] = futures[1:]
+                try:
+                    async with self._lanes, self.engine.connect() as connection:
+                        result = await connection.execute(_RESERVE_MANY, {"keys": list(by_key), "interval": interval})
+                        waits = {key: float(wait or 0.0) for key, wait in result.all()}
+                except Exception as exc:
+                    for futures in by_key.values():
+                        if not futures[0].done():
+                            futures[0].set_exception(exc)
+                    continue
+                for key, futures in by_key.items():
+                    if not futures[0].done():
+                        futures[0].set_result(waits.get(key, 0.0))
+
     async def reserve(self, key: str, interval: float) -> float:
         try:
             if key.endswith(":all"):
                 return await self._from_run(key, interval)
-            wait = await self._run(_RESERVE, {"key": key, "interval": interval})
+            wait = await self._together(key, interval)
         except Exception:
             log.warning("send slots: the database does not answer; pacing this process alone", exc_info=True)
             return await self.fallback.reserve(key, interval)
