@@ -4,6 +4,7 @@ delivers it again (and the bot then answers it); a body over the limit is refuse
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -186,3 +187,37 @@ async def test_json_nested_too_deep_to_read_is_a_bad_request(app: App) -> None:
     async with telegram_web(app, Outage(app.sessions)) as (client, _fake):
         deep = b"[" * 100_000 + b"]" * 100_000
         assert (await client.post("/telegram", content=deep)).status_code == 400
+
+
+async def test_one_chats_telegram_calls_made_at_once_are_handled_in_order_others_alongside(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram makes several webhook calls at once: two steps of one chat's dialog must not overlap."""
+    spans: list[tuple[str, str, float, float]] = []
+    original = Dispatcher.handle
+
+    async def slow(self: Dispatcher, incoming: Any, channel: Any) -> Any:
+        started = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.05)
+        replies = await original(self, incoming, channel)
+        spans.append((incoming.chat_id, incoming.text, started, asyncio.get_running_loop().time()))
+        return replies
+
+    monkeypatch.setattr(Dispatcher, "handle", slow)
+    outage = Outage(app.sessions)
+    async with telegram_web(app, outage) as (client, fake):
+        fake.add_chat(USER + 1, first_name="Nam")
+        other = telegram_update(3, "/help")
+        other["message"]["chat"] = {"id": USER + 1, "type": "private"}
+        other["message"]["from"] = {"id": USER + 1, "is_bot": False, "first_name": "Nam"}
+        answers = await asyncio.gather(
+            client.post("/telegram", json=telegram_update(1, "/help")),
+            client.post("/telegram", json=telegram_update(2, "/start")),
+            client.post("/telegram", json=other),
+        )
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    mine = sorted((s for s in spans if s[0] == str(USER)), key=lambda s: s[2])
+    assert [s[1] for s in mine] == ["/help", "/start"]
+    assert mine[0][3] <= mine[1][2]  # the second started after the first ended
+    theirs = next(s for s in spans if s[0] == str(USER + 1))
+    assert theirs[2] < mine[0][3]  # another chat did not wait

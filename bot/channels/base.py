@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,6 +75,33 @@ class Channel(Protocol):
         ration what they send. A message longer than the channel's limit goes out in parts: the
         parts before ``first_part`` went out on an earlier attempt and are not sent again, and the
         error raised says in ``parts_sent`` how far this attempt got."""
+
+
+class ChatLocks:
+    """One lock per chat, kept while someone holds or waits for it: the webhook calls of one chat,
+    which the platform may make at once, are handled one after another, in the order they came (a
+    guided dialog must see its steps in order), while other chats' calls run alongside."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(chat_id, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users <= 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 class ChatOrderedPipeline:

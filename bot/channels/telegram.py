@@ -36,6 +36,7 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from telegram.request import BaseRequest
 
 from bot.channels.base import (
+    ChatLocks,
     ChatMoved,
     ChatUnreachable,
     DeliveryError,
@@ -111,6 +112,7 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self._username: str | None = None
         self._opened = False
+        self._chat_locks = ChatLocks()
         self.limits = RateLimits(
             settings.telegram_rate_per_second,
             settings.telegram_private_interval_seconds,
@@ -169,11 +171,14 @@ class TelegramChannel:
             raise Malformed(type(exc).__name__) from None
         # Handled here, before Telegram gets its answer (not through PTB's queue, which would answer
         # 200 first): a database that cannot be reached becomes a 503 and Telegram sends it again.
-        for handler in self._handlers:
-            check = handler.check_update(update)
-            if check is not None and check is not False:
-                await handler.callback(update, None)  # type: ignore[arg-type]
-                return
+        # Telegram makes several calls at once; one chat's are handled in the order they came.
+        chat = update.effective_chat
+        async with self._chat_locks.hold(str(chat.id) if chat is not None else ""):
+            for handler in self._handlers:
+                check = handler.check_update(update)
+                if check is not None and check is not False:
+                    await handler.callback(update, None)  # type: ignore[arg-type]
+                    return
 
     def webhook(self, path: str, secret: str) -> Webhook:
         return Webhook(NAME, path, SECRET_HEADER, secret, self.feed)
