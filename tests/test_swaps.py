@@ -12,6 +12,7 @@ from bot.cli import fixed_clock
 from bot.models import AuditEntry, DutyShift, DutySwap, Member, OutboxMessage, Unit
 from tests.chatting import ask, button, console
 from tests.examples import NOW
+from tests.test_telegram import ADMIN, Harness, tg  # noqa: F401  (the Telegram harness and its fixture)
 
 
 async def tick(app: App, now: str = NOW) -> dict[str, list[str]]:
@@ -186,3 +187,54 @@ async def test_the_unit_commander_approves_when_the_unit_says_so(demo_app: App) 
     rejected = await ask(commander, "/doica khongduyet 1")
     assert "Không duyệt yêu cầu đổi ca #1" in rejected, rejected
     assert await shifts_of(demo_app, "Vũ Thành Long") == [("20/06", "truc_ban"), ("24/06", "truc_ban")]
+
+
+async def test_an_admin_override_notice_names_the_new_person(demo_app: App) -> None:
+    """/sua T.. người ...: those already reminded of the shift hear who holds it now (the bug was the
+    old person under "Nay")."""
+    long = await person(demo_app, "Vũ Thành Long")
+    phuc = await person(demo_app, "Ngô Văn Phúc")
+    reminded = await tick(demo_app, "2022-06-23 16:00")
+    assert any("24/06/2022" in n for n in reminded[long.chat_id]), reminded
+    async with demo_app.sessions() as session:
+        shift = await session.scalar(select(DutyShift).where(DutyShift.key == "DS-KB-2022-06-24-truc_ban"))
+    admin = await console(demo_app, "admin", "2022-06-23 17:00")
+    await ask(admin, f"/sua T{shift.id} người Ngô Văn Phúc")
+    assert "Đã sửa" in await ask(admin, "1")
+    sent = await tick(demo_app, "2022-06-23 17:01")
+    for chat in (long.chat_id, phuc.chat_id):
+        notice = next(n for n in sent[chat] if "Thay đổi" in n)
+        assert "Nay: Trực ban Kim Bảng Thứ Sáu 24/06/2022: Thượng úy Ngô Văn Phúc" in notice, notice
+        assert "Trước: Trực ban Kim Bảng Thứ Sáu 24/06/2022: Thiếu tá Vũ Thành Long" in notice, notice
+
+
+# --- Telegram: the same swap with buttons -------------------------------------------------------------
+
+LONG, NAM = 301, 302
+
+
+async def test_a_swap_over_telegram_with_buttons(tg: Harness) -> None:  # noqa: F811 (the fixture)
+    await tg.join(LONG, "Kim Bảng Vũ Thành Long")
+    await tg.join(NAM, "Kim Bảng Đỗ Văn Nam")
+    jobs = tg.app.jobs({"telegram": tg.channel}, clock=fixed_clock(NOW, tg.app.settings))
+    await jobs.tick()
+    asked = await tg.say("/doica 24/6 | Đỗ Văn Nam | 25/6", user=LONG)
+    assert "Đã gửi yêu cầu đổi ca #1 tới Đại úy Đỗ Văn Nam" in asked, asked
+
+    await jobs.tick()
+    request = tg.fake.messages(NAM)[-1]
+    assert "Đề nghị đổi ca trực" in request.text, request.text
+    agreed = await tg.press(NAM, request.message_id, "Đồng ý", NAM)
+    assert "Đã đồng ý yêu cầu đổi ca #1" in agreed["text"], agreed
+
+    await jobs.tick()
+    approval = tg.fake.messages(ADMIN)[-1]
+    assert "Duyệt đổi ca trực" in approval.text, approval.text
+    done = await tg.press(ADMIN, approval.message_id, "Duyệt", ADMIN)
+    assert "Đã duyệt yêu cầu đổi ca #1" in done["text"], done
+
+    await jobs.tick()
+    for user in (LONG, NAM):
+        notices = [m.text for m in tg.fake.messages(user) if "Thay đổi người trực" in m.text]
+        assert len(notices) == 1 and "24/06/2022 (từ 07h30): Đại úy Đỗ Văn Nam" in notices[0], notices
+    assert "Đỗ Văn Nam" in await tg.say("ai trực ban ngày 24/6", user=LONG)
