@@ -13,6 +13,8 @@ from bot.models import AuditEntry, DutyShift, DutySwap, Member, OutboxMessage, U
 from tests.chatting import ask, button, console
 from tests.examples import NOW
 from tests.test_telegram import ADMIN, Harness, tg  # noqa: F401  (the Telegram harness and its fixture)
+from tests.test_zalo import ADMIN as ZALO_ADMIN
+from tests.test_zalo import ZaloHarness, zalo  # noqa: F401  (the Zalo harness and its fixture)
 
 
 async def tick(app: App, now: str = NOW) -> dict[str, list[str]]:
@@ -238,3 +240,27 @@ async def test_a_swap_over_telegram_with_buttons(tg: Harness) -> None:  # noqa: 
         notices = [m.text for m in tg.fake.messages(user) if "Thay đổi người trực" in m.text]
         assert len(notices) == 1 and "24/06/2022 (từ 07h30): Đại úy Đỗ Văn Nam" in notices[0], notices
     assert "Đỗ Văn Nam" in await tg.say("ai trực ban ngày 24/6", user=LONG)
+
+
+# --- Zalo: the options are numbered, and "1" answers the request pushed to the chat ------------------
+
+ZALO_LONG, ZALO_NAM = "z0long", "z0nam"
+
+
+async def test_a_swap_over_zalo_with_numbered_options(zalo: ZaloHarness) -> None:  # noqa: F811 (the fixture)
+    await zalo.join(ZALO_LONG, "Kim Bảng Vũ Thành Long")
+    await zalo.join(ZALO_NAM, "Kim Bảng Đỗ Văn Nam")
+    jobs = zalo.app.jobs({"zalo": zalo.channel}, clock=fixed_clock(NOW, zalo.app.settings))
+    await jobs.tick()
+    assert "Đã gửi yêu cầu đổi ca #1" in await zalo.say("/doica 24/6 | Đỗ Văn Nam | 25/6", chat=ZALO_LONG)
+    await jobs.tick()
+    request = zalo.fake.messages(ZALO_NAM)[-1].text
+    assert "Đề nghị đổi ca trực" in request and "1. Đồng ý" in request, request
+    assert "Đã đồng ý yêu cầu đổi ca #1" in await zalo.say("1", chat=ZALO_NAM)
+    await jobs.tick()
+    approval = zalo.fake.messages(ZALO_ADMIN)[-1].text
+    assert "Duyệt đổi ca trực" in approval and "1. Duyệt" in approval, approval
+    assert "Đã duyệt yêu cầu đổi ca #1" in await zalo.say("1", chat=ZALO_ADMIN)
+    await jobs.tick()
+    notice = zalo.fake.messages(ZALO_LONG)[-1].text
+    assert "Thay đổi người trực" in notice and "24/06/2022 (từ 07h30): Đại úy Đỗ Văn Nam" in notice, notice
