@@ -9,7 +9,8 @@ from sqlalchemy import select
 from bot.app import App
 from bot.channels.console import ConsoleChat, ConsolePushes, render
 from bot.cli import fixed_clock
-from bot.models import AuditEntry, DutyShift, DutySwap, Member, OutboxMessage, Unit
+from bot.models import AuditEntry, ChatLink, DutyShift, DutySwap, Member, OutboxMessage, Unit
+from bot.services.subscriptions import subscribe
 from tests.chatting import ask, button, console
 from tests.examples import NOW
 from tests.test_telegram import ADMIN, Harness, tg  # noqa: F401  (the Telegram harness and its fixture)
@@ -46,6 +47,12 @@ async def test_a_swap_asked_agreed_and_approved(demo_app: App) -> None:
     long = await person(demo_app, "Vũ Thành Long")
     nam = await person(demo_app, "Đỗ Văn Nam")
     admin = await console(demo_app, "admin")
+    async with demo_app.sessions() as session, session.begin():
+        unit = await session.scalar(select(Unit).where(Unit.key == "U-KB"))
+        group = ChatLink(channel="console", chat_id="kb-group", chat_type="group", unit_id=unit.id, title="KB")
+        session.add(group)
+        await session.flush()
+        await subscribe(session, group, ["duty"])
     await tick(demo_app)  # nothing of the swap yet; earlier reminders out of the way
 
     asked = await ask(long, "/doica 24/6 | Đỗ Văn Nam | 25/6")
@@ -78,7 +85,7 @@ async def test_a_swap_asked_agreed_and_approved(demo_app: App) -> None:
     assert await shifts_of(demo_app, "Vũ Thành Long") == [("20/06", "truc_ban"), ("25/06", "truc_ban")]
 
     sent = await tick(demo_app)
-    for chat in (long.chat_id, nam.chat_id, admin.chat_id):
+    for chat in (long.chat_id, nam.chat_id, admin.chat_id, "kb-group"):
         notices = [n for n in sent[chat] if "Thay đổi người trực" in n]
         assert len(notices) == 1, (chat, sent[chat])  # one notice, naming the new people
         assert "24/06/2022 (từ 07h30): Đại úy Đỗ Văn Nam" in notices[0], notices

@@ -111,12 +111,12 @@ def _not_past(shift: DutyShift, now: datetime) -> None:
         raise SwapRefused(reason="past", day=shift.duty_date.isoformat())
 
 
-async def _check(session: AsyncSession, swap: DutySwap, shift: DutyShift, other: DutyShift | None, taker: int) -> None:
+async def _check(session: AsyncSession, requester: int, shift: DutyShift, other: DutyShift | None, taker: int) -> None:
     """The shifts as they would be: the taker holds ``shift`` (and gives up ``other``), the requester
     holds ``other``."""
     await _clash(session, taker, shift, {other.id} if other else set())
     if other is not None:
-        await _clash(session, swap.requester_member_id, other, {shift.id})
+        await _clash(session, requester, other, {shift.id})
 
 
 async def load(session: AsyncSession, swap_id: int) -> SwapView:
@@ -300,6 +300,8 @@ async def request(
     )
     if already is not None:
         raise SwapRefused(reason="already_asked", number=already)
+    if target is not None:
+        await _check(session, me.id, shift, other, target.id)
     swap = DutySwap(
         unit_id=shift.unit_id,
         kind="swap" if other else ("give" if target else "offer"),
@@ -314,8 +316,6 @@ async def request(
     )
     session.add(swap)
     await session.flush()
-    if target is not None:
-        await _check(session, swap, shift, other, target.id)
     view = await _view(session, swap)
     await _record(session, viewer, view, "asked", now)
     if target is not None:
@@ -352,7 +352,7 @@ async def answer(session: AsyncSession, viewer: Viewer, swap_id: int, *, agree: 
     _not_past(view.shift, now)
     if agree:
         assert swap.target_member_id is not None
-        await _check(session, swap, view.shift, view.other, swap.target_member_id)
+        await _check(session, swap.requester_member_id, view.shift, view.other, swap.target_member_id)
     view = await _step(session, swap, "agreed" if agree else "refused", now)
     await _record(session, viewer, view, "agreed" if agree else "refused", now)
     requester = await _private_chats(session, [swap.requester_member_id])
@@ -386,7 +386,7 @@ async def decide(session: AsyncSession, viewer: Viewer, swap_id: int, *, approve
         view.other is not None and view.other.member_id != swap.target_member_id
     ):
         raise SwapRefused(reason="changed_since", number=swap.id)
-    await _check(session, swap, view.shift, view.other, swap.target_member_id)
+    await _check(session, swap.requester_member_id, view.shift, view.other, swap.target_member_id)
     told: dict[int, ChatLink] = {}
     for shift, person in ((view.shift, swap.target_member_id), (view.other, swap.requester_member_id)):
         if shift is None:
