@@ -180,8 +180,7 @@ async def waiting_for(session: AsyncSession, viewer: Viewer, now: datetime) -> l
             or_(
                 DutySwap.requester_member_id == member.id,
                 DutySwap.target_member_id == member.id,
-                (DutySwap.kind == "offer") & (DutySwap.unit_id == member.unit_id),
-                DutySwap.unit_id == member.unit_id,
+                DutySwap.unit_id == member.unit_id,  # offers to the unit; its commander's approvals
             )
         )
     views = [await _view(session, s) for s in await session.scalars(query.order_by(DutySwap.id))]

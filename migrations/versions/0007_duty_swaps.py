@@ -52,12 +52,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_duty_swaps")),
     )
     op.create_index("ix_duty_swaps_status_expires", "duty_swaps", ["status", "expires_at"])
-    with op.batch_alter_table("units") as batch:
-        batch.add_column(sa.Column("swap_approver", sa.String(length=20), nullable=True))
+    op.add_column("units", sa.Column("swap_approver", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("units") as batch:
-        batch.drop_column("swap_approver")
+    # A plain ALTER TABLE on SQLite too (3.35+): a batch copy of units would trip its foreign keys.
+    op.drop_column("units", "swap_approver")
     op.drop_index("ix_duty_swaps_status_expires", table_name="duty_swaps")
     op.drop_table("duty_swaps")
