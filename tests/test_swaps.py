@@ -4,6 +4,8 @@ from their own console (``--as person:...``); ``tick`` delivers the notices in b
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy import select
 
 from bot.app import App
@@ -222,11 +224,20 @@ async def test_an_admin_override_notice_names_the_new_person(demo_app: App) -> N
 LONG, NAM = 301, 302
 
 
+async def drained(fake: object, *chats: object) -> None:
+    """Take the messages a tick pushed off the fake's queue, so that the next answer is the bot's reply."""
+    for chat in chats:
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await fake.wait_for_message(chat, timeout=0.05)  # type: ignore[attr-defined]
+
+
 async def test_a_swap_over_telegram_with_buttons(tg: Harness) -> None:  # noqa: F811 (the fixture)
     await tg.join(LONG, "Kim Bảng Vũ Thành Long")
     await tg.join(NAM, "Kim Bảng Đỗ Văn Nam")
     jobs = tg.app.jobs({"telegram": tg.channel}, clock=fixed_clock(NOW, tg.app.settings))
     await jobs.tick()
+    await drained(tg.fake, LONG, NAM, ADMIN)
     asked = await tg.say("/doica 24/6 | Đỗ Văn Nam | 25/6", user=LONG)
     assert "Đã gửi yêu cầu đổi ca #1 tới Đại úy Đỗ Văn Nam" in asked, asked
 
@@ -259,15 +270,27 @@ async def test_a_swap_over_zalo_with_numbered_options(zalo: ZaloHarness) -> None
     await zalo.join(ZALO_NAM, "Kim Bảng Đỗ Văn Nam")
     jobs = zalo.app.jobs({"zalo": zalo.channel}, clock=fixed_clock(NOW, zalo.app.settings))
     await jobs.tick()
+    await drained(zalo.fake, ZALO_LONG, ZALO_NAM, ZALO_ADMIN)
     assert "Đã gửi yêu cầu đổi ca #1" in await zalo.say("/doica 24/6 | Đỗ Văn Nam | 25/6", chat=ZALO_LONG)
     await jobs.tick()
+    await drained(zalo.fake, ZALO_NAM)
     request = zalo.fake.messages(ZALO_NAM)[-1].text
     assert "Đề nghị đổi ca trực" in request and "1. Đồng ý" in request, request
     assert "Đã đồng ý yêu cầu đổi ca #1" in await zalo.say("1", chat=ZALO_NAM)
     await jobs.tick()
+    await drained(zalo.fake, ZALO_ADMIN)
     approval = zalo.fake.messages(ZALO_ADMIN)[-1].text
     assert "Duyệt đổi ca trực" in approval and "1. Duyệt" in approval, approval
     assert "Đã duyệt yêu cầu đổi ca #1" in await zalo.say("1", chat=ZALO_ADMIN)
     await jobs.tick()
     notice = zalo.fake.messages(ZALO_LONG)[-1].text
     assert "Thay đổi người trực" in notice and "24/06/2022 (từ 07h30): Đại úy Đỗ Văn Nam" in notice, notice
+
+
+async def test_a_request_made_the_day_before_ends_when_the_shift_starts(demo_app: App) -> None:
+    long = await person(demo_app, "Vũ Thành Long", now="2022-06-23 10:00")
+    await person(demo_app, "Đỗ Văn Nam")
+    asked = await ask(long, "/doica 24/6 | Đỗ Văn Nam | 25/6")
+    assert "Hết hạn lúc 07h30 24/06/2022" in asked, asked  # the shift's start, before 24 hours are up
+    assert "hết hạn" not in "\n".join((await tick(demo_app, "2022-06-24 07:29")).get(long.chat_id, []))
+    assert "đã hết hạn" in "\n".join((await tick(demo_app, "2022-06-24 07:30"))[long.chat_id])
