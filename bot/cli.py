@@ -180,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
             "--as",
             dest="identity",
             default="admin",
-            help='ai đang nói (console): admin | guest | "officer:<đơn vị>" (mặc định admin)',
+            help='ai đang nói (console): admin | guest | "officer:<đơn vị>" | "person:<họ tên>" (mặc định admin)',
         )
         command.add_argument("--now", help='trả lời như thể lúc đó (giờ Việt Nam), ví dụ "2022-06-22 10:00"')
     tick = commands.add_parser(

@@ -197,6 +197,8 @@ SUBJECT_PATTERNS: list[tuple[str, str]] = [
     ("help", r"\b(tro giup|huong dan|help|lam duoc gi|co the hoi gi|menu|biet lam gi|hoi duoc gi|cach dung)\b"),
     ("directives", r"\b(chi thi|cuoc van dong|nghi quyet)\b"),
     ("readiness", r"\b(tang cuong truc|truc tang cuong|dot tang cuong|tang cuong)\b"),
+    # Asking for someone to take one's shift ("ai nhận giúp ca 24/6"): a duty swap offered to the unit.
+    ("swap", r"\b(ai (nhan|truc) (giup|ho|thay)( (em|toi|minh))? ca|nhan giup ca|(xin|muon|can) doi ca)\b"),
     (
         "duty",
         r"\b(lich truc|ai truc|truc chi huy|truc ban|truc chien|truc thong tin|ca truc|phien truc|ai chi huy"
@@ -428,3 +430,21 @@ def phrases_in(norm: str, words: dict[str, str]) -> list[str]:
 def first_phrase(norm: str, words: dict[str, str]) -> str | None:
     found = phrases_in(norm, words)
     return found[0] if found else None
+
+
+# /doica: the answers to a swap request, as typed or sent by its buttons (normalised).
+SWAP_ACTIONS: dict[str, str] = {
+    "dongy": "agree",
+    "dong y": "agree",
+    "accept": "agree",
+    "nhan": "take",
+    "take": "take",
+    "tuchoi": "refuse",
+    "tu choi": "refuse",
+    "refuse": "refuse",
+    "duyet": "approve",
+    "approve": "approve",
+    "khongduyet": "reject",
+    "khong duyet": "reject",
+    "reject": "reject",
+}

@@ -99,6 +99,8 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     aliases: Mapped[list[Any]] = mapped_column(default=list)
     duty_handover: Mapped[time | None] = mapped_column(Time)
+    # Who approves a duty swap in this unit: None (the cluster's admins) or "commander" (its Chỉ huy trưởng).
+    swap_approver: Mapped[str | None] = mapped_column(String(20))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
 
@@ -308,6 +310,30 @@ class DutyShift(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     member: Mapped[Member | None] = relationship(lazy="raise")
+
+
+class DutySwap(Base):
+    """A request to hand over a shift: swapped with a colleague's (``swap``), taken by a named colleague
+    (``give``) or by anyone of the unit (``offer``). Status: asked → agreed → approved, or refused (by
+    the colleague), rejected (by the approver), expired, withdrawn. ``step`` counts the changes (each
+    step's notices are written once)."""
+
+    __tablename__ = "duty_swaps"
+    __table_args__ = (Index("ix_duty_swaps_status_expires", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # swap / give / offer
+    shift_id: Mapped[int] = mapped_column(ForeignKey("duty_shifts.id"))
+    other_shift_id: Mapped[int | None] = mapped_column(ForeignKey("duty_shifts.id"))
+    requester_member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    target_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    approver_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    step: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
 
 
 # --- Drills --------------------------------------------------------------------------------------------

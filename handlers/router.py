@@ -41,6 +41,7 @@ from handlers import (
     results,
     schedule,
     subscriptions,
+    swaps,
     tasks,
     units,
 )
@@ -100,6 +101,7 @@ COMMANDS: list[Command] = [
     ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
     # Members' own settings and reports.
+    act(("doica", "swap"), swaps.cmd_swap, "officer", "Đổi ca trực, nhờ trực thay; trả lời, duyệt đổi ca"),
     act(("baocao", "report"), people.cmd_report, "officer", "Báo cáo tiến độ nhiệm vụ của đơn vị"),
     act(("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin"),
     act(("huydangky", "unsubscribe"), subscriptions.cmd_unsubscribe, "officer", "Thôi nhận một loại tin"),
@@ -144,6 +146,7 @@ INTENTS: dict[str, tuple[str, Handler]] = {
     "out_of_scope": ("trogiup", access.out_of_scope),
     "duty": ("truc", duty.ask_duty),
     "readiness": ("truc", duty.ask_readiness),
+    "swap": ("doica", swaps.ask_swap),
     "schedule": ("lich", schedule.cmd_schedule),
     "directives": ("lich", schedule.ask_directive),
     "drills": ("dientap", drills.cmd_drills),

@@ -22,8 +22,10 @@ from bot.channels.base import RateLimits
 from bot.errors import UserError
 from bot.messages import ChannelInfo, Incoming, Reply, to_plain
 from bot.models import utcnow
-from bot.services.members import ensure_local_identity
+from bot.services.errors import PersonNotFound
+from bot.services.members import ensure_local_identity, ensure_person_chat
 from bot.services.units import load_directory
+from bot.views.swaps import person_not_found
 from bot.vntime import fmt_date, fmt_time
 from handlers.router import Dispatcher
 
@@ -68,8 +70,13 @@ class ConsoleChat:
     async def setup(self) -> None:
         """Create the console user's membership on first use (the console is a trusted local tool)."""
         role, _, unit_name = self.identity.partition(":")
+        if role == "person":
+            await self._setup_person(unit_name.strip().strip('"'))
+            return
         if role not in ("admin", "guest", "officer"):
-            raise UserError('--as phải là admin, guest hoặc officer:<đơn vị>, ví dụ officer:"Kim Bảng".')
+            raise UserError(
+                '--as phải là admin, guest, officer:<đơn vị> hoặc person:<họ tên>, ví dụ officer:"Kim Bảng".'
+            )
         if role == "officer" and not unit_name.strip():
             raise UserError('Thiếu tên đơn vị: --as officer:"Kim Bảng".')
         async with self.dispatcher.sessions() as session, session.begin():
@@ -87,6 +94,17 @@ class ConsoleChat:
                 await ensure_local_identity(
                     session, channel="console", chat_id=self.chat_id, role=role, unit=unit, name=label
                 )
+
+    async def _setup_person(self, name: str) -> None:
+        """--as person:"Vũ Thành Long": speak as that person of a unit's roster (an officer of their unit)."""
+        if not name:
+            raise UserError('Thiếu họ tên: --as person:"Vũ Thành Long".')
+        try:
+            async with self.dispatcher.sessions() as session, session.begin():
+                link = await ensure_person_chat(session, channel="console", name=name)
+                self.chat_id = link.chat_id
+        except PersonNotFound as exc:
+            raise UserError(person_not_found(exc.name, exc.names)) from exc
 
     def incoming(self, line: str) -> Incoming:
         return Incoming(

@@ -227,3 +227,10 @@ class UnitUnknownForRoster(ImportRejected):
 
     def __init__(self) -> None:
         super().__init__("roster names no unit")
+
+
+class PersonNotFound(DomainError):
+    """``qtbot chat --as person:<name>``: no person of a unit, or several, have that name."""
+
+    name: str
+    names: list[str]

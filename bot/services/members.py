@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import ChatLink, Invite, Member, Unit
-from bot.services.errors import InvalidInvite, InviteRefused
+from bot.services.errors import InvalidInvite, InviteRefused, PersonNotFound
 from bot.services.subscriptions import KINDS, subscribe
 from bot.services.units import UnitDirectory, UnitRef
 from bot.textnorm import contains_phrase, normalize
@@ -175,6 +175,31 @@ async def ensure_local_identity(
             chat_type="private",
             member_id=member.id,
             unit_id=unit.id if unit else None,
+        )
+        session.add(link)
+        await session.flush()
+        await subscribe(session, link, KINDS)
+    return link
+
+
+async def ensure_person_chat(session: AsyncSession, *, channel: str, name: str) -> ChatLink:
+    """A trusted local user speaking as a person of the roster (``qtbot chat --as person:"Vũ Thành
+    Long"``): their own chat, linked to that member, who is then an officer of their unit."""
+    norm = normalize(name)
+    people = list(await session.scalars(select(Member).where(Member.active.is_(True), Member.unit_id.is_not(None))))
+    found = [p for p in people if normalize(p.full_name) == norm] or [
+        p for p in people if contains_phrase(normalize(p.full_name), norm)
+    ]
+    if len(found) != 1:
+        raise PersonNotFound(name=name, names=[p.full_name for p in found])
+    member = found[0]
+    if member.role not in ("officer", "admin"):
+        member.role = "officer"
+    chat_id = f"person:{member.id}"
+    link = await find_chat(session, channel, chat_id)
+    if link is None:
+        link = ChatLink(
+            channel=channel, chat_id=chat_id, chat_type="private", member_id=member.id, unit_id=member.unit_id
         )
         session.add(link)
         await session.flush()

@@ -407,6 +407,25 @@ async def entity_changed(
     writes new ones for the new version) and tell the chats already reminded, plus ``audience`` (the
     chats it concerns now). Returns (cancelled, notified). ``related``: other (entity_type,
     entity_id, occurrence) rows it feeds (a duty day)."""
+    cancelled, told = await withdraw_reminders(session, entity_type, entity_id, related)
+    notified = await notify(
+        session,
+        what="change",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        version=version,
+        chats=[*told, *audience],
+        notice=notice,
+        now=now,
+    )
+    return cancelled, notified
+
+
+async def withdraw_reminders(
+    session: AsyncSession, entity_type: str, entity_id: int, related: Iterable[tuple[str, int, str]] = ()
+) -> tuple[int, list[ChatLink]]:
+    """Cancel an item's pending reminders (the planner writes new ones for its new version); returns
+    how many, and the chats already reminded of it (to be told of the change)."""
     match = _entity_filter(entity_type, entity_id, related)
     cancelled = await session.execute(
         update(OutboxMessage)
@@ -427,14 +446,4 @@ async def entity_changed(
             .order_by(ChatLink.id)
         )
     )
-    notified = await notify(
-        session,
-        what="change",
-        entity_type=entity_type,
-        entity_id=entity_id,
-        version=version,
-        chats=[*told, *audience],
-        notice=notice,
-        now=now,
-    )
-    return cancelled.rowcount or 0, notified
+    return cancelled.rowcount or 0, told

@@ -20,6 +20,7 @@ from bot.services.notices import FINISHED_TEXT
 from bot.services.schedule import fmt_moment, labelled_title
 from bot.views import digests as digest_views
 from bot.views import reminders as views
+from bot.views import swaps as swap_views
 from bot.views.common import capitalize, when
 
 #: the cluster's time zone, for readers that have no settings at hand (the rendered ``OutboxMessage.text``).
@@ -236,6 +237,7 @@ RENDERERS: dict[str, Renderer] = {
     "digest_weekly": digest_weekly,
     "digest_news": digest_news,
     FINISHED_TEXT: finished_text,
+    **swap_views.RENDERERS,
 }
 
 
