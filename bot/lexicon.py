@@ -428,3 +428,13 @@ def phrases_in(norm: str, words: dict[str, str]) -> list[str]:
 def first_phrase(norm: str, words: dict[str, str]) -> str | None:
     found = phrases_in(norm, words)
     return found[0] if found else None
+
+
+# --- /xuat (/export): which table, first match wins ("thong ke truc" before "truc") ---------------
+EXPORT_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("thongke", ("thong ke", "so ca", "so gio", "stats")),
+    ("nhatky", ("nhat ky", "audit", "log")),
+    ("ketqua", ("ket qua", "cham diem", "diem", "xep hang", "results", "scores")),
+    ("nhiemvu", ("nhiem vu", "tasks", "task")),
+    ("truc", ("lich truc", "truc", "duty", "roster")),
+)

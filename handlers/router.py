@@ -33,6 +33,7 @@ from handlers import (
     admin,
     drills,
     duty,
+    exports,
     forms,
     imports,
     manage,
@@ -114,6 +115,7 @@ COMMANDS: list[Command] = [
     act(("themtin", "addnews"), manage.cmd_form, "admin", "Đăng một tin", long_text=True),
     act(("sua", "edit"), manage.cmd_form, "admin", "Sửa một mục (hội nghị, ca trực, nhiệm vụ)"),
     act(("huy", "cancel"), manage.cmd_form, "admin", "Hủy một mục"),
+    act(("xuat", "export"), exports.cmd_export, "officer", "Xuất lịch trực, kết quả, nhiệm vụ ra tệp Excel/CSV"),
     act(("nhap", "import"), imports.cmd_import, "admin", "Nhập lịch trực hoặc điểm từ tệp Excel/CSV"),
     act(
         ("thongbao", "announce"),
