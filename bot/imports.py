@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 2000
+MAX_ROWS = 10000
+MAX_PERSON = 120
 # An .xlsx is a zip: 2 MB compressed can hide gigabytes of XML. Refuse before openpyxl parses it.
 MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10
@@ -255,6 +256,8 @@ def _csv_rows(name: str, content: bytes) -> list[list[str]]:
 class RowError:
     row: int  # 1-based row number as the user sees it in Excel (header is row 1 usually)
     message: str  # Vietnamese, starts with "Dòng N: "
+    column: str = ""  # the heading of the column at fault, as the file writes it
+    value: str = ""  # the cell as written
 
 
 _SEP = re.compile(r"[/:.,+\-–]")
@@ -451,35 +454,47 @@ def parse_roster(table: list[list[str]], today: date) -> tuple[list[RosterRow], 
             continue  # header repeated (printed pages)
 
         unit: str | None = None
-        row_errors: list[str] = []
+        row_errors: list[tuple[str, str, str]] = []  # (column heading, cell, message)
+        date_head = _one_line(header[date_col])
         if unit_col is not None:
             unit = _one_line(cells[unit_col]) or last_unit
             last_unit = unit
             if unit is None:
-                row_errors.append(f"Dòng {number}: thiếu đơn vị (cột Đơn vị trống).")
+                row_errors.append((_one_line(header[unit_col]), "", f"Dòng {number}: thiếu đơn vị (cột Đơn vị trống)."))
 
         day: date | None = None
         if not date_text:
-            row_errors.append(f"Dòng {number}: thiếu ngày. {_DATE_HINT}")
+            row_errors.append((date_head, "", f"Dòng {number}: thiếu ngày. {_DATE_HINT}"))
         else:
             day, problem = _roster_date(date_text, number, today)
             if problem:
-                row_errors.append(problem)
+                row_errors.append((date_head, date_text, problem))
 
         if not people:
             names = ", ".join(DUTY_ROLES[role] for role in role_cols)
-            row_errors.append(f"Dòng {number}: chưa có người trực nào (các cột {names} đều trống).")
+            row_errors.append((names, "", f"Dòng {number}: chưa có người trực nào (các cột {names} đều trống)."))
+        for role, text in people.items():
+            if len(text) > MAX_PERSON:
+                row_errors.append(
+                    (
+                        _one_line(header[role_cols[role]]),
+                        text[:40] + "…",
+                        f"Dòng {number}: tên người trực dài quá {MAX_PERSON} ký tự; chỉ ghi cấp bậc và họ tên.",
+                    )
+                )
 
         if day is not None:
             dup_key = (day, normalize(unit) if unit is not None else None)
             if dup_key in seen:
                 whose = f" của đơn vị {unit}" if unit is not None else ""
-                row_errors.append(f"Dòng {number}: ngày {fmt_date(day)}{whose} đã có ở dòng {seen[dup_key]}.")
+                row_errors.append(
+                    (date_head, date_text, f"Dòng {number}: ngày {fmt_date(day)}{whose} đã có ở dòng {seen[dup_key]}.")
+                )
             else:
                 seen[dup_key] = number
 
         if row_errors:
-            errors.extend(RowError(number, message) for message in row_errors)
+            errors.extend(RowError(number, message, column, value) for column, value, message in row_errors)
         elif day is not None:
             rows.append(RosterRow(number, day, unit, people))
 
@@ -611,30 +626,33 @@ def parse_scores(table: list[list[str]], criteria: list[str]) -> tuple[list[Scor
         if _key(unit) == header_unit_key or _key(unit) in _SUMMARY_UNITS:
             continue  # header repeated, or a total/average row
 
-        row_errors: list[str] = []
+        row_errors: list[tuple[str, str, str]] = []  # (column heading, cell, message)
+        unit_head = _one_line(header[unit_col])
         if not unit:
-            row_errors.append(f"Dòng {number}: thiếu tên đơn vị (cột Đơn vị trống).")
+            row_errors.append((unit_head, "", f"Dòng {number}: thiếu tên đơn vị (cột Đơn vị trống)."))
         elif unit_key in seen:
-            row_errors.append(f"Dòng {number}: đơn vị '{unit}' trùng với dòng {seen[unit_key]}.")
+            row_errors.append((unit_head, unit, f"Dòng {number}: đơn vị '{unit}' trùng với dòng {seen[unit_key]}."))
         else:
             seen[unit_key] = number
 
         points: dict[str, Decimal] = {}
         for code, text in texts.items():
+            head = _one_line(header[point_cols[code]])
             if code == ADJUSTMENT_CODE and (not text or text in _DASHES):
                 points[code] = Decimal(0)
                 continue
             if not text:
-                row_errors.append(f"Dòng {number}: thiếu điểm {code}.")
+                row_errors.append((head, "", f"Dòng {number}: thiếu điểm {code}."))
                 continue
             value = parse_points(text)
             if value is None:
-                row_errors.append(f"Dòng {number}: điểm {code} '{text}' không phải là số (viết dạng 18,5 hoặc 18.5).")
+                message = f"Dòng {number}: điểm {code} '{text}' không phải là số (viết dạng 18,5 hoặc 18.5)."
+                row_errors.append((head, text, message))
             else:
                 points[code] = value
 
         if row_errors:
-            errors.extend(RowError(number, message) for message in row_errors)
+            errors.extend(RowError(number, message, column, value) for column, value, message in row_errors)
         else:
             rows.append(ScoreRow(number, unit, points))
 

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 from bot import lexicon
 from bot.messages import Reply
 from bot.services import exports, tasks
+from bot.services import results as results_service
 from bot.textnorm import contains_phrase, normalize
 from bot.views import exports as views
 from bot.views.common import unit_picker
@@ -100,3 +101,18 @@ async def _audit(ctx: Context, fmt: str) -> Reply:
     found = await exports.audit_between(ctx.session, ctx.viewer, since, until)
     table = views.audit_table(found, ctx.tz, start, end)
     return views.file_reply(table, fmt, views.audit_caption(start, end, len(found.entries)))
+
+
+async def cmd_template(ctx: Context) -> Reply:
+    norm = normalize(ctx.slots.text)
+    if contains_phrase(norm, "diem") or contains_phrase(norm, "cham diem"):
+        cluster = await ctx.cluster()
+        criteria = await results_service.criteria_of(ctx.session, cluster.id) if cluster else []
+        if cluster is None or not criteria:
+            return views.no_criteria_reply()
+        table = views.score_template(criteria, cluster.units[0].short_name)
+        return views.file_reply(table, "xlsx", views.template_caption("diem"))
+    if contains_phrase(norm, "truc"):
+        table = views.roster_template(week_bounds(ctx.today)[1] + timedelta(days=1))
+        return views.file_reply(table, "xlsx", views.template_caption("truc"))
+    return views.template_question()

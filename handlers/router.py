@@ -116,6 +116,7 @@ COMMANDS: list[Command] = [
     act(("sua", "edit"), manage.cmd_form, "admin", "Sửa một mục (hội nghị, ca trực, nhiệm vụ)"),
     act(("huy", "cancel"), manage.cmd_form, "admin", "Hủy một mục"),
     act(("xuat", "export"), exports.cmd_export, "officer", "Xuất lịch trực, kết quả, nhiệm vụ ra tệp Excel/CSV"),
+    act(("mau", "template"), exports.cmd_template, "admin", "Mẫu tệp Excel để nhập lịch trực, bảng điểm"),
     act(("nhap", "import"), imports.cmd_import, "admin", "Nhập lịch trực hoặc điểm từ tệp Excel/CSV"),
     act(
         ("thongbao", "announce"),

@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.messages import Button, Document, Reply, esc
-from bot.models import Task
+from bot.models import Criterion, Task
 from bot.services import exports
 from bot.services.duty import role_name
 from bot.services.exports import AuditRange, DutyLoad, RosterLine, Table, TaskCell
@@ -78,7 +78,20 @@ def file_reply(table: Table, fmt: str, caption: str) -> Reply:
 # --- the tables ---------------------------------------------------------------------------------------------
 
 
+ROSTER_HEADERS = ["Ngày", "Thứ", "Trực chỉ huy", "Trực ban", "Trực chiến", "Ghi chú"]
+BONUS_HEADING = "Điểm thưởng/trừ"
+
+
 def roster_table(unit: UnitRef, start: date, end: date, lines: list[RosterLine]) -> Table:
+    return Table(
+        title="Lịch trực",
+        headers=ROSTER_HEADERS,
+        rows=roster_table_rows(lines),
+        filename=f"lich-truc-{_slug(unit.short_name)}-{_span_slug(start, end)}",
+    )
+
+
+def roster_table_rows(lines: list[RosterLine]) -> list[list[exports.Value]]:
     rows: list[list[exports.Value]] = []
     for line in lines:
         notes = [f"{role_name(role)}: {person}" for role, person in line.notes]
@@ -87,12 +100,7 @@ def roster_table(unit: UnitRef, start: date, end: date, lines: list[RosterLine])
         notes += line.remarks
         people = [line.people.get(role) for role in exports.ROSTER_COLUMNS]
         rows.append([line.day, weekday_name(line.day), *people, "; ".join(notes) or None])
-    return Table(
-        title="Lịch trực",
-        headers=["Ngày", "Thứ", "Trực chỉ huy", "Trực ban", "Trực chiến", "Ghi chú"],
-        rows=rows,
-        filename=f"lich-truc-{_slug(unit.short_name)}-{_span_slug(start, end)}",
-    )
+    return rows
 
 
 def roster_caption(unit: UnitRef, start: date, end: date) -> str:
@@ -102,8 +110,8 @@ def roster_caption(unit: UnitRef, start: date, end: date) -> str:
 def results_table(table: ResultTable, label: str) -> Table:
     normal = [c for c in table.criteria if c.kind != "adjustment"]
     bonus = [c for c in table.criteria if c.kind == "adjustment"]
-    headers = ["Đơn vị", *(f"{c.code}. {c.name} (tối đa {_points(c.max_points)})" for c in normal)]
-    headers += ["Điểm thưởng/trừ", "Tổng điểm", "Xếp hạng", "Xếp loại"]
+    headers = ["Đơn vị", *(criterion_heading(c) for c in normal)]
+    headers += [BONUS_HEADING, "Tổng điểm", "Xếp hạng", "Xếp loại"]
     rows: list[list[exports.Value]] = []
     for row in table.rows:
         points = [row.scores.get(c.code) for c in normal]
@@ -119,6 +127,10 @@ def results_table(table: ResultTable, label: str) -> Table:
             ]
         )
     return Table(title="Kết quả", headers=headers, rows=rows, filename=f"ket-qua-{_slug(label)}")
+
+
+def criterion_heading(criterion: Criterion) -> str:
+    return f"{criterion.code}. {criterion.name} (tối đa {_points(criterion.max_points)})"
 
 
 def _points(value: Decimal) -> str:
@@ -219,3 +231,49 @@ def span_cut(start: date, end: date) -> str:
 
 def no_tasks_reply(year: int) -> Reply:
     return Reply(f"Chưa có nhiệm vụ nào của năm {year}.")
+
+
+# --- /mau: templates that /nhap reads back ------------------------------------------------------------------
+
+TEMPLATE_KINDS = {"truc": "lịch trực", "diem": "điểm"}
+TEMPLATE_USAGE = "Mẫu tệp để nhập: /mau trực (lịch trực) hoặc /mau điểm (bảng điểm thi đua)."
+
+
+def template_question() -> Reply:
+    buttons = [[Button("Mẫu lịch trực", "/mau trực"), Button("Mẫu bảng điểm", "/mau điểm")]]
+    return Reply(f"Gửi mẫu nào?\n{TEMPLATE_USAGE}", buttons=buttons)
+
+
+def roster_template(example_day: date) -> Table:
+    """The printed roster layout with one example line: what /nhap lịch trực reads."""
+    people = {"truc_chi_huy": "Thượng tá Nguyễn Văn An", "truc_ban": "Thiếu tá Vũ Thành Long", "truc_chien": "Tổ 1"}
+    rows = roster_table_rows([RosterLine(example_day, people)])
+    return Table(title="Lịch trực", headers=ROSTER_HEADERS, rows=rows, filename="mau-lich-truc")
+
+
+def score_template(criteria: Sequence[Criterion], unit: str) -> Table:
+    """A row per unit, a column per criterion (its maximum in the heading), the ± column: what
+    /nhap điểm reads; the example row gives each criterion its maximum."""
+    normal = [c for c in criteria if c.kind != "adjustment"]
+    row: list[exports.Value] = [unit, *(c.max_points for c in normal)]
+    headers = ["Đơn vị", *(criterion_heading(c) for c in normal)]
+    if any(c.kind == "adjustment" for c in criteria):
+        headers.append(BONUS_HEADING)
+        row.append(Decimal(0))
+    return Table(title="Bảng điểm", headers=headers, rows=[row], filename="mau-bang-diem")
+
+
+def template_caption(kind: str) -> str:
+    if kind == "truc":
+        return (
+            "Mẫu lịch trực: mỗi dòng một ngày (dd/mm/yyyy), mỗi cột một vai trò trực. "
+            "Điền xong gửi lại kèm chú thích /nhap lịch trực <đơn vị>."
+        )
+    return (
+        "Mẫu bảng điểm: mỗi dòng một đơn vị, mỗi cột một tiêu chí. "
+        "Điền xong gửi lại kèm chú thích /nhap điểm quý 3/2022."
+    )
+
+
+def no_criteria_reply() -> Reply:
+    return Reply("Cụm chưa có biểu điểm (tiêu chí chấm điểm) nên chưa có mẫu bảng điểm.")
