@@ -356,6 +356,7 @@ _ROLE_PHRASES = sorted(ROLE_WORDS.items(), key=lambda item: -len(item[0]))  # "t
 _DATE_EXTRA_WORDS = frozenset({"thu", "truc", "thang", "nam"})  # "Ngày trực", "Ngày/tháng", "Thứ, ngày"
 _ROSTER_COLUMNS = "Ngày, Trực chỉ huy, Trực ban, Trực chiến (và Đơn vị nếu tệp có nhiều đơn vị)"
 _EXCEL_EPOCH = date(1899, 12, 30)
+_PLAIN_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
 
 
 def _is_date_header(key: str) -> bool:
@@ -399,6 +400,12 @@ def _lower_first(text: str) -> str:
 def _roster_date(cell: str, row: int, today: date) -> tuple[date | None, str | None]:
     """(date, None) or (None, error message) for a roster date cell."""
     text = _one_line(cell)
+    plain = _PLAIN_DATE.fullmatch(text)
+    if plain:  # what read_table makes of an Excel date: no need for the date-phrase parser
+        try:
+            return date(int(plain[3]), int(plain[2]), int(plain[1])), None
+        except ValueError:
+            pass  # 31/02/2022: the parser below says what is wrong with it
     if re.fullmatch(r"\d{5}", text) and 20000 <= int(text) <= 80000:  # a date cell left as an Excel serial
         return _EXCEL_EPOCH + timedelta(days=int(text)), None
     if not any(ch.isdigit() for ch in text):  # "Thứ Hai", "hôm nay": relative to the upload day, not a roster date

@@ -177,9 +177,13 @@ async def _new_shifts(
         )
     )
     shifts = []
+    found: dict[tuple[int, str], tuple[int | None, str | None]] = {}
     for entry in entries:
         start, end = times[id(entry)]
-        member_id, label = duty.person_among(people[entry.unit_id], entry.person)
+        key = (entry.unit_id, entry.person)
+        if key not in found:  # a roster names the same few people day after day
+            found[key] = duty.person_among(people[entry.unit_id], entry.person)
+        member_id, label = found[key]
         shifts.append(
             DutyShift(
                 unit_id=entry.unit_id,
