@@ -666,3 +666,129 @@ def parse_scores(table: list[list[str]], criteria: list[str]) -> tuple[list[Scor
     if not rows and not errors:
         raise ImportProblem(f"Bảng chỉ có dòng tiêu đề (dòng {row_index + 1}), không có dòng điểm nào bên dưới.")
     return rows, _sorted_errors(errors)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# focus tasks and commune drills: one row per item, columns found by their headings
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A row of a task list or a drill plan: the cells of the columns found, by field, as written
+    (dates already read), and the heading of each field's column (for error reports)."""
+
+    row: int
+    texts: dict[str, str]
+    dates: dict[str, tuple[date, date]]  # date fields -> (first, last) day; one day is (d, d)
+
+
+@dataclass(frozen=True)
+class ItemSheet:
+    fields: dict[str, frozenset[str]]  # field -> header keys that name it
+    required: tuple[str, ...]
+    date_fields: frozenset[str]
+    spans: frozenset[str]  # date fields that may hold a span ("05/10/2022-06/10/2022")
+    names: dict[str, str]  # field -> how a heading should read, for messages
+
+
+TASK_SHEET = ItemSheet(
+    fields={
+        "title": frozenset({"nhiem vu", "ten nhiem vu", "noi dung", "noi dung nhiem vu", "task"}),
+        "due": frozenset({"han", "han hoan thanh", "thoi han", "han chot", "ngay het han", "due"}),
+        "units": frozenset({"don vi", "don vi thuc hien", "giao cho", "don vi duoc giao", "units"}),
+    },
+    required=("title", "due", "units"),
+    date_fields=frozenset({"due"}),
+    spans=frozenset(),
+    names={"title": "Nhiệm vụ", "due": "Hạn hoàn thành", "units": "Đơn vị thực hiện"},
+)
+DRILL_SHEET = ItemSheet(
+    fields={
+        "area": frozenset({"xa", "xa phuong thi tran", "don vi", "dia ban", "xa phuong", "commune"}),
+        "review": frozenset({"kiem tra duyet", "ngay kiem tra duyet", "kiem tra", "duyet", "review"}),
+        "exercise": frozenset({"thuc hanh", "ngay thuc hanh", "exercise"}),
+    },
+    required=("area", "review"),
+    date_fields=frozenset({"review", "exercise"}),
+    spans=frozenset({"exercise"}),
+    names={"area": "Xã, phường, thị trấn", "review": "Kiểm tra, duyệt", "exercise": "Thực hành"},
+)
+
+
+def _item_date(text: str, number: int, today: date, span: bool) -> tuple[tuple[date, date] | None, str | None]:
+    if span and any(sep in text for sep in ("-", "–", "đến")) and text.count("/") >= 2:
+        try:
+            found = parse_date_range(text, today)
+        except DateParseError as exc:
+            return None, f"Dòng {number}: {_lower_first(str(exc))}"
+        if found is None or found[0] == found[1]:
+            return None, f"Dòng {number}: không đọc được khoảng ngày '{text}'. Viết dạng 05/10/2022-06/10/2022."
+        return (found[0], found[1]), None
+    day, problem = _roster_date(text, number, today)
+    return ((day, day) if day else None), problem
+
+
+def parse_items(table: list[list[str]], sheet: ItemSheet, today: date) -> tuple[list[ItemRow], list[RowError]]:
+    """Rows of a task list or drill plan and every row error, in file order: a missing cell of a
+    required column, an unreadable date or span."""
+
+    def match(cells: list[str]) -> _Header:
+        found = _Header()
+        for col, text in enumerate(cells):
+            key = _key(text)
+            name = next((f for f, keys in sheet.fields.items() if key in keys), None)
+            if name is not None:
+                _add(found, name, col)
+        present = [f for f in sheet.required if f in found.columns]
+        found.ok = len(present) == len(sheet.required)
+        if not found.ok and present:
+            missing = ", ".join(sheet.names[f] for f in sheet.required if f not in found.columns)
+            found.partial = f"Thiếu cột {missing}"
+        return found
+
+    table = _rectangle(table)
+    row_index, header, found = _find_header(table, match)
+    if row_index < 0:
+        hint = f" {found.partial}." if found.partial else ""
+        wanted = ", ".join(sheet.names[f] for f in sheet.required)
+        raise ImportProblem(
+            f"Không thấy dòng tiêu đề. Cần các cột: {wanted}.{hint} "
+            f"Dòng tiêu đề phải nằm trong {HEADER_SEARCH_ROWS} dòng đầu của bảng."
+        )
+    _raise_clashes(found, header, lambda name: f"cột {sheet.names[name]}")
+    rows: list[ItemRow] = []
+    errors: list[RowError] = []
+    for index in range(row_index + 1, len(table)):
+        number = index + 1
+        texts = {f: _one_line(table[index][col]) for f, col in found.columns.items()}
+        if not any(texts.values()):
+            continue
+        row_errors: list[RowError] = []
+        dates: dict[str, tuple[date, date]] = {}
+        for name, col in found.columns.items():
+            head, text = _one_line(header[col]), texts[name]
+            if not text:
+                if name in sheet.required:
+                    message = f"Dòng {number}: thiếu {sheet.names[name].lower()}."
+                    if name in sheet.date_fields:
+                        message += f" {_DATE_HINT}"
+                    row_errors.append(RowError(number, message, head, ""))
+                continue
+            if name in sheet.date_fields:
+                when, problem = _item_date(text, number, today, name in sheet.spans)
+                if problem:
+                    row_errors.append(RowError(number, problem, head, text))
+                elif when is not None:
+                    dates[name] = when
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            rows.append(ItemRow(number, texts, dates))
+    if not rows and not errors:
+        raise ImportProblem(f"Bảng chỉ có dòng tiêu đề (dòng {row_index + 1}), không có dòng nào bên dưới.")
+    return rows, _sorted_errors(errors)
+
+
+def column_of(sheet: ItemSheet, name: str) -> str:
+    return sheet.names[name]

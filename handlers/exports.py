@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 
 from bot import lexicon
 from bot.messages import Reply
-from bot.services import exports, tasks
+from bot.services import drills, exports, tasks
 from bot.services import results as results_service
 from bot.textnorm import contains_phrase, normalize
 from bot.views import exports as views
@@ -112,6 +112,15 @@ async def cmd_template(ctx: Context) -> Reply:
             return views.no_criteria_reply()
         table = views.score_template(criteria, cluster.units[0].short_name)
         return views.file_reply(table, "xlsx", views.template_caption("diem"))
+    if contains_phrase(norm, "nhiem vu"):
+        cluster = await ctx.cluster()
+        names = ", ".join(u.short_name for u in cluster.units[:2]) if cluster else "cả cụm"
+        table = views.task_template(ctx.today + timedelta(days=30), names)
+        return views.file_reply(table, "xlsx", views.template_caption("nhiemvu"))
+    if contains_phrase(norm, "dien tap"):
+        commune = await drills.commune_without_plan(ctx.session, ctx.today.year, ctx.viewer.unit)
+        table = views.drill_template(commune or "Nhật Tân", ctx.today + timedelta(days=30))
+        return views.file_reply(table, "xlsx", views.template_caption("dientap"))
     if contains_phrase(norm, "truc"):
         table = views.roster_template(week_bounds(ctx.today)[1] + timedelta(days=1))
         return views.file_reply(table, "xlsx", views.template_caption("truc"))

@@ -29,7 +29,9 @@ USAGE = (
     "• /nhap lịch trực Kim Bảng — cột Ngày, Trực chỉ huy, Trực ban, Trực chiến (thêm cột Đơn vị nếu nhiều đơn vị); "
     "thêm chữ “thay thế” để thay lịch đã có trong những ngày đó\n"
     "• /nhap điểm quý 3/2022 — cột Đơn vị, G1, G2, ..., TT (điểm thưởng/trừ)\n"
-    "Mẫu tệp: /mau trực, /mau điểm"
+    "• /nhap nhiệm vụ — cột Nhiệm vụ, Hạn hoàn thành, Đơn vị thực hiện (tên đơn vị hoặc “cả cụm”)\n"
+    "• /nhap diễn tập — cột Xã, phường, thị trấn, Kiểm tra, duyệt (và Thực hành nếu có)\n"
+    "Mẫu tệp: /mau trực, /mau điểm, /mau nhiệm vụ, /mau diễn tập"
 )
 
 
@@ -73,6 +75,10 @@ def _kind(args: str) -> str:
     norm = normalize(args)
     if contains_phrase(norm, "diem") or contains_phrase(norm, "cham diem"):
         return "scores"
+    if contains_phrase(norm, "nhiem vu"):
+        return "tasks"
+    if contains_phrase(norm, "dien tap"):
+        return "drills"
     if contains_phrase(norm, "truc") or contains_phrase(norm, "lich truc"):
         return "roster"
     raise UserError(f"Tệp này là gì? {USAGE}")
@@ -91,6 +97,11 @@ async def _check(ctx: Context, args: str) -> Reply:
     if kind == "scores":
         units, label, _ = await _scores(ctx, data, write=False)
         preview = views.scores_preview(attachment.filename, units, label, confirm=forms.CONFIRM, cancel=forms.CANCEL)
+    elif kind in ("tasks", "drills"):
+        done_items = await _items(ctx, data, write=False)
+        preview = views.items_preview(
+            attachment.filename, kind, done_items.count, confirm=forms.CONFIRM, cancel=forms.CANCEL
+        )
     else:
         done = await _roster(ctx, data, write=False)
         names = await _unit_names(ctx, done.unit_ids)
@@ -112,6 +123,9 @@ async def _write(ctx: Context, data: dict) -> Reply:
     if data["kind"] == "scores":
         units, label, published = await _scores(ctx, data, write=True)
         return views.scores_done(units, label, published)
+    if data["kind"] in ("tasks", "drills"):
+        done_items = await _items(ctx, data, write=True)
+        return views.items_done(str(data["kind"]), done_items.count, done_items.told)
     done = await _roster(ctx, data, write=True)
     names = await _unit_names(ctx, done.unit_ids)
     return views.roster_done(done.created, done.replaced, names, done.first_day, done.last_day, done.told)
@@ -162,3 +176,22 @@ async def _scores(ctx: Context, data: dict, *, write: bool) -> tuple[int, str, b
             write=write,
         )
     return done.units, spec.label(), done.period is not None and done.period.status == "published"
+
+
+async def _items(ctx: Context, data: dict, *, write: bool) -> imports.ItemsImport:
+    directory = await ctx.directory()
+    with phrased():
+        if data["kind"] == "tasks":
+            return await imports.import_tasks(
+                ctx.session,
+                ctx.viewer,
+                data["table"],
+                cluster=await ctx.cluster(),
+                directory=directory,
+                now=ctx.now,
+                tz=ctx.tz,
+                write=write,
+            )
+        return await imports.import_drills(
+            ctx.session, ctx.viewer, data["table"], directory=directory, now=ctx.now, tz=ctx.tz, write=write
+        )

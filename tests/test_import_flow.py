@@ -43,6 +43,18 @@ def text(replies: list[Reply]) -> str:
     return "\n".join(render(r) for r in replies)
 
 
+async def rejected(chat: ConsoleChat, caption: str, content: bytes, errors: int, starts: list[str]) -> str:
+    """Upload ``content``; the report must count ``errors`` errors on as many rows and list, among its
+    lines, one that starts with each of ``starts``."""
+    report = text(await upload(chat, caption, "tep.xlsx", content))
+    assert f"Không nhập gì: tệp có {errors} lỗi ở {errors} dòng" in report, report
+    lines = [line.removeprefix("• ") for line in report.splitlines() if line.startswith("• ")]
+    assert len(lines) == errors, report
+    for start in starts:
+        assert any(line.startswith(start) for line in lines), (start, report)
+    return report
+
+
 async def shift_count(app: App) -> int:
     async with app.sessions() as session:
         return await session.scalar(select(func.count()).select_from(DutyShift)) or 0
@@ -107,17 +119,15 @@ async def test_every_error_of_a_score_sheet_in_one_report(demo_app: App) -> None
     )
     async with demo_app.sessions() as session:
         before = await session.scalar(select(func.count()).select_from(Score))
-    report = text(await upload(admin, "/nhap điểm quý 3/2022", "diem.xlsx", content))
-    assert "Không nhập gì: tệp có 6 lỗi ở 6 dòng" in report, report
-    for start in (
+    expected = [
         "Dòng 3, cột Đơn vị: thiếu tên đơn vị",
         "Dòng 4, cột Đơn vị “Kim Bảng”: đơn vị 'Kim Bảng' trùng với dòng 2.",
         "Dòng 5, cột G2: thiếu điểm G2.",
         "Dòng 6, cột G2 “hai bảy”: điểm G2 'hai bảy' không phải là số",
         "Dòng 7, cột G1 “25,0”: ngoài khung 0,0–20,0. → ghi số từ 0,0 đến 20,0",
         "Dòng 8, cột Đơn vị “Hà Nội”: không phải đơn vị trong cụm.",
-    ):
-        assert f"• {start}" in report, (start, report)
+    ]
+    await rejected(admin, "/nhap điểm quý 3/2022", content, 6, expected)
     async with demo_app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Score)) == before
 
@@ -181,3 +191,59 @@ async def test_imported_shifts_are_told_to_the_units_group(demo_app: App) -> Non
     assert {m.payload["shift"]["role"] for m in told} == {"truc_chi_huy", "truc_ban"}
     names = {(m.payload["shift"]["member"] or {}).get("full_name") for m in told}
     assert names == {"Nguyễn Văn An", "Vũ Thành Long"}
+
+
+async def test_task_and_drill_templates_imported_and_told(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    for command, caption, preview_text, done_text in (
+        ("/mau nhiệm vụ", "/nhap nhiệm vụ", "Sẽ nhập: 1 nhiệm vụ", "Đã nhập 1 nhiệm vụ."),
+        ("/mau diễn tập", "/nhap diễn tập", "Sẽ nhập: 1 kế hoạch diễn tập", "Đã nhập 1 kế hoạch diễn tập."),
+    ):
+        template = next(r.document for r in await admin.say(command) if r.document)
+        preview = text(await upload(admin, caption, template.filename, template.content))
+        assert preview_text in preview, preview
+        done = text(await admin.say(button(preview, "Nhập")))
+        assert done_text in done, done
+    tasks = text(await admin.say("/nhiemvu"))
+    assert "Kiểm tra kho vũ khí, trang bị" in tasks
+
+
+async def test_every_error_of_a_task_list_and_a_drill_plan(demo_app: App) -> None:
+    admin = await console(demo_app, "admin")
+    tasks = xlsx(
+        [
+            ["Nhiệm vụ", "Hạn hoàn thành", "Đơn vị thực hiện"],
+            ["Tập huấn dân quân", "30/07/2022", "Kim Bảng, Thanh Liêm"],  # 2: fine
+            [None, "30/07/2022", "Kim Bảng"],  # 3: no title
+            ["Kiểm tra kho", "tuần sau nữa", "Kim Bảng"],  # 4: not a date
+            ["Sơ kết", "30/07/2022", "Kim Bảng, Huyện Mặt Trăng"],  # 5: an unknown unit
+            ["Tổng kết", "01/06/2022", "cả cụm"],  # 6: due date gone by (the use case refuses)
+            ["Ab", "30/07/2022", "Kim Bảng"],  # 7: title too short (the use case refuses)
+        ]
+    )
+    expected = [
+        "Dòng 3, cột Nhiệm vụ: thiếu nhiệm vụ.",
+        "Dòng 4, cột Hạn hoàn thành “tuần sau nữa”: không đọc được ngày",
+        "Dòng 5, cột Đơn vị “Huyện Mặt Trăng”: không có đơn vị này.",
+        "Dòng 6, cột Nhiệm vụ “Tổng kết”: Hạn 01/06/2022 đã qua",
+        "Dòng 7, cột Nhiệm vụ “Ab”: Tên nhiệm vụ phải dài 3–400 ký tự.",
+    ]
+    await rejected(admin, "/nhap nhiệm vụ", tasks, 5, expected)
+    assert "Tập huấn dân quân" not in text(await admin.say("/nhiemvu"))
+    drills = xlsx(
+        [
+            ["Xã, phường, thị trấn", "Kiểm tra, duyệt", "Thực hành"],
+            ["Ba Sao", "23/08/2022", None],  # 2: Ba Sao has its plan already (demo)
+            ["Xã Mặt Trăng", "23/08/2022", None],  # 3: no such commune
+            ["Nhật Tân", "20/06/2022", None],  # 4: gone by
+            ["Nhật Tân", "23/09/2022", "20/09/2022-21/09/2022"],  # 5: exercise before the review
+        ]
+    )
+    expected = [
+        "Dòng 2, cột Kiểm tra, duyệt “23/08/2022”: ",
+        "Dòng 3, cột Đơn vị “Xã Mặt Trăng”",
+        "Dòng 4, ",
+        "Dòng 5, ",
+    ]
+    report = await rejected(admin, "/nhap diễn tập", drills, 4, expected)
+    assert "đã có kế hoạch diễn tập năm 2022" in report

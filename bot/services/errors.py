@@ -219,7 +219,17 @@ class TakenShiftRow:
     shift_id: int
 
 
-RowProblem = UnknownUnitRow | OutsideClusterRow | OutOfRangeRow | PastDayRow | TakenShiftRow
+@dataclass(frozen=True)
+class RefusedRow:
+    """A row the single-item use case (/themnhiemvu, /themdientap) refuses, with its reason."""
+
+    row: int
+    column: str
+    value: str
+    reason: str  # the use case's own Vietnamese message
+
+
+RowProblem = UnknownUnitRow | OutsideClusterRow | OutOfRangeRow | PastDayRow | TakenShiftRow | RefusedRow
 
 
 class ImportRejected(Refused):

@@ -5,7 +5,9 @@ lists them all). Reading the file into a table is :func:`bot.imports.read_table`
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,14 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.imports import ScoreRow, parse_roster, parse_scores
+from bot.errors import UserError
+from bot.imports import DRILL_SHEET, TASK_SHEET, RowError, ScoreRow, parse_items, parse_roster, parse_scores
 from bot.models import DutyShift, Member, ReadinessPeriod, ReviewPeriod, Unit
-from bot.services import audit, changes, duty
+from bot.services import audit, changes, duty, items
 from bot.services import results as results_service
 from bot.services.errors import (
     OutOfRangeRow,
     OutsideClusterRow,
     PastDayRow,
+    RefusedRow,
     RowProblem,
     RowsRejected,
     TakenShiftRow,
@@ -34,6 +38,7 @@ from bot.services.people import require_admin
 from bot.services.reminders import notify, shift_audience
 from bot.services.subscriptions import load_audience
 from bot.services.units import ClusterView, UnitDirectory, UnitRef
+from bot.textnorm import contains_phrase, normalize
 from bot.vntime import PeriodSpec, fmt_date
 
 
@@ -292,3 +297,116 @@ async def import_scores(
         after={"period": period.label(), "units": len(resolved)},
     )
     return ScoreImport(review, len(resolved))
+
+
+# --- focus tasks and commune drills: each row through its single-item use case ------------------------
+
+
+@dataclass(frozen=True)
+class ItemsImport:
+    count: int  # items written (or, for a check, that would be)
+    told: int  # notices queued
+
+
+async def _rows_through(
+    session: AsyncSession,
+    rows: list[tuple[int, str, str, Callable[[], Awaitable[int]]]],
+    problems: list[RowProblem],
+    unreadable: list[RowError],
+    *,
+    write: bool,
+) -> ItemsImport:
+    """Run each row's use case (row, column, cell, call returning the chats told) in its own savepoint,
+    so that every refused row is found; everything is undone unless all rows pass and ``write``."""
+    outer = await session.begin_nested()
+    told = 0
+    for row, column, value, call in rows:
+        try:
+            async with session.begin_nested():
+                told += await call()
+        except UserError as exc:
+            problems.append(RefusedRow(row, column, value, str(exc)))
+    if problems or unreadable or not write:
+        await outer.rollback()
+    else:
+        await outer.commit()
+    if problems or unreadable:
+        raise RowsRejected(sorted(problems, key=lambda p: p.row), unreadable)
+    return ItemsImport(len(rows), told if write else 0)
+
+
+async def import_tasks(
+    session: AsyncSession,
+    actor: Viewer,
+    table: list[list[str]],
+    *,
+    cluster: ClusterView | None,
+    directory: UnitDirectory,
+    now: datetime,
+    tz: ZoneInfo,
+    write: bool = True,
+) -> ItemsImport:
+    """An admin imports focus tasks: a row per task (title, due date, units or "cả cụm"); each is added
+    as /themnhiemvu adds one (its units' chats told, audited)."""
+    require_admin(actor, "task.create")
+    today = now.astimezone(tz).date()
+    rows, unreadable = parse_items(table, TASK_SHEET, today)
+    problems: list[RowProblem] = []
+    calls = []
+    for row in rows:
+        units_text = row.texts["units"]
+        whole = contains_phrase(normalize(units_text), "ca cum")
+        unit_ids: list[int] = []
+        if not whole:
+            for name in (n.strip() for n in re.split(r"[,;\n]", units_text)):
+                match = directory.resolve(name) if name else None
+                if name and match is None:
+                    problems.append(UnknownUnitRow(row.row, name))
+                elif match is not None:
+                    unit_ids.append(match.unit.id)
+        draft = items.TaskDraft(row.texts["title"], row.dates["due"][0], tuple(unit_ids), cluster_wide=whole)
+
+        async def add(draft: items.TaskDraft = draft) -> int:
+            added = await items.add_task(
+                session,
+                actor,
+                draft,
+                cluster_id=cluster.id if cluster else None,
+                cluster_unit_ids=list(cluster.unit_ids()) if cluster else [],
+                now=now,
+                today=today,
+            )
+            return added.told
+
+        calls.append((row.row, TASK_SHEET.names["title"], row.texts["title"][:60], add))
+    return await _rows_through(session, calls, problems, unreadable, write=write)
+
+
+async def import_drills(
+    session: AsyncSession,
+    actor: Viewer,
+    table: list[list[str]],
+    *,
+    directory: UnitDirectory,
+    now: datetime,
+    tz: ZoneInfo,
+    write: bool = True,
+) -> ItemsImport:
+    """An admin imports commune drill plans: a row per commune (its review day, optionally the exercise
+    days); each is added as /themdientap adds one (the commune's and the organiser's chats told)."""
+    require_admin(actor, "drill.create")
+    rows, unreadable = parse_items(table, DRILL_SHEET, now.astimezone(tz).date())
+    problems: list[RowProblem] = []
+    calls = []
+    for row in rows:
+        match = directory.resolve(row.texts["area"], communes=True)
+        if match is None or match.unit.kind != "commune":
+            problems.append(UnknownUnitRow(row.row, row.texts["area"]))
+            continue
+        draft = items.DrillDraft(match.unit.id, row.dates["review"][0], row.dates.get("exercise"))
+
+        async def add(draft: items.DrillDraft = draft) -> int:
+            return (await items.add_drill_plan(session, actor, draft, now=now, tz=tz)).told
+
+        calls.append((row.row, DRILL_SHEET.names["review"], row.texts["review"], add))
+    return await _rows_through(session, calls, problems, unreadable, write=write)

@@ -4,7 +4,7 @@ table, and the replies that carry the file."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from bot.services.exports import AuditRange, DutyLoad, RosterLine, Table, TaskCe
 from bot.services.results import ResultTable
 from bot.services.units import UnitRef
 from bot.views.audit import actor_name, what_was_done
-from bot.vntime import fmt_date_range, weekday_name
+from bot.vntime import fmt_date, fmt_date_range, weekday_name
 
 # The kinds of export, as the question with options names them (and the word each button sends).
 KIND_LABELS = {
@@ -235,13 +235,30 @@ def no_tasks_reply(year: int) -> Reply:
 
 # --- /mau: templates that /nhap reads back ------------------------------------------------------------------
 
-TEMPLATE_KINDS = {"truc": "lịch trực", "diem": "điểm"}
-TEMPLATE_USAGE = "Mẫu tệp để nhập: /mau trực (lịch trực) hoặc /mau điểm (bảng điểm thi đua)."
+TEMPLATE_USAGE = "Mẫu tệp để nhập: /mau trực (lịch trực), /mau điểm (bảng điểm thi đua), /mau nhiệm vụ, /mau diễn tập."
 
 
 def template_question() -> Reply:
-    buttons = [[Button("Mẫu lịch trực", "/mau trực"), Button("Mẫu bảng điểm", "/mau điểm")]]
+    buttons = [
+        [Button("Mẫu lịch trực", "/mau trực"), Button("Mẫu bảng điểm", "/mau điểm")],
+        [Button("Mẫu nhiệm vụ", "/mau nhiệm vụ"), Button("Mẫu diễn tập", "/mau diễn tập")],
+    ]
     return Reply(f"Gửi mẫu nào?\n{TEMPLATE_USAGE}", buttons=buttons)
+
+
+def task_template(due: date, units: str) -> Table:
+    """What /nhap nhiệm vụ reads: a row per task; the units by name, or “cả cụm”."""
+    headers = ["Nhiệm vụ", "Hạn hoàn thành", "Đơn vị thực hiện"]
+    rows: list[list[exports.Value]] = [["Kiểm tra kho vũ khí, trang bị", due, units]]
+    return Table(title="Nhiệm vụ", headers=headers, rows=rows, filename="mau-nhiem-vu")
+
+
+def drill_template(commune: str, review: date) -> Table:
+    """What /nhap diễn tập reads: a row per commune, its review day and (optionally) the exercise days."""
+    headers = ["Xã, phường, thị trấn", "Kiểm tra, duyệt", "Thực hành"]
+    exercise = f"{fmt_date(review + timedelta(days=1))}-{fmt_date(review + timedelta(days=2))}"
+    rows: list[list[exports.Value]] = [[commune, review, exercise]]
+    return Table(title="Diễn tập", headers=headers, rows=rows, filename="mau-dien-tap")
 
 
 def roster_template(example_day: date) -> Table:
@@ -264,6 +281,10 @@ def score_template(criteria: Sequence[Criterion], unit: str) -> Table:
 
 
 def template_caption(kind: str) -> str:
+    if kind == "nhiemvu":
+        return "Mẫu nhiệm vụ: mỗi dòng một nhiệm vụ. Điền xong gửi lại kèm chú thích /nhap nhiệm vụ."
+    if kind == "dientap":
+        return "Mẫu kế hoạch diễn tập: mỗi dòng một xã. Điền xong gửi lại kèm chú thích /nhap diễn tập."
     if kind == "truc":
         return (
             "Mẫu lịch trực: mỗi dòng một ngày (dd/mm/yyyy), mỗi cột một vai trò trực. "

@@ -43,3 +43,16 @@ def scores_done(units: int, period: str, published: bool) -> Reply:
 CANCELLED = Reply("Đã hủy nhập tệp.")
 WAITING_FILE = "Bot đang chờ tệp .xlsx hoặc .csv (hoặc bấm Hủy)."
 WAITING_CONFIRM = f"Bấm {CONFIRM_LABEL} để ghi tệp đã kiểm tra, hoặc Hủy để bỏ."
+
+
+_ITEMS = {"tasks": ("nhiệm vụ", "/nhiemvu"), "drills": ("kế hoạch diễn tập", "/dientap")}
+
+
+def items_preview(filename: str, kind: str, count: int, *, confirm: str, cancel: str) -> Reply:
+    return _preview(f"{count} {_ITEMS[kind][0]}", filename, confirm, cancel)
+
+
+def items_done(kind: str, count: int, told: int) -> Reply:
+    what, command = _ITEMS[kind]
+    notices = f" Đã báo {told} chat liên quan." if told else ""
+    return Reply(f"Đã nhập {count} {what}.{notices} Xem: {command}")

@@ -92,6 +92,8 @@ def row_problem(problem: errors.RowProblem) -> FileError:
                 f"đã có {name.lower()} ngày {fmt_date(day)}: {person} [T{shift_id}].",
                 "thêm chữ “thay thế” vào chú thích /nhap để thay lịch cũ",
             )
+        case errors.RefusedRow(row=row, column=column, value=value, reason=reason):
+            return FileError(row, column, value, reason)
         case errors.OutOfRangeRow():
             return FileError(
                 problem.row,
