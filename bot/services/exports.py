@@ -195,29 +195,21 @@ async def duty_load(session: AsyncSession, unit_ids: Sequence[int], start: date,
         )
         .order_by(DutyShift.duty_date, DutyShift.id)
     )
-    people: dict[tuple[int, str], dict[str, object]] = {}
+    people: dict[tuple[int, str], tuple[str, str, list[DutyShift]]] = {}  # (name, position, shifts)
     for shift in rows:
         member: Member | None = shift.member
         name = person_text(shift, with_position=False)
         key = (shift.unit_id, f"m{member.id}" if member else f"l{name.lower()}")
-        entry = people.setdefault(
-            key,
-            {"name": name, "position": (member.position_short or "") if member else "", "seconds": 0, "roles": {}},
-        )
-        entry["seconds"] = int(entry["seconds"]) + int((shift.ends_at - shift.starts_at).total_seconds())  # type: ignore[call-overload]
-        roles: dict[str, int] = entry["roles"]  # type: ignore[assignment]
-        roles[shift.role] = roles.get(shift.role, 0) + 1
-    loads = [
-        DutyLoad(
-            person=str(e["name"]),
-            position=str(e["position"]),
-            unit_id=unit_id,
-            shifts=sum(e["roles"].values()),  # type: ignore[attr-defined]
-            hours=(Decimal(int(e["seconds"])) / 3600).quantize(Decimal("0.1")),  # type: ignore[call-overload]
-            roles=dict(e["roles"]),  # type: ignore[call-overload]
-        )
-        for (unit_id, _), e in people.items()
-    ]
+        position = (member.position_short or "") if member else ""
+        people.setdefault(key, (name, position, []))[2].append(shift)
+    loads = []
+    for (unit_id, _), (name, position, shifts) in people.items():
+        seconds = sum(int((s.ends_at - s.starts_at).total_seconds()) for s in shifts)
+        roles: dict[str, int] = {}
+        for s in shifts:
+            roles[s.role] = roles.get(s.role, 0) + 1
+        hours = (Decimal(seconds) / 3600).quantize(Decimal("0.1"))
+        loads.append(DutyLoad(name, position, unit_id, len(shifts), hours, roles))
     order = {uid: i for i, uid in enumerate(unit_ids)}
     return sorted(loads, key=lambda load: (-load.hours, order.get(load.unit_id, 0), load.person))
 
