@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 2000
+MAX_ROWS = 10000
+MAX_PERSON = 120
 # An .xlsx is a zip: 2 MB compressed can hide gigabytes of XML. Refuse before openpyxl parses it.
 MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
 HEADER_SEARCH_ROWS = 10
@@ -255,6 +256,8 @@ def _csv_rows(name: str, content: bytes) -> list[list[str]]:
 class RowError:
     row: int  # 1-based row number as the user sees it in Excel (header is row 1 usually)
     message: str  # Vietnamese, starts with "Dòng N: "
+    column: str = ""  # the heading of the column at fault, as the file writes it
+    value: str = ""  # the cell as written
 
 
 _SEP = re.compile(r"[/:.,+\-–]")
@@ -353,6 +356,7 @@ _ROLE_PHRASES = sorted(ROLE_WORDS.items(), key=lambda item: -len(item[0]))  # "t
 _DATE_EXTRA_WORDS = frozenset({"thu", "truc", "thang", "nam"})  # "Ngày trực", "Ngày/tháng", "Thứ, ngày"
 _ROSTER_COLUMNS = "Ngày, Trực chỉ huy, Trực ban, Trực chiến (và Đơn vị nếu tệp có nhiều đơn vị)"
 _EXCEL_EPOCH = date(1899, 12, 30)
+_PLAIN_DATE = re.compile(r"(\d{2})/(\d{2})/(\d{4})")
 
 
 def _is_date_header(key: str) -> bool:
@@ -396,6 +400,12 @@ def _lower_first(text: str) -> str:
 def _roster_date(cell: str, row: int, today: date) -> tuple[date | None, str | None]:
     """(date, None) or (None, error message) for a roster date cell."""
     text = _one_line(cell)
+    plain = _PLAIN_DATE.fullmatch(text)
+    if plain:  # what read_table makes of an Excel date: no need for the date-phrase parser
+        try:
+            return date(int(plain[3]), int(plain[2]), int(plain[1])), None
+        except ValueError:
+            pass  # 31/02/2022: the parser below says what is wrong with it
     if re.fullmatch(r"\d{5}", text) and 20000 <= int(text) <= 80000:  # a date cell left as an Excel serial
         return _EXCEL_EPOCH + timedelta(days=int(text)), None
     if not any(ch.isdigit() for ch in text):  # "Thứ Hai", "hôm nay": relative to the upload day, not a roster date
@@ -451,35 +461,47 @@ def parse_roster(table: list[list[str]], today: date) -> tuple[list[RosterRow], 
             continue  # header repeated (printed pages)
 
         unit: str | None = None
-        row_errors: list[str] = []
+        row_errors: list[tuple[str, str, str]] = []  # (column heading, cell, message)
+        date_head = _one_line(header[date_col])
         if unit_col is not None:
             unit = _one_line(cells[unit_col]) or last_unit
             last_unit = unit
             if unit is None:
-                row_errors.append(f"Dòng {number}: thiếu đơn vị (cột Đơn vị trống).")
+                row_errors.append((_one_line(header[unit_col]), "", f"Dòng {number}: thiếu đơn vị (cột Đơn vị trống)."))
 
         day: date | None = None
         if not date_text:
-            row_errors.append(f"Dòng {number}: thiếu ngày. {_DATE_HINT}")
+            row_errors.append((date_head, "", f"Dòng {number}: thiếu ngày. {_DATE_HINT}"))
         else:
             day, problem = _roster_date(date_text, number, today)
             if problem:
-                row_errors.append(problem)
+                row_errors.append((date_head, date_text, problem))
 
         if not people:
             names = ", ".join(DUTY_ROLES[role] for role in role_cols)
-            row_errors.append(f"Dòng {number}: chưa có người trực nào (các cột {names} đều trống).")
+            row_errors.append((names, "", f"Dòng {number}: chưa có người trực nào (các cột {names} đều trống)."))
+        for role, text in people.items():
+            if len(text) > MAX_PERSON:
+                row_errors.append(
+                    (
+                        _one_line(header[role_cols[role]]),
+                        text[:40] + "…",
+                        f"Dòng {number}: tên người trực dài quá {MAX_PERSON} ký tự; chỉ ghi cấp bậc và họ tên.",
+                    )
+                )
 
         if day is not None:
             dup_key = (day, normalize(unit) if unit is not None else None)
             if dup_key in seen:
                 whose = f" của đơn vị {unit}" if unit is not None else ""
-                row_errors.append(f"Dòng {number}: ngày {fmt_date(day)}{whose} đã có ở dòng {seen[dup_key]}.")
+                row_errors.append(
+                    (date_head, date_text, f"Dòng {number}: ngày {fmt_date(day)}{whose} đã có ở dòng {seen[dup_key]}.")
+                )
             else:
                 seen[dup_key] = number
 
         if row_errors:
-            errors.extend(RowError(number, message) for message in row_errors)
+            errors.extend(RowError(number, message, column, value) for column, value, message in row_errors)
         elif day is not None:
             rows.append(RosterRow(number, day, unit, people))
 
@@ -611,33 +633,162 @@ def parse_scores(table: list[list[str]], criteria: list[str]) -> tuple[list[Scor
         if _key(unit) == header_unit_key or _key(unit) in _SUMMARY_UNITS:
             continue  # header repeated, or a total/average row
 
-        row_errors: list[str] = []
+        row_errors: list[tuple[str, str, str]] = []  # (column heading, cell, message)
+        unit_head = _one_line(header[unit_col])
         if not unit:
-            row_errors.append(f"Dòng {number}: thiếu tên đơn vị (cột Đơn vị trống).")
+            row_errors.append((unit_head, "", f"Dòng {number}: thiếu tên đơn vị (cột Đơn vị trống)."))
         elif unit_key in seen:
-            row_errors.append(f"Dòng {number}: đơn vị '{unit}' trùng với dòng {seen[unit_key]}.")
+            row_errors.append((unit_head, unit, f"Dòng {number}: đơn vị '{unit}' trùng với dòng {seen[unit_key]}."))
         else:
             seen[unit_key] = number
 
         points: dict[str, Decimal] = {}
         for code, text in texts.items():
+            head = _one_line(header[point_cols[code]])
             if code == ADJUSTMENT_CODE and (not text or text in _DASHES):
                 points[code] = Decimal(0)
                 continue
             if not text:
-                row_errors.append(f"Dòng {number}: thiếu điểm {code}.")
+                row_errors.append((head, "", f"Dòng {number}: thiếu điểm {code}."))
                 continue
             value = parse_points(text)
             if value is None:
-                row_errors.append(f"Dòng {number}: điểm {code} '{text}' không phải là số (viết dạng 18,5 hoặc 18.5).")
+                message = f"Dòng {number}: điểm {code} '{text}' không phải là số (viết dạng 18,5 hoặc 18.5)."
+                row_errors.append((head, text, message))
             else:
                 points[code] = value
 
         if row_errors:
-            errors.extend(RowError(number, message) for message in row_errors)
+            errors.extend(RowError(number, message, column, value) for column, value, message in row_errors)
         else:
             rows.append(ScoreRow(number, unit, points))
 
     if not rows and not errors:
         raise ImportProblem(f"Bảng chỉ có dòng tiêu đề (dòng {row_index + 1}), không có dòng điểm nào bên dưới.")
     return rows, _sorted_errors(errors)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# focus tasks and commune drills: one row per item, columns found by their headings
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """A row of a task list or a drill plan: the cells of the columns found, by field, as written
+    (dates already read), and the heading of each field's column (for error reports)."""
+
+    row: int
+    texts: dict[str, str]
+    dates: dict[str, tuple[date, date]]  # date fields -> (first, last) day; one day is (d, d)
+
+
+@dataclass(frozen=True)
+class ItemSheet:
+    fields: dict[str, frozenset[str]]  # field -> header keys that name it
+    required: tuple[str, ...]
+    date_fields: frozenset[str]
+    spans: frozenset[str]  # date fields that may hold a span ("05/10/2022-06/10/2022")
+    names: dict[str, str]  # field -> how a heading should read, for messages
+
+
+TASK_SHEET = ItemSheet(
+    fields={
+        "title": frozenset({"nhiem vu", "ten nhiem vu", "noi dung", "noi dung nhiem vu", "task"}),
+        "due": frozenset({"han", "han hoan thanh", "thoi han", "han chot", "ngay het han", "due"}),
+        "units": frozenset({"don vi", "don vi thuc hien", "giao cho", "don vi duoc giao", "units"}),
+    },
+    required=("title", "due", "units"),
+    date_fields=frozenset({"due"}),
+    spans=frozenset(),
+    names={"title": "Nhiệm vụ", "due": "Hạn hoàn thành", "units": "Đơn vị thực hiện"},
+)
+DRILL_SHEET = ItemSheet(
+    fields={
+        "area": frozenset({"xa", "xa phuong thi tran", "don vi", "dia ban", "xa phuong", "commune"}),
+        "review": frozenset({"kiem tra duyet", "ngay kiem tra duyet", "kiem tra", "duyet", "review"}),
+        "exercise": frozenset({"thuc hanh", "ngay thuc hanh", "exercise"}),
+    },
+    required=("area", "review"),
+    date_fields=frozenset({"review", "exercise"}),
+    spans=frozenset({"exercise"}),
+    names={"area": "Xã, phường, thị trấn", "review": "Kiểm tra, duyệt", "exercise": "Thực hành"},
+)
+
+
+def _item_date(text: str, number: int, today: date, span: bool) -> tuple[tuple[date, date] | None, str | None]:
+    if span and any(sep in text for sep in ("-", "–", "đến")) and text.count("/") >= 2:
+        try:
+            found = parse_date_range(text, today)
+        except DateParseError as exc:
+            return None, f"Dòng {number}: {_lower_first(str(exc))}"
+        if found is None or found[0] == found[1]:
+            return None, f"Dòng {number}: không đọc được khoảng ngày '{text}'. Viết dạng 05/10/2022-06/10/2022."
+        return (found[0], found[1]), None
+    day, problem = _roster_date(text, number, today)
+    return ((day, day) if day else None), problem
+
+
+def parse_items(table: list[list[str]], sheet: ItemSheet, today: date) -> tuple[list[ItemRow], list[RowError]]:
+    """Rows of a task list or drill plan and every row error, in file order: a missing cell of a
+    required column, an unreadable date or span."""
+
+    def match(cells: list[str]) -> _Header:
+        found = _Header()
+        for col, text in enumerate(cells):
+            key = _key(text)
+            name = next((f for f, keys in sheet.fields.items() if key in keys), None)
+            if name is not None:
+                _add(found, name, col)
+        present = [f for f in sheet.required if f in found.columns]
+        found.ok = len(present) == len(sheet.required)
+        if not found.ok and present:
+            missing = ", ".join(sheet.names[f] for f in sheet.required if f not in found.columns)
+            found.partial = f"Thiếu cột {missing}"
+        return found
+
+    table = _rectangle(table)
+    row_index, header, found = _find_header(table, match)
+    if row_index < 0:
+        hint = f" {found.partial}." if found.partial else ""
+        wanted = ", ".join(sheet.names[f] for f in sheet.required)
+        raise ImportProblem(
+            f"Không thấy dòng tiêu đề. Cần các cột: {wanted}.{hint} "
+            f"Dòng tiêu đề phải nằm trong {HEADER_SEARCH_ROWS} dòng đầu của bảng."
+        )
+    _raise_clashes(found, header, lambda name: f"cột {sheet.names[name]}")
+    rows: list[ItemRow] = []
+    errors: list[RowError] = []
+    for index in range(row_index + 1, len(table)):
+        number = index + 1
+        texts = {f: _one_line(table[index][col]) for f, col in found.columns.items()}
+        if not any(texts.values()):
+            continue
+        row_errors: list[RowError] = []
+        dates: dict[str, tuple[date, date]] = {}
+        for name, col in found.columns.items():
+            head, text = _one_line(header[col]), texts[name]
+            if not text:
+                if name in sheet.required:
+                    message = f"Dòng {number}: thiếu {sheet.names[name].lower()}."
+                    if name in sheet.date_fields:
+                        message += f" {_DATE_HINT}"
+                    row_errors.append(RowError(number, message, head, ""))
+                continue
+            if name in sheet.date_fields:
+                when, problem = _item_date(text, number, today, name in sheet.spans)
+                if problem:
+                    row_errors.append(RowError(number, problem, head, text))
+                elif when is not None:
+                    dates[name] = when
+        if row_errors:
+            errors.extend(row_errors)
+        else:
+            rows.append(ItemRow(number, texts, dates))
+    if not rows and not errors:
+        raise ImportProblem(f"Bảng chỉ có dòng tiêu đề (dòng {row_index + 1}), không có dòng nào bên dưới.")
+    return rows, _sorted_errors(errors)
+
+
+def column_of(sheet: ItemSheet, name: str) -> str:
+    return sheet.names[name]

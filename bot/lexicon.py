@@ -448,3 +448,13 @@ SWAP_ACTIONS: dict[str, str] = {
     "khong duyet": "reject",
     "reject": "reject",
 }
+
+
+# --- /xuat (/export): which table, first match wins ("thong ke truc" before "truc") ---------------
+EXPORT_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("thongke", ("thong ke", "so ca", "so gio", "stats")),
+    ("nhatky", ("nhat ky", "audit", "log")),
+    ("ketqua", ("ket qua", "cham diem", "diem", "xep hang", "results", "scores")),
+    ("nhiemvu", ("nhiem vu", "tasks", "task")),
+    ("truc", ("lich truc", "truc", "duty", "roster")),
+)

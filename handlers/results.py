@@ -15,7 +15,7 @@ from handlers.nlu import period_token
 _OWN_UNIT = re.compile(r"\b(don vi (toi|minh|chung toi)|cua (toi|minh|chung toi)|chung toi)\b")
 
 
-async def _table(ctx: Context) -> tuple[results.ResultTable | None, str, Reply | None]:
+async def period_table(ctx: Context) -> tuple[results.ResultTable | None, str, Reply | None]:
     """The table of the asked (or latest visible) period, or the reply explaining why there is none."""
     cluster = await ctx.cluster()
     if cluster is None:
@@ -36,7 +36,7 @@ async def _table(ctx: Context) -> tuple[results.ResultTable | None, str, Reply |
 
 
 async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Reply:
-    table, label, problem = await _table(ctx)
+    table, label, problem = await period_table(ctx)
     if problem is not None:
         return problem
     assert table is not None
@@ -80,7 +80,7 @@ async def ask_results(ctx: Context) -> Reply:
         if ctx.slots.subject == "ranking":
             ctx.slots.unit = None
         return await cmd_results(ctx, own_unit_by_default=False)
-    table, label, problem = await _table(ctx)
+    table, label, problem = await period_table(ctx)
     if problem is not None:
         return problem
     assert table is not None

@@ -33,6 +33,7 @@ from handlers import (
     admin,
     drills,
     duty,
+    exports,
     forms,
     imports,
     manage,
@@ -116,7 +117,9 @@ COMMANDS: list[Command] = [
     act(("themtin", "addnews"), manage.cmd_form, "admin", "Đăng một tin", long_text=True),
     act(("sua", "edit"), manage.cmd_form, "admin", "Sửa một mục (hội nghị, ca trực, nhiệm vụ)"),
     act(("huy", "cancel"), manage.cmd_form, "admin", "Hủy một mục"),
-    act(("nhap", "import"), imports.cmd_import, "admin", "Nhập lịch trực hoặc điểm từ tệp Excel/CSV"),
+    act(("xuat", "export"), exports.cmd_export, "officer", "Xuất lịch trực, kết quả, nhiệm vụ ra tệp Excel/CSV"),
+    act(("mau", "template"), exports.cmd_template, "admin", "Mẫu tệp Excel để nhập lịch trực, bảng điểm"),
+    act(("nhap", "import"), imports.cmd_import, "admin", "Nhập lịch trực, điểm, nhiệm vụ, diễn tập từ Excel/CSV"),
     act(
         ("thongbao", "announce"),
         manage.cmd_form,
@@ -440,7 +443,9 @@ class Dispatcher:
 
 async def _no_dialog(ctx: Context) -> Answer:
     if ctx.incoming.attachment is not None:
-        return Reply("Đã nhận tệp. Để nhập lịch trực hoặc điểm, gửi tệp kèm chú thích /nhap (xem /nhap).")
+        return Reply(
+            "Đã nhận tệp. Để nhập lịch trực, điểm, nhiệm vụ hoặc diễn tập, gửi tệp kèm chú thích /nhap (xem /nhap)."
+        )
     return Reply("Thao tác này đã kết thúc hoặc đã hết hạn. Gõ lại lệnh nếu cần.")
 
 

@@ -287,6 +287,18 @@ async def test_a_dialog_resumes_after_the_bot_restarts(demo_db_url: str) -> None
         await second.close()
 
 
+async def upload_and_confirm(tg: Harness, filename: str, content: bytes, caption: str) -> str:
+    """Upload a file as the admin; once its preview comes, press "Nhập"; the bot's last answer."""
+    tg.fake.user_sends_document(filename, content, mime_type="application/zip", user_id=ADMIN, caption=caption)
+    preview = await tg.fake.wait_for_message(ADMIN, timeout=10)
+    confirm = next((b["callback_data"] for b in preview.buttons if b["text"] == "Nhập"), None)
+    if confirm is None:
+        return preview.text
+    assert "Chưa ghi gì" in preview.text
+    await press_and_wait(tg.fake, ADMIN, preview.message_id, confirm, ADMIN)
+    return tg.fake.messages(ADMIN)[-1].text
+
+
 async def test_a_roster_uploaded_as_excel(tg: Harness) -> None:
     tg.fake.user_sends_document(
         "lich-truc-tuan-27.xlsx",
@@ -295,8 +307,12 @@ async def test_a_roster_uploaded_as_excel(tg: Harness) -> None:
         user_id=ADMIN,
         caption="/nhap lịch trực Kim Bảng",
     )
-    reply = await tg.fake.wait_for_message(ADMIN, timeout=10)
-    assert "Đã nhập 9 ca trực của Kim Bảng (27–29/06/2022)" in reply.text
+    preview = await tg.fake.wait_for_message(ADMIN, timeout=10)
+    assert "Sẽ nhập: 9 ca trực của Kim Bảng (27–29/06/2022)" in preview.text
+    confirm = next(b["callback_data"] for b in preview.buttons if b["text"] == "Nhập")
+    await press_and_wait(tg.fake, ADMIN, preview.message_id, confirm, ADMIN)
+    reply = tg.fake.get_message(ADMIN, preview.message_id)
+    assert "Đã nhập 9 ca trực của Kim Bảng (27–29/06/2022)" in reply["text"]
     await tg.join(OFFICER, "Kim Bảng")
     roster = await tg.say("/truc 28/6/2022")
     assert "Trực chỉ huy: Thượng tá Trần Đức Bình (CTV)" in roster and "Trực ban: Đại úy Đỗ Văn Nam" in roster
@@ -328,23 +344,12 @@ async def test_officers_are_refused_admin_commands_over_telegram(tg: Harness) ->
 
 
 async def test_uploading_a_roster_again_replaces_only_when_asked(tg: Harness) -> None:
-    for caption in ("/nhap lịch trực Kim Bảng", "/nhap lịch trực Kim Bảng"):
-        tg.fake.user_sends_document(
-            "tuan27.xlsx", roster_xlsx(), mime_type="application/zip", user_id=ADMIN, caption=caption
-        )
-        reply = await tg.fake.wait_for_message(ADMIN, timeout=10)
-    assert "Đã có trực chỉ huy ngày 27/06/2022" in reply.text
-    tg.fake.user_sends_document(
-        "tuan27.xlsx",
-        roster_xlsx(),
-        mime_type="application/zip",
-        user_id=ADMIN,
-        caption="/nhap lịch trực Kim Bảng thay thế",
-    )
-    assert (
-        "Đã nhập 9 ca trực của Kim Bảng (27–29/06/2022); thay 9 ca cũ"
-        in (await tg.fake.wait_for_message(ADMIN, timeout=10)).text
-    )
+    caption = "/nhap lịch trực Kim Bảng"
+    assert "Đã nhập 9 ca trực" in await upload_and_confirm(tg, "tuan27.xlsx", roster_xlsx(), caption)
+    again = await upload_and_confirm(tg, "tuan27.xlsx", roster_xlsx(), caption)
+    assert "Không nhập gì: tệp có 9 lỗi ở 3 dòng" in again and "đã có trực chỉ huy ngày 27/06/2022" in again
+    replaced = await upload_and_confirm(tg, "tuan27.xlsx", roster_xlsx(), caption + " thay thế")
+    assert "Đã nhập 9 ca trực của Kim Bảng (27–29/06/2022); thay 9 ca cũ" in replaced
     async with tg.app.sessions() as session:
         live = await session.scalar(
             select(func.count())

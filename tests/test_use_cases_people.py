@@ -18,7 +18,6 @@ from bot.models import AuditEntry, ChatLink, DutyShift, Invite, Member, NewsSour
 from bot.services import broadcasts, chat_settings, feeds, groups, imports, people, reports, tasks
 from bot.services.errors import (
     AdminOnly,
-    FileRowsRejected,
     InviteRefused,
     NotAGroup,
     RowsRejected,
@@ -307,7 +306,7 @@ async def test_an_import_with_errors_writes_nothing(demo_app: App) -> None:
                     tz=TZ,
                 )
         assert rejected.value.problems == [UnknownUnitRow(3, "Huyện Không Có")]
-        with pytest.raises(FileRowsRejected) as unreadable:
+        with pytest.raises(RowsRejected) as unreadable:
             async with session.begin():
                 boss = await admin(session)
                 await imports.import_duty_roster(
@@ -322,7 +321,7 @@ async def test_an_import_with_errors_writes_nothing(demo_app: App) -> None:
                     now=WHEN,
                     tz=TZ,
                 )
-        assert [e.row for e in unreadable.value.errors] == [4]
+        assert [e.row for e in unreadable.value.unreadable] == [4]
     async with demo_app.sessions() as session:
         assert (await count(session, DutyShift), await count(session, AuditEntry)) == before
 
@@ -420,8 +419,10 @@ def test_every_refusal_has_a_vietnamese_text() -> None:
         errors.ChatNotJoined(),
         errors.UnknownKinds(["x"]),
         errors.InvalidQuietHours(),
-        errors.FileRowsRejected([RowError(2, "Dòng 2: thiếu ngày.")]),
-        errors.RowsRejected([errors.OutOfRangeRow(3, "G1", Decimal("25"), Decimal("0"), Decimal("20"))]),
+        errors.RowsRejected(
+            [errors.OutOfRangeRow(3, "G1", Decimal("25"), Decimal("0"), Decimal("20"))],
+            [RowError(2, "Dòng 2: thiếu ngày. Viết ngày dạng dd/mm/yyyy.", "Ngày")],
+        ),
         errors.UnitUnknownForRoster(),
     ]
     covered = {type(s) for s in samples}
@@ -433,5 +434,7 @@ def test_every_refusal_has_a_vietnamese_text() -> None:
     assert defined <= covered
     for sample in samples:
         assert refusal_text(sample) != str(sample), sample
-    assert "Dòng 3: G1 = 25,0 ngoài khung 0,0–20,0." in refusal_text(samples[-2])
+    report = refusal_text(samples[-2])
+    assert "• Dòng 2, cột Ngày: thiếu ngày. → Viết ngày dạng dd/mm/yyyy" in report
+    assert "• Dòng 3, cột G1 “25,0”: ngoài khung 0,0–20,0." in report
     assert refusal_text(errors.ChatNotJoined(), group_chat=True).startswith("Nhóm này chưa liên kết")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import UserError
 from bot.models import DrillPlan, Event, Unit
 from bot.vntime import fmt_date
+
+if TYPE_CHECKING:
+    from bot.services.units import UnitRef
 
 # Steps of a drill, in order (DOMAIN.md §3).
 DRILL_STEPS = {
@@ -155,3 +159,14 @@ async def new_drill(
         )
     await session.flush()
     return plan
+
+
+async def commune_without_plan(session: AsyncSession, year: int, district: UnitRef | Unit | None) -> str | None:
+    """The name of a commune (of ``district`` if given) with no drill plan that year: a template's example."""
+    planned = select(DrillPlan.area_unit_id).where(
+        DrillPlan.year == year, DrillPlan.status != "cancelled", DrillPlan.area_unit_id.is_not(None)
+    )
+    query = select(Unit.short_name).where(Unit.kind == "commune", Unit.id.not_in(planned))
+    if district is not None:
+        query = query.where(Unit.parent_id == district.id)
+    return await session.scalar(query.order_by(Unit.id).limit(1))

@@ -113,8 +113,13 @@ def period_named(periods: list[ReadinessPeriod], norm_text: str) -> ReadinessPer
 async def resolve_person(session: AsyncSession, unit_id: int, text: str) -> tuple[int | None, str | None]:
     """A roster entry as typed: a person of the unit ("Trung tá Lê Quang Cường", "Cường") or a team
     ("Tổ 1"). Returns (member id, None) or (None, label)."""
-    norm = normalize(text)
     people = list(await session.scalars(select(Member).where(Member.unit_id == unit_id, Member.active.is_(True))))
+    return person_among(people, text)
+
+
+def person_among(people: list[Member], text: str) -> tuple[int | None, str | None]:
+    """:func:`resolve_person` among the given members of a unit."""
+    norm = normalize(text)
     full = [p for p in people if contains_phrase(norm, normalize(p.full_name))]
     if len(full) == 1:
         return full[0].id, None

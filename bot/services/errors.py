@@ -8,6 +8,7 @@ transaction back and phrases them even where a handler did not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
@@ -199,27 +200,51 @@ class OutOfRangeRow:
     high: Decimal
 
 
-RowProblem = UnknownUnitRow | OutsideClusterRow | OutOfRangeRow
+@dataclass(frozen=True)
+class PastDayRow:
+    """A roster row for a day whose shift has already begun."""
+
+    row: int
+    day: date
+
+
+@dataclass(frozen=True)
+class TakenShiftRow:
+    """A roster row for a role already held that day (an import without "thay thế")."""
+
+    row: int
+    role: str
+    day: date
+    person: str
+    shift_id: int
+
+
+@dataclass(frozen=True)
+class RefusedRow:
+    """A row the single-item use case (/themnhiemvu, /themdientap) refuses, with its reason."""
+
+    row: int
+    column: str
+    value: str
+    reason: str  # the use case's own Vietnamese message
+
+
+RowProblem = UnknownUnitRow | OutsideClusterRow | OutOfRangeRow | PastDayRow | TakenShiftRow | RefusedRow
 
 
 class ImportRejected(Refused):
     """A file with errors: nothing was imported."""
 
 
-class FileRowsRejected(ImportRejected):
-    """Rows the parser could not read (their messages come from :mod:`bot.imports`)."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} unreadable rows")
-        self.errors = errors
-
-
 class RowsRejected(ImportRejected):
-    """Readable rows that do not fit the data (unknown units, scores out of range)."""
+    """Every error of a file at once: rows the parser could not read (``unreadable``, their messages
+    from :mod:`bot.imports`) and readable rows that do not fit the data (unknown units, scores out of
+    range, days gone by, roles already held)."""
 
-    def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__(f"{len(problems)} rows do not fit")
+    def __init__(self, problems: list[RowProblem], unreadable: list[RowError] | None = None) -> None:
+        super().__init__(f"{len(problems)} rows do not fit, {len(unreadable or [])} unreadable")
         self.problems = problems
+        self.unreadable = unreadable or []
 
 
 class UnitUnknownForRoster(ImportRejected):

@@ -267,11 +267,16 @@ def actor_name(entry: AuditEntry, names: AuditNames) -> str:
     return _CHANNEL_SUFFIX.sub("", entry.actor_label) or "?"
 
 
+def what_was_done(entry: AuditEntry, names: AuditNames, tz: ZoneInfo) -> str:
+    """'đổi vai trò của Vũ Thành Long (M11): cán bộ → quản trị'."""
+    render = RENDERERS.get(entry.action)
+    return render(entry, names, tz) if render is not None else "thay đổi dữ liệu"
+
+
 def entry_sentence(entry: AuditEntry, names: AuditNames, tz: ZoneInfo) -> str:
     """'14h05 22/06/2022 — Nguyễn Văn A đổi vai trò của Vũ Thành Long (M11): cán bộ → quản trị.'"""
-    render = RENDERERS.get(entry.action)
-    what = render(entry, names, tz) if render is not None else "thay đổi dữ liệu"
     moment = entry.at.astimezone(tz)
+    what = what_was_done(entry, names, tz)
     return f"{fmt_time(moment.time())} {fmt_date(moment.date())} — {actor_name(entry, names)} {what}."
 
 

@@ -7,13 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.services import errors
+from bot.services.duty import DUTY_ROLES
 from bot.services.subscriptions import KINDS
-from bot.vntime import fmt_points
+from bot.vntime import fmt_date, fmt_points
 
-MAX_LISTED = 10
+if TYPE_CHECKING:
+    from bot.imports import RowError
+
 ADMINS_ONLY = "Lệnh này chỉ dành cho cán bộ quản trị cụm."
 GROUP_SETTINGS_ADMINS_ONLY = "Chỉ cán bộ quản trị mới đổi cài đặt nhận tin của nhóm."
 _GROUP_SETTINGS = {"settings.read", "settings.quiet", "subscription.on", "subscription.off"}
@@ -47,15 +52,79 @@ def not_joined(group_chat: bool) -> str:
     return "Đồng chí chưa tham gia bot. Gửi /start MÃ_MỜI để tham gia."
 
 
-def row_problem(problem: errors.RowProblem) -> str:
-    if isinstance(problem, errors.UnknownUnitRow):
-        return f"Dòng {problem.row}: không có đơn vị “{problem.unit}”."
-    if isinstance(problem, errors.OutsideClusterRow):
-        return f"Dòng {problem.row}: “{problem.unit}” không phải đơn vị trong cụm."
-    return (
-        f"Dòng {problem.row}: {problem.code} = {fmt_points(problem.value)} ngoài khung "
-        f"{fmt_points(problem.low)}–{fmt_points(problem.high)}."
-    )
+@dataclass(frozen=True)
+class FileError:
+    """One error of an imported file: where (row, column), the cell as written, what is wrong and
+    how to write it instead."""
+
+    row: int
+    column: str
+    value: str
+    problem: str
+    hint: str = ""
+
+    def line(self) -> str:
+        where = f"Dòng {self.row}" + (f", cột {self.column}" if self.column else "")
+        cell = f" “{self.value}”" if self.value else ""
+        hint = f" → {self.hint}" if self.hint else ""
+        return f"{where}{cell}: {self.problem}{hint}"
+
+
+_UNIT_HINT = "ghi tên đơn vị như trong /donvi, ví dụ Kim Bảng"
+
+
+def row_problem(problem: errors.RowProblem) -> FileError:
+    match problem:
+        case errors.UnknownUnitRow(row=row, unit=unit):
+            return FileError(row, "Đơn vị", unit, "không có đơn vị này.", _UNIT_HINT)
+        case errors.OutsideClusterRow(row=row, unit=unit):
+            return FileError(row, "Đơn vị", unit, "không phải đơn vị trong cụm.", _UNIT_HINT)
+        case errors.PastDayRow(row=row, day=day):
+            return FileError(
+                row, "Ngày", fmt_date(day), "ngày này đã qua (ca trực đã bắt đầu).", "chỉ nhập lịch trực sắp tới"
+            )
+        case errors.TakenShiftRow(row=row, role=role, day=day, person=person, shift_id=shift_id):
+            name = DUTY_ROLES.get(role, role)
+            return FileError(
+                row,
+                name,
+                "",
+                f"đã có {name.lower()} ngày {fmt_date(day)}: {person} [T{shift_id}].",
+                "thêm chữ “thay thế” vào chú thích /nhap để thay lịch cũ",
+            )
+        case errors.RefusedRow(row=row, column=column, value=value, reason=reason):
+            return FileError(row, column, value, reason)
+        case errors.OutOfRangeRow():
+            return FileError(
+                problem.row,
+                problem.code,
+                fmt_points(problem.value),
+                f"ngoài khung {fmt_points(problem.low)}–{fmt_points(problem.high)}.",
+                f"ghi số từ {fmt_points(problem.low)} đến {fmt_points(problem.high)}",
+            )
+    raise TypeError(problem)
+
+
+def _unreadable(error: RowError) -> FileError:
+    """A parser error (its message reads "Dòng N: what. How.")."""
+    text = error.message.removeprefix(f"Dòng {error.row}: ")
+    problem, _, hint = text.partition(". ")
+    problem = problem if problem.endswith(".") or not hint else problem + "."
+    return FileError(error.row, error.column, error.value, problem, hint.rstrip("."))
+
+
+def file_errors(rejected: errors.RowsRejected) -> list[FileError]:
+    """Every error of the file, in row order."""
+    found = [*map(_unreadable, rejected.unreadable), *map(row_problem, rejected.problems)]
+    return sorted(found, key=lambda e: e.row)
+
+
+def rejected_text(rejected: errors.RowsRejected) -> str:
+    found = file_errors(rejected)
+    rows = len({e.row for e in found})
+    lines = [f"Không nhập gì: tệp có {len(found)} lỗi ở {rows} dòng. Sửa hết rồi gửi lại:"]
+    lines += [f"• {e.line()}" for e in found]
+    return "\n".join(lines)
 
 
 def _feed_problem(error: errors.FeedUnreachable) -> str:
@@ -113,13 +182,8 @@ def refusal_text(error: errors.Refused, *, group_chat: bool = False) -> str:
             return f"Không rõ loại tin. Có các loại: {', '.join(KINDS.values())}; hoặc “tất cả”."
         case errors.InvalidQuietHours():
             return QUIET_EXAMPLE
-        case errors.FileRowsRejected(errors=rows):
-            lines = [e.message for e in rows[:MAX_LISTED]]
-            if len(rows) > MAX_LISTED:
-                lines.append(f"... và {len(rows) - MAX_LISTED} lỗi khác.")
-            return "Không nhập gì vì tệp có lỗi:\n" + "\n".join(lines) + "\nSửa tệp rồi gửi lại."
-        case errors.RowsRejected(problems=problems):
-            return "Không nhập gì vì tệp có lỗi:\n" + "\n".join(row_problem(p) for p in problems[:MAX_LISTED])
+        case errors.RowsRejected():
+            return rejected_text(error)
         case errors.UnitUnknownForRoster():
             return ROSTER_NEEDS_UNIT
     return str(error)
