@@ -310,6 +310,20 @@ class DutyShift(Base):
     member: Mapped[Member | None] = relationship(lazy="raise")
 
 
+class DutyAck(Base):
+    """The person on duty said "Đã nhận" to their reminder: who, for which shift, when. A shift handed
+    to someone else needs that person's own acknowledgement (the row names the member)."""
+
+    __tablename__ = "duty_acks"
+    __table_args__ = (UniqueConstraint("shift_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("duty_shifts.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    acked_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(20))
+
+
 # --- Drills --------------------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from bot.views.errors import phrase
 from bot.vntime import DateParseError
 from handlers import (
     access,
+    acks,
     admin,
     drills,
     duty,
@@ -100,6 +101,8 @@ COMMANDS: list[Command] = [
     ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
     # Members' own settings and reports.
+    act(("danhan", "ack"), acks.cmd_ack, "officer", "Xác nhận đã nhận ca trực", menu=False),
+    act(("nhaclai", "snooze"), acks.cmd_snooze, "officer", "Nhắc lại một lời nhắc sau 1 giờ", menu=False),
     act(("baocao", "report"), people.cmd_report, "officer", "Báo cáo tiến độ nhiệm vụ của đơn vị"),
     act(("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin"),
     act(("huydangky", "unsubscribe"), subscriptions.cmd_unsubscribe, "officer", "Thôi nhận một loại tin"),
@@ -132,6 +135,9 @@ COMMANDS: list[Command] = [
     act(("guitin", "deliveries"), admin.cmd_deliveries, "admin", "Nhật ký gửi tin 24 giờ qua"),
     act(("nhatky", "auditlog"), people.cmd_audit_log, "admin", "Nhật ký thay đổi"),
 ]
+# Buttons under a pushed reminder ("Đã nhận", "Nhắc lại sau 1 giờ") answer in a message of their own:
+# the reminder stays as it was.
+ANSWERED_APART = {"danhan", "ack", "nhaclai", "snooze"}
 COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
 
 # Plain questions: the one table from a question's subject (bot/lexicon.SUBJECT_PATTERNS names the
@@ -274,7 +280,8 @@ class Dispatcher:
             answer = Reply(APOLOGY)
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
-        if incoming.callback_data is not None and replies:
+        pressed = split_command(incoming.callback_data) if incoming.callback_data is not None else None
+        if incoming.callback_data is not None and replies and (pressed is None or pressed[0] not in ANSWERED_APART):
             replies[0] = replace(replies[0], edit=True)
         return replies
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.services.acks import escalate_unacknowledged
 from bot.services.reminders import PlanResult, plan_reminders
 
 
 async def run(sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> PlanResult:
+    """Reminders, then escalations of duty nobody acknowledged, in one transaction."""
     async with sessions() as session, session.begin():
-        return await plan_reminders(session, settings, now)
+        result = await plan_reminders(session, settings, now)
+        escalated = await escalate_unacknowledged(session, settings, now)
+        return replace(result, written=result.written + escalated)

@@ -7,6 +7,7 @@ console: plain text)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +19,7 @@ from bot.services.duty import DutyDay
 from bot.services.editable import ItemFacts
 from bot.services.notices import FINISHED_TEXT
 from bot.services.schedule import fmt_moment, labelled_title
+from bot.views import acks as ack_views
 from bot.views import digests as digest_views
 from bot.views import reminders as views
 from bot.views.common import capitalize, when
@@ -212,6 +214,14 @@ def digest_news(p: dict[str, Any], tz: ZoneInfo) -> Reply:
     return _some(digest_views.news(items, tz))
 
 
+def duty_unacked(p: dict[str, Any], tz: ZoneInfo) -> Reply:
+    return ack_views.escalation(_shift(p["shift"]), _unit(p["unit"]), int(p["minutes"]), tz)
+
+
+def duty_late_ack(p: dict[str, Any], tz: ZoneInfo) -> Reply:
+    return ack_views.late_ack(_shift(p["shift"]), _unit(p["unit"]), datetime.fromisoformat(p["acked_at"]), tz)
+
+
 def finished_text(p: dict[str, Any], tz: ZoneInfo) -> Reply:
     del tz
     return Reply(p["text"])
@@ -235,6 +245,8 @@ RENDERERS: dict[str, Renderer] = {
     "digest_daily": digest_daily,
     "digest_weekly": digest_weekly,
     "digest_news": digest_news,
+    "escalation": duty_unacked,
+    "late_ack": duty_late_ack,
     FINISHED_TEXT: finished_text,
 }
 
@@ -243,5 +255,17 @@ def render(kind: str, payload: dict[str, Any], tz: ZoneInfo, now: datetime | Non
     """The notice as the HTML subset, as of ``now`` (when it is sent; None: as planned); an unknown kind
     is a bug (KeyError), retried like any send failure."""
     if now is not None and kind in TIMED:
-        return TIMED[kind](payload, tz, now)
-    return RENDERERS[kind](payload, tz)
+        return _with_actions(kind, payload, TIMED[kind](payload, tz, now))
+    return _with_actions(kind, payload, RENDERERS[kind](payload, tz))
+
+
+def _with_actions(kind: str, payload: dict[str, Any], reply: Reply) -> Reply:
+    """A duty reminder to the person on duty offers "Đã nhận"; a reminder sent to a person (the
+    dispatcher adds its row's ``outbox_id``) offers "Nhắc lại sau 1 giờ", unless it is itself the
+    snoozed copy."""
+    buttons = []
+    if kind == "duty_reminder":
+        buttons.append(ack_views.ack_button(int(payload["shift"]["id"])))
+    if kind in TIMED and payload.get("outbox_id") is not None and not payload.get("snoozed"):
+        buttons.append(ack_views.snooze_button(int(payload["outbox_id"])))
+    return replace(reply, buttons=[*reply.buttons, buttons]) if buttons else reply

@@ -1,0 +1,39 @@
+"""duty acks: the person on duty said "Đã nhận" to their reminder, and when
+
+Revision ID: 0008_duty_acks
+Revises: 0006
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_duty_acks"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "duty_acks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("shift_id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("acked_at", sa.DateTime(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["shift_id"], ["duty_shifts.id"], name=op.f("fk_duty_acks_shift_id_duty_shifts"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_duty_acks_member_id_members")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_duty_acks")),
+        sa.UniqueConstraint("shift_id", "member_id", name=op.f("uq_duty_acks_shift_id_member_id")),
+    )
+    op.create_index(op.f("ix_duty_acks_shift_id"), "duty_acks", ["shift_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_duty_acks_shift_id"), table_name="duty_acks")
+    op.drop_table("duty_acks")
