@@ -329,7 +329,7 @@ class Dispatcher:
         version = await self.versions.current(self.sessions)
         self.reference.use(version)
         asker_key = (incoming.channel, incoming.chat_id, incoming.sender_id)
-        asker = self._viewers.get(version, asker_key)  # (role, unit id, in a dialog)
+        asker = self._viewers.get(version, asker_key)  # (role, unit id, in a dialog, position)
         if route.cacheable and asker is not None and not asker[2]:
             cached = self.answers.get(version, (route.key, asker, channel.name, minute))
             if cached is not None:
@@ -364,7 +364,9 @@ class Dispatcher:
             in_dialog = viewer.at_least("admin") and (
                 await dialogs.current(session, incoming.channel, incoming.chat_id, incoming.sender_id) is not None
             )
-        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog)
+        # The position too: a unit's commander sees more of its roster (who acknowledged their shift).
+        position = viewer.member.position_short if viewer.member else None
+        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog, position)
         self._viewers.put(version, asker_key, asker)
         if route.cacheable and not asker[2]:
             self.answers.put(version, (route.key, asker, channel.name, minute), answer)

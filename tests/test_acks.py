@@ -114,6 +114,17 @@ async def test_acknowledged_in_time_nobody_is_told(tg: Telegram) -> None:
     async with tg.app.sessions() as session:
         acked_at = await session.scalar(select(DutyAck.acked_at))
     assert acked_at == local("2022-06-22 16:05")
+    # /truc shows the commander who acknowledged; the officers do not see it.
+    commander = await tg.say(AN, "/truc 23/6")
+    assert "Trực chỉ huy: Trung tá Phạm Minh Dũng (Phó CHT) — ✓ đã nhận 16h05 22/06" in commander
+    assert "Trực ban: Đại úy Đinh Văn Quang (trợ lý) — chưa nhận" in commander
+    assert "Trực chiến: Tổ 2\n" in commander  # a team has nobody to acknowledge
+    week = await tg.say(AN, "/truc tuần này")
+    assert "✓ đã nhận 16h05 22/06" in week and "Nguyễn Văn An (CHT) — chưa nhận" in week  # 26/06, to come
+    monday = next(line for line in week.splitlines() if "Thứ Hai 20/06" in line)
+    assert "nhận" not in monday  # past days are not marked
+    officer = await tg.say(DUNG, "/truc 23/6")
+    assert "Trung tá Phạm Minh Dũng (Phó CHT)" in officer and "đã nhận" not in officer
     for at in ("2022-06-23 06:30", "2022-06-23 07:00"):
         await tg.tick(at)
     assert tg.count(AN, ESCALATED) == 0 and tg.count(GROUP, ESCALATED) == 0
