@@ -277,6 +277,9 @@ class ReadinessPeriod(Base):
     level: Mapped[str] = mapped_column(String(20), default="tang_cuong")
     directive_ref: Mapped[str | None] = mapped_column(String(200))
     illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added by /themtangcuong: the units it concerns (None: the whole cluster) and the admin's note.
+    unit_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 # --- Duty ----------------------------------------------------------------------------------------------

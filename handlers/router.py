@@ -39,6 +39,7 @@ from handlers import (
     manage,
     news,
     people,
+    readiness,
     results,
     schedule,
     subscriptions,
@@ -98,6 +99,7 @@ COMMANDS: list[Command] = [
     ask(("nhiemvu", "tasks"), tasks.cmd_tasks, "officer", "Nhiệm vụ trọng tâm và tiến độ", unit_arg=True),
     ask(("ketqua", "results"), results.cmd_results, "officer", "Kết quả chấm điểm của đơn vị", unit_arg=True),
     ask(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
+    ask(("thongke", "stats"), readiness.cmd_stats, "officer", "Thống kê trực: số ca, số giờ mỗi người trong tháng"),
     ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
     # Members' own settings and reports.
@@ -111,6 +113,7 @@ COMMANDS: list[Command] = [
     act(("themhop", "addmeeting"), manage.cmd_form, "admin", "Thêm hội nghị, cuộc họp"),
     act(("themtruc", "addduty"), manage.cmd_form, "admin", "Thêm lịch trực (một ngày hoặc cả tuần)"),
     act(("themdientap", "adddrill"), manage.cmd_form, "admin", "Thêm kế hoạch diễn tập của một xã"),
+    act(("themtangcuong", "addreinforced"), manage.cmd_form, "admin", "Thêm đợt tăng cường trực"),
     act(("themnhiemvu", "addtask"), manage.cmd_form, "admin", "Thêm nhiệm vụ trọng tâm"),
     act(("chamdiem", "score"), manage.cmd_form, "admin", "Nhập điểm thi đua của một đơn vị"),
     act(("congbo", "publish"), manage.cmd_form, "admin", "Công bố kết quả chấm điểm một kỳ"),

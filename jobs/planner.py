@@ -9,12 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.services.acks import escalate_unacknowledged
+from bot.services.readiness import remind_period_starts
 from bot.services.reminders import PlanResult, plan_reminders
 
 
 async def run(sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime) -> PlanResult:
-    """Reminders, then escalations of duty nobody acknowledged, in one transaction."""
+    """Reminders, escalations of duty nobody acknowledged, reinforced periods starting: one transaction."""
     async with sessions() as session, session.begin():
         result = await plan_reminders(session, settings, now)
         escalated = await escalate_unacknowledged(session, settings, now)
-        return replace(result, written=result.written + escalated)
+        started = await remind_period_starts(session, settings, now)
+        return replace(result, written=result.written + escalated + started)

@@ -1,4 +1,4 @@
-"""Duty acknowledgement, escalation and snooze, through the fake Telegram and the console.
+"""Duty acknowledgement, escalation and snooze, through the fake Telegram, the fake Zalo and the console.
 
 Kim Bảng's roster (DOMAIN.md 6.4): Trung tá Phạm Minh Dũng is trực chỉ huy on Thứ Năm 23/06/2022,
 07h30 → 07h30. He is reminded on 22/06 at 16h00 and at 06h30 on the day; with the default
@@ -19,25 +19,37 @@ from sqlalchemy import func, select, update
 from bot.app import App
 from bot.channels.console import ConsoleChat, ConsolePushes, render
 from bot.channels.telegram import TelegramChannel
+from bot.channels.zalo import ZaloChannel
 from bot.models import ChatLink, DutyAck, Member, OutboxMessage, Unit
 from bot.services.members import create_invite, join_with_invite
 from bot.services.subscriptions import subscribe
 from tests.conftest import local, make_settings
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram.harness import fake_settings, telegram_bot
+from tests.fakes.zalo import FakeZalo
 from tests.test_reminders import Clock
 from tests.test_telegram import press_and_wait
+from tests.test_zalo import zalo_settings
 
 DUNG, AN, GROUP = 555, 777, -100777
 ESCALATED = "Chưa nhận ca trực"
 LATE = "Đã nhận ca trực (muộn)"
 
 
-async def join(app: App, channel: str, chat_id: str, person_key: str, now: datetime) -> None:
+async def join(
+    app: App,
+    channel: str,
+    chat_id: str,
+    person_key: str | None,
+    now: datetime,
+    *,
+    role: str = "officer",
+    unit: str = "U-KB",
+) -> None:
     async with app.sessions() as session, session.begin():
-        unit = await session.scalar(select(Unit).where(Unit.key == "U-KB"))
-        person = await session.scalar(select(Member).where(Member.key == person_key))
-        invite = await create_invite(session, unit=unit, created_by=None, now=now, person=person)
+        where = await session.scalar(select(Unit).where(Unit.key == unit))
+        person = await session.scalar(select(Member).where(Member.key == person_key)) if person_key else None
+        invite = await create_invite(session, unit=where, role=role, created_by=None, now=now, person=person)
         await join_with_invite(session, code=invite.code, channel=channel, chat_id=chat_id, sender_name="X", now=now)
 
 
@@ -236,3 +248,39 @@ async def test_acknowledge_and_snooze_in_the_console(demo_app: App) -> None:
     answer = "\n".join(render(r) for r in await chat.say("1"))
     assert answer.startswith("Đã ghi nhận: đồng chí nhận ca trực chỉ huy Ban CHQS huyện Kim Bảng")
     assert ESCALATED not in await tick("2022-06-23 06:30")
+
+
+async def test_acknowledge_with_a_number_on_zalo(demo_db_url: str) -> None:
+    """Zalo has no buttons: the reminder ends with numbered options, and "1" typed back acknowledges."""
+    app = App(make_settings(demo_db_url))
+    clock = Clock("2022-06-22 15:00")
+    async with FakeZalo() as fake:
+        settings = zalo_settings(app.settings, fake, zalo_poll_timeout=1)
+        app.dispatcher.settings = settings
+        channel = ZaloChannel(app.dispatcher, settings, transport=fake.transport(), clock=clock, min_poll_interval=0.01)
+        await channel.start()
+        try:
+            for chat, person in (("dung", "P-KB-DUNG"), ("an", "P-KB-AN")):
+                await join(app, "zalo", chat, person, clock())
+                fake.add_chat(chat)
+            clock.set("2022-06-22 16:00")
+            await app.jobs({"zalo": channel}, clock=clock).tick()
+            # The duty reminder went out last (the planner writes it after the conference's), so its
+            # options are what the numbers mean now.
+            assert fake.messages("dung")[-1].text.startswith("Nhắc trực (ngày mai)")
+            assert "1. Đã nhận\n2. Nhắc lại sau 1 giờ" in fake.messages("dung")[-1].text
+            clock.set("2022-06-22 16:20")
+            sent = len(fake.messages("dung"))
+            fake.user_says("1", chat_id="dung")
+            deadline = asyncio.get_running_loop().time() + 10
+            while len(fake.messages("dung")) == sent:  # the fake's own records: nothing to await on
+                assert asyncio.get_running_loop().time() < deadline, "the bot did not answer"
+                await asyncio.sleep(0.02)
+            answer = fake.messages("dung")[-1].text
+            assert answer.startswith("Đã ghi nhận: đồng chí nhận ca trực chỉ huy") and "16h20 22/06" in answer
+            clock.set("2022-06-23 06:30")
+            await app.jobs({"zalo": channel}, clock=clock).tick()
+            assert not any(m.text.startswith(ESCALATED) for m in fake.messages("an"))
+        finally:
+            await channel.stop()
+    await app.close()

@@ -74,7 +74,8 @@ def trimmed(lines: list[str]) -> list[str]:
 
 def test_the_readme_has_the_transcripts_a_newcomer_runs() -> None:
     shown = [command.line.split()[:2] for command in transcripts(README)]
-    assert shown == [["./run.sh", "demo"], ["./run.sh", "chat"], ["./run.sh", "tick"]]
+    # The newcomer's three first; sections further down may show more.
+    assert shown[:3] == [["./run.sh", "demo"], ["./run.sh", "chat"], ["./run.sh", "tick"]]
 
 
 def test_the_readme_transcripts_replay_on_a_fresh_database(tmp_path: Path) -> None:

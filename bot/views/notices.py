@@ -21,6 +21,7 @@ from bot.services.notices import FINISHED_TEXT
 from bot.services.schedule import fmt_moment, labelled_title
 from bot.views import acks as ack_views
 from bot.views import digests as digest_views
+from bot.views import readiness as readiness_views
 from bot.views import reminders as views
 from bot.views.common import capitalize, when
 
@@ -200,7 +201,9 @@ def _some(reply: Reply | None) -> Reply:
 def digest_daily(p: dict[str, Any], tz: ZoneInfo) -> Reply:
     unit, roster, events, tasks = _digest_parts(p)
     published = [SimpleNamespace(**period) for period in p["published"]]
-    return _some(digest_views.daily(date.fromisoformat(p["today"]), unit, roster, events, tasks, published, tz))  # type: ignore[arg-type]
+    today = date.fromisoformat(p["today"])
+    extra = {"gaps": p.get("gaps"), "reinforced": p.get("reinforced")}
+    return _some(digest_views.daily(today, unit, roster, events, tasks, published, tz, **extra))  # type: ignore[arg-type]
 
 
 def digest_weekly(p: dict[str, Any], tz: ZoneInfo) -> Reply:
@@ -247,6 +250,8 @@ RENDERERS: dict[str, Renderer] = {
     "digest_news": digest_news,
     "escalation": duty_unacked,
     "late_ack": duty_late_ack,
+    "duty_gap": lambda p, _tz: readiness_views.gap_notice(p),
+    "readiness_start": lambda p, _tz: readiness_views.period_start_notice(p),
     FINISHED_TEXT: finished_text,
 }
 

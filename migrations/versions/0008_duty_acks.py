@@ -1,4 +1,5 @@
-"""duty acks: the person on duty said "Đã nhận" to their reminder, and when
+"""duty acks: the person on duty said "Đã nhận" to their reminder, and when; reinforced periods
+added by command (/themtangcuong) name their units and carry a note
 
 Revision ID: 0008_duty_acks
 Revises: 0006
@@ -32,8 +33,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("shift_id", "member_id", name=op.f("uq_duty_acks_shift_id_member_id")),
     )
     op.create_index(op.f("ix_duty_acks_shift_id"), "duty_acks", ["shift_id"], unique=False)
+    with op.batch_alter_table("readiness_periods") as batch:
+        batch.add_column(sa.Column("unit_ids", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("note", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("readiness_periods") as batch:
+        batch.drop_column("note")
+        batch.drop_column("unit_ids")
     op.drop_index(op.f("ix_duty_acks_shift_id"), table_name="duty_acks")
     op.drop_table("duty_acks")
