@@ -248,6 +248,10 @@ async def test_acknowledge_and_snooze_in_the_console(demo_app: App) -> None:
     answer = "\n".join(render(r) for r in await chat.say("1"))
     assert answer.startswith("Đã ghi nhận: đồng chí nhận ca trực chỉ huy Ban CHQS huyện Kim Bảng")
     assert ESCALATED not in await tick("2022-06-23 06:30")
+    admin = ConsoleChat(demo_app.dispatcher, "admin", clock=clock)
+    await admin.setup()
+    day = "\n".join(render(r) for r in await admin.say("/truc Kim Bảng 23/6/2022"))
+    assert "Trực chỉ huy: Trung tá Phạm Minh Dũng (Phó CHT) [T" in day and "] — ✓ đã nhận 17h12 22/06" in day
 
 
 async def test_acknowledge_with_a_number_on_zalo(demo_db_url: str) -> None:

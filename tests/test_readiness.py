@@ -79,6 +79,8 @@ async def test_a_reinforced_period_added_in_one_line_is_reminded_at_its_start(tg
         period = await session.scalar(select(ReadinessPeriod).where(ReadinessPeriod.name == "Bảo vệ sự kiện chính trị"))
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "readiness.add"))
     assert period is not None and entry is not None and entry.entity_id == period.id
+    log = await tg.say(ADMIN, "/nhatky")
+    assert "thêm đợt tăng cường trực “Bảo vệ sự kiện chính trị” 27/06/2022–30/06/2022 (Kim Bảng)" in log
     await tg.tick("2022-06-27 06:30")
     digest = next(t for t in tg.texts(OFFICER) if t.startswith("Bản tin sáng Thứ Hai 27/06/2022"))
     assert "Đang trong đợt tăng cường trực Bảo vệ sự kiện chính trị: 27–30/06/2022." in digest

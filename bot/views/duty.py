@@ -32,8 +32,9 @@ def _ack_mark(shift: DutyShift, acks: Acks | None, tz: ZoneInfo) -> str:
 def _shift_line(day: DutyDay, codes: bool = False, acks: Acks | None = None, tz: ZoneInfo | None = None) -> str:
     parts = []
     for shift in day.shifts:
-        who = esc(person_text(shift)) + (_ack_mark(shift, acks, tz) if tz is not None else "")
+        who = esc(person_text(shift))
         extra = (" (tăng cường)" if shift.reinforced else "") + (f" [T{shift.id}]" if codes else "")
+        extra += _ack_mark(shift, acks, tz) if tz is not None else ""
         parts.append(f"{role_name(shift.role).lower()} {who}{extra}")
     return capitalize("; ".join(parts))
 
@@ -101,8 +102,8 @@ def day_reply(
     shifts = sorted(duty.shifts, key=lambda s: s.role != focus_role) if focus_role else duty.shifts
     lines = [head]
     for shift in shifts:
-        who = esc(person_text(shift)) + _ack_mark(shift, acks, tz)
-        line = f"{role_name(shift.role)}: {who}" + (f" [T{shift.id}]" if codes else "")
+        who = esc(person_text(shift))
+        line = f"{role_name(shift.role)}: {who}" + (f" [T{shift.id}]" if codes else "") + _ack_mark(shift, acks, tz)
         lines.append(f"<b>{line}</b>" if shift.role == focus_role else line)
     first = duty.shifts[0]
     lines.append(f"Ca {short_when(first.starts_at, tz)} → {short_when(first.ends_at, tz)}.")
