@@ -88,7 +88,11 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
         terminal = Terminal(history_file(settings)) if Terminal.available() else None
         # In real time the scheduler runs too, and pushed messages print as they go out (in a
         # terminal, above the line being typed).
-        jobs = None if now else app.jobs({"console": ConsolePushes(terminal or sys.stdout, tz=settings.tz)})
+        jobs = (
+            None
+            if now
+            else app.jobs({"console": ConsolePushes(terminal or sys.stdout, tz=settings.tz, dispatcher=app.dispatcher)})
+        )
         if jobs is not None:
             jobs.start()
         try:
@@ -124,7 +128,9 @@ async def _tick(settings: Settings, now: str | None) -> int:
 
     async with opened(settings) as app:
         clock = fixed_clock(now or await app.demo_clock(), settings)
-        channels: dict[str, Channel] = {"console": ConsolePushes(None, clock=clock, tz=settings.tz)}
+        channels: dict[str, Channel] = {
+            "console": ConsolePushes(None, clock=clock, tz=settings.tz, dispatcher=app.dispatcher)
+        }
         live = app.build_channels(clock=clock)
         try:
             for channel in live:

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     duty_handover: time = time(7, 30)
     # How long a dialog (guided /them... commands) waits for the next answer.
     dialog_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # The person on duty acknowledges their reminder ("Đã nhận"); nobody by this long before the
+    # handover: the unit's commander and groups are told, once.
+    duty_ack_minutes: int = Field(default=60, ge=0, le=24 * 60)
 
     # Reminder offsets per kind: "1d@16:00" = the day before at 16h00, "2h" / "30m" = that long
     # before the start, "0d@06:30" = on the day at 06h30, "-1d@08:00" = the day after (overdue).

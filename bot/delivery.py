@@ -330,11 +330,15 @@ class DeliveryReport:
     too_many_requests: int = 0
 
 
-def _reply(row: OutboxMessage, late: bool, tz: ZoneInfo = DEFAULT_TZ, now: datetime | None = None) -> Reply:
+def _reply(
+    row: OutboxMessage, late: bool, tz: ZoneInfo = DEFAULT_TZ, now: datetime | None = None, *, private: bool = False
+) -> Reply:
     """What to send for a row: its notice rendered as of ``now`` (in memory, from the payload), or, for
-    rows written before notices had payloads and for finished texts, the stored text."""
+    rows written before notices had payloads and for finished texts, the stored text. A reminder to a
+    person knows its row, so that it can offer "Nhắc lại sau 1 giờ" (bot/services/acks.py)."""
     if row.notice is not None and row.payload is not None:
-        reply = render(row.notice, row.payload, tz, now)
+        payload = {**row.payload, "outbox_id": row.id} if private and row.kind in REMINDER_KINDS else row.payload
+        reply = render(row.notice, payload, tz, now)
         text, buttons = reply.text, reply.buttons
     else:
         text = row.stored_text or ""
@@ -440,7 +444,8 @@ class OutboxDelivery:
                     continue
                 is_late = row.kind in REMINDER_KINDS and lateness > LATE_AFTER
                 try:
-                    reply = _reply(row, is_late, self.settings.tz, now)
+                    private = row.chat_link_id is not None and row.chat_link_id not in groups
+                    reply = _reply(row, is_late, self.settings.tz, now, private=private)
                 except Exception as exc:  # a notice its renderer cannot read: record it, send the rest
                     log.exception("rendering outbox row %s failed", row.id)
                     broken.append((row.id, f"{type(exc).__name__}: {exc}"[:500]))

@@ -279,6 +279,9 @@ class ReadinessPeriod(Base):
     level: Mapped[str] = mapped_column(String(20), default="tang_cuong")
     directive_ref: Mapped[str | None] = mapped_column(String(200))
     illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added by /themtangcuong: the units it concerns (None: the whole cluster) and the admin's note.
+    unit_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 # --- Duty ----------------------------------------------------------------------------------------------
@@ -334,6 +337,20 @@ class DutySwap(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+
+
+class DutyAck(Base):
+    """The person on duty said "Đã nhận" to their reminder: who, for which shift, when. A shift handed
+    to someone else needs that person's own acknowledgement (the row names the member)."""
+
+    __tablename__ = "duty_acks"
+    __table_args__ = (UniqueConstraint("shift_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("duty_shifts.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    acked_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(String(20))
 
 
 # --- Drills --------------------------------------------------------------------------------------------

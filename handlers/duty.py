@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot.messages import Reply
-from bot.services import duty, schedule
+from bot.services import acks, duty, schedule
 from bot.views import duty as views
 from bot.views.common import unit_picker
 from bot.vntime import week_bounds
@@ -103,7 +103,10 @@ async def cmd_duty(ctx: Context) -> Reply:
         )
         periods = await duty.reinforced_periods_covering(ctx.session, day)
         duty_day = days[0] if days else None
-        return views.day_reply(unit, day, duty_day, slots.role, events, periods, ctx.tz, codes=ctx.shows_codes)
+        acks = await _acks(ctx, unit.id, days)
+        return views.day_reply(
+            unit, day, duty_day, slots.role, events, periods, ctx.tz, codes=ctx.shows_codes, acks=acks
+        )
     if slots.span is not None:
         start, end, label = slots.span
     else:
@@ -112,7 +115,15 @@ async def cmd_duty(ctx: Context) -> Reply:
     if (end - start).days > 62:
         end = start + timedelta(days=62)
     days = await duty.roster(ctx.session, unit.id, start, end)
-    return views.roster_reply(unit, start, end, label, days, ctx.today, ctx.tz, codes=ctx.shows_codes)
+    acks = await _acks(ctx, unit.id, days)
+    return views.roster_reply(unit, start, end, label, days, ctx.today, ctx.tz, codes=ctx.shows_codes, acks=acks)
+
+
+async def _acks(ctx: Context, unit_id: int, days: list[duty.DutyDay]) -> dict[int, datetime] | None:
+    """Who acknowledged their shift: shown to admins and to the unit's commander only."""
+    if not (ctx.viewer.at_least("admin") or acks.is_commander_of(ctx.viewer.member, unit_id)):
+        return None
+    return await acks.acknowledged(ctx.session, [s for d in days for s in d.shifts])
 
 
 async def ask_readiness(ctx: Context) -> Reply:

@@ -30,6 +30,7 @@ from bot.views.errors import phrase
 from bot.vntime import DateParseError
 from handlers import (
     access,
+    acks,
     admin,
     drills,
     duty,
@@ -39,6 +40,7 @@ from handlers import (
     manage,
     news,
     people,
+    readiness,
     results,
     schedule,
     subscriptions,
@@ -99,10 +101,13 @@ COMMANDS: list[Command] = [
     ask(("nhiemvu", "tasks"), tasks.cmd_tasks, "officer", "Nhiệm vụ trọng tâm và tiến độ", unit_arg=True),
     ask(("ketqua", "results"), results.cmd_results, "officer", "Kết quả chấm điểm của đơn vị", unit_arg=True),
     ask(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
+    ask(("thongke", "stats"), readiness.cmd_stats, "officer", "Thống kê trực: số ca, số giờ mỗi người trong tháng"),
     ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
     # Members' own settings and reports.
     act(("doica", "swap"), swaps.cmd_swap, "officer", "Đổi ca trực, nhờ trực thay; trả lời, duyệt đổi ca"),
+    act(("danhan", "ack"), acks.cmd_ack, "officer", "Xác nhận đã nhận ca trực", menu=False),
+    act(("nhaclai", "snooze"), acks.cmd_snooze, "officer", "Nhắc lại một lời nhắc sau 1 giờ", menu=False),
     act(("baocao", "report"), people.cmd_report, "officer", "Báo cáo tiến độ nhiệm vụ của đơn vị"),
     act(("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin"),
     act(("huydangky", "unsubscribe"), subscriptions.cmd_unsubscribe, "officer", "Thôi nhận một loại tin"),
@@ -111,6 +116,7 @@ COMMANDS: list[Command] = [
     act(("themhop", "addmeeting"), manage.cmd_form, "admin", "Thêm hội nghị, cuộc họp"),
     act(("themtruc", "addduty"), manage.cmd_form, "admin", "Thêm lịch trực (một ngày hoặc cả tuần)"),
     act(("themdientap", "adddrill"), manage.cmd_form, "admin", "Thêm kế hoạch diễn tập của một xã"),
+    act(("themtangcuong", "addreinforced"), manage.cmd_form, "admin", "Thêm đợt tăng cường trực"),
     act(("themnhiemvu", "addtask"), manage.cmd_form, "admin", "Thêm nhiệm vụ trọng tâm"),
     act(("chamdiem", "score"), manage.cmd_form, "admin", "Nhập điểm thi đua của một đơn vị"),
     act(("congbo", "publish"), manage.cmd_form, "admin", "Công bố kết quả chấm điểm một kỳ"),
@@ -137,6 +143,9 @@ COMMANDS: list[Command] = [
     act(("guitin", "deliveries"), admin.cmd_deliveries, "admin", "Nhật ký gửi tin 24 giờ qua"),
     act(("nhatky", "auditlog"), people.cmd_audit_log, "admin", "Nhật ký thay đổi"),
 ]
+# Buttons under a pushed reminder ("Đã nhận", "Nhắc lại sau 1 giờ") answer in a message of their own:
+# the reminder stays as it was.
+ANSWERED_APART = {"danhan", "ack", "nhaclai", "snooze"}
 COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.names}
 
 # Plain questions: the one table from a question's subject (bot/lexicon.SUBJECT_PATTERNS names the
@@ -280,7 +289,8 @@ class Dispatcher:
             answer = Reply(APOLOGY)
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
-        if incoming.callback_data is not None and replies:
+        pressed = split_command(incoming.callback_data) if incoming.callback_data is not None else None
+        if incoming.callback_data is not None and replies and (pressed is None or pressed[0] not in ANSWERED_APART):
             replies[0] = replace(replies[0], edit=True)
         return replies
 
@@ -328,7 +338,7 @@ class Dispatcher:
         version = await self.versions.current(self.sessions)
         self.reference.use(version)
         asker_key = (incoming.channel, incoming.chat_id, incoming.sender_id)
-        asker = self._viewers.get(version, asker_key)  # (role, unit id, in a dialog)
+        asker = self._viewers.get(version, asker_key)  # (role, unit id, in a dialog, position)
         if route.cacheable and asker is not None and not asker[2]:
             cached = self.answers.get(version, (route.key, asker, channel.name, minute))
             if cached is not None:
@@ -363,7 +373,9 @@ class Dispatcher:
             in_dialog = viewer.at_least("admin") and (
                 await dialogs.current(session, incoming.channel, incoming.chat_id, incoming.sender_id) is not None
             )
-        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog)
+        # The position too: a unit's commander sees more of its roster (who acknowledged their shift).
+        position = viewer.member.position_short if viewer.member else None
+        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog, position)
         self._viewers.put(version, asker_key, asker)
         if route.cacheable and not asker[2]:
             self.answers.put(version, (route.key, asker, channel.name, minute), answer)

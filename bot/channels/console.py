@@ -246,14 +246,26 @@ class ConsolePushes:
     name = "console"
     limits = RateLimits(per_second=1_000_000, private_interval=0, group_per_minute=1_000_000)
 
-    def __init__(self, out: TextIO | Terminal | None, *, clock: Callable[[], datetime] = utcnow, tz: ZoneInfo) -> None:
-        """``out`` None: deliver silently (the caller prints its own report, as ``qtbot tick`` does)."""
+    def __init__(
+        self,
+        out: TextIO | Terminal | None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        tz: ZoneInfo,
+        dispatcher: Dispatcher | None = None,
+    ) -> None:
+        """``out`` None: deliver silently (the caller prints its own report, as ``qtbot tick`` does).
+        With ``dispatcher``, the numbered options of a pushed message are kept for its chat, so typing
+        "1" there presses its first button ("Đã nhận")."""
         self.out = out
         self.clock = clock
         self.tz = tz
+        self.dispatcher = dispatcher
 
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         del is_group, first_part  # the console has no length limit: one part
+        if reply.buttons and self.dispatcher is not None:
+            await self.dispatcher.remember_options("console", chat_id, [reply], now=self.clock())
         if self.out is None:
             return
         moment = self.clock().astimezone(self.tz)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.db import insert_ignore
 from bot.models import ChatLink, Event, JobRun, NewsItem, ReviewPeriod, Task, TaskAssignment, Unit
-from bot.services import duty, schedule
+from bot.services import duty, readiness, schedule
 from bot.services.duty import DutyDay
 from bot.services.notices import Notice, event_time_facts, iso, shift_facts, task_facts, unit_facts
 from bot.services.reminders import Push, write_pushes
@@ -202,6 +202,8 @@ async def _daily(
         lo, hi = schedule.local_day_bounds(today, today + timedelta(days=2), tz)
         events = await schedule.events_between(session, lo, hi, unit_id=unit_id, limit=MAX_EVENTS + 1)
         tasks = await _tasks_due(session, unit_id, today, today + timedelta(days=7))
+        gaps = readiness.gap_facts(await readiness.duty_gaps(session, unit_id, today)) if unit_id else []
+        reinforced = [readiness.period_facts(p, []) for p in await readiness.periods_on(session, today, unit_id)]
         content[unit_id] = (
             Notice(
                 "digest_daily",
@@ -212,9 +214,11 @@ async def _daily(
                     "events": _events(events),
                     "tasks": _tasks(tasks),
                     "published": periods,
+                    "gaps": gaps,
+                    "reinforced": reinforced,
                 },
             )
-            if roster or events or tasks or periods
+            if roster or events or tasks or periods or gaps or reinforced
             else None  # an empty digest is not sent
         )
     return content, chats

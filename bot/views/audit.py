@@ -232,6 +232,24 @@ def _item_cancel(e: AuditEntry, n: AuditNames, _tz: ZoneInfo) -> str:
     return f"hủy {_ITEM_KINDS.get(kind, 'mục')} [{code}]: {_b(e).get('text', '?')}"
 
 
+def _readiness_add(e: AuditEntry, _n: AuditNames, _tz: ZoneInfo) -> str:
+    after = _a(e)
+    units = ", ".join(after.get("units") or []) or "cả cụm"
+    return (
+        f"thêm đợt tăng cường trực {_quoted(after.get('name'))} "
+        f"{_day(after.get('starts_on'))}–{_day(after.get('ends_on'))} ({units})"
+    )
+
+
+def _duty_ack(e: AuditEntry, _n: AuditNames, tz: ZoneInfo) -> str:
+    at = _a(e).get("acked_at")
+    when = ""
+    if at:
+        moment = datetime.fromisoformat(at).astimezone(tz)
+        when = f" lúc {fmt_time(moment.time())} {fmt_date(moment.date())}"
+    return f"xác nhận đã nhận ca trực [T{e.entity_id}]{when}"
+
+
 RENDERERS: dict[str, Renderer] = {
     "event.create": _event_create,
     "duty.create": _duty_create,
@@ -253,6 +271,8 @@ RENDERERS: dict[str, Renderer] = {
     "settings.quiet": _quiet,
     "settings.quiet_off": _quiet_off,
     "task.report": _task_report,
+    "readiness.add": _readiness_add,
+    "duty.ack": _duty_ack,
     **{f"{kind}.change": _item_change for kind in _ITEM_KINDS},
     **{f"{kind}.cancel": _item_cancel for kind in _ITEM_KINDS},
 }

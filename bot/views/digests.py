@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.messages import Reply, esc
@@ -10,6 +11,7 @@ from bot.models import Event, NewsItem, ReviewPeriod, Task, TaskAssignment, Unit
 from bot.services.digests import MAX_EVENTS
 from bot.services.duty import DutyDay, person_text, role_name
 from bot.services.results import period_spec
+from bot.views import readiness as readiness_views
 from bot.views.common import capitalize, when
 from bot.vntime import fmt_date, fmt_date_range, fmt_day_month, fmt_weekday_date, weekday_name
 
@@ -51,8 +53,11 @@ def daily(
     tasks: list[tuple[Task, TaskAssignment | None]],
     published: list[ReviewPeriod],
     tz: ZoneInfo,
+    gaps: list[dict[str, Any]] | None = None,
+    reinforced: list[dict[str, Any]] | None = None,
 ) -> Reply | None:
-    sections: list[str] = []
+    """``gaps``: roles with nobody in the next 7 days; ``reinforced``: the reinforced periods of today."""
+    sections: list[str] = [readiness_views.reinforced_line(p) for p in reinforced or []]
     if roster:
         labels = {today: "Hôm nay", date.fromordinal(today.toordinal() + 1): "Ngày mai"}
         sections.append("<b>Trực SSCĐ</b>\n" + "\n".join(_duty_lines(roster, labels)))
@@ -60,6 +65,8 @@ def daily(
         sections.append("<b>Lịch 3 ngày tới</b>\n" + "\n".join(_event_lines(events, tz)))
     if tasks:
         sections.append("<b>Nhiệm vụ đến hạn trong 7 ngày</b>\n" + "\n".join(_task_lines(tasks)))
+    if gaps:
+        sections.append(readiness_views.gaps_section(gaps))
     if published:
         names = ", ".join(period_spec(p).label() for p in published)
         sections.append(f"<b>Kết quả mới công bố</b>\n• Kết quả chấm điểm {names}: xem /xephang")

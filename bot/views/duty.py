@@ -10,19 +10,31 @@ from bot.messages import Button, Reply, esc
 from bot.models import DutyShift, Event, ReadinessPeriod, Unit
 from bot.services.duty import DutyDay, person_text, role_name
 from bot.services.units import PersonRef, UnitRef
+from bot.views import acks as ack_views
 from bot.views.common import ILLUSTRATIVE, capitalize, short_when, span_label, when
 from bot.vntime import fmt_date, fmt_date_range, fmt_day_month, fmt_time, fmt_weekday_date, weekday_name
+
+#: shift id -> when the person on it acknowledged it.
+Acks = dict[int, datetime]
 
 
 def _span_token(start: date, end: date) -> str:
     return f"s:{start:%Y%m%d}-{end:%Y%m%d}"
 
 
-def _shift_line(day: DutyDay, codes: bool = False) -> str:
+def _ack_mark(shift: DutyShift, acks: Acks | None, tz: ZoneInfo) -> str:
+    """For admins and the unit's commander (``acks`` given): whether the person acknowledged."""
+    if acks is None or shift.member_id is None:
+        return ""
+    return ack_views.ack_mark(acks.get(shift.id), tz)
+
+
+def _shift_line(day: DutyDay, codes: bool = False, acks: Acks | None = None, tz: ZoneInfo | None = None) -> str:
     parts = []
     for shift in day.shifts:
         who = esc(person_text(shift))
         extra = (" (tăng cường)" if shift.reinforced else "") + (f" [T{shift.id}]" if codes else "")
+        extra += _ack_mark(shift, acks, tz) if tz is not None else ""
         parts.append(f"{role_name(shift.role).lower()} {who}{extra}")
     return capitalize("; ".join(parts))
 
@@ -37,9 +49,11 @@ def roster_reply(
     tz: ZoneInfo,
     *,
     codes: bool = False,
+    acks: Acks | None = None,
 ) -> Reply:
     """The roster of a span (a week, usually): one line per day; ``codes``: each shift's code (T40),
-    for an admin's /sua and /huy."""
+    for an admin's /sua and /huy; ``acks``: who acknowledged (from today on), for admins and the
+    commander."""
     span = span_label(label, start, end, parenthesised=False)
     head = f"<b>Lịch trực SSCĐ — {esc(unit.name)}</b>\n{capitalize(esc(span))}"
     if not days:
@@ -51,7 +65,8 @@ def roster_reply(
         for day in days:
             marker = " ◀ hôm nay" if day.day == today else ""
             lines.append(
-                f"• <b>{weekday_name(day.day)} {fmt_day_month(day.day)}</b>{marker}: {_shift_line(day, codes)}"
+                f"• <b>{weekday_name(day.day)} {fmt_day_month(day.day)}</b>{marker}: "
+                f"{_shift_line(day, codes, acks if day.day >= today else None, tz)}"
             )
             notes = [s.note for s in day.shifts if s.note]
             lines.extend(f"   <i>Ghi chú: {esc(n)}</i>" for n in notes)
@@ -77,8 +92,10 @@ def day_reply(
     tz: ZoneInfo,
     *,
     codes: bool = False,
+    acks: Acks | None = None,
 ) -> Reply:
-    """Who is on duty on one day; the asked-for role first; ``codes``: each shift's code, for admins."""
+    """Who is on duty on one day; the asked-for role first; ``codes``: each shift's code, for admins;
+    ``acks``: who acknowledged, for admins and the commander."""
     head = f"<b>{fmt_weekday_date(day)}</b> — {esc(unit.name)}"
     if duty is None or not duty.shifts:
         return Reply(f"{head}\nChưa có lịch trực ngày này.")
@@ -86,7 +103,7 @@ def day_reply(
     lines = [head]
     for shift in shifts:
         who = esc(person_text(shift))
-        line = f"{role_name(shift.role)}: {who}" + (f" [T{shift.id}]" if codes else "")
+        line = f"{role_name(shift.role)}: {who}" + (f" [T{shift.id}]" if codes else "") + _ack_mark(shift, acks, tz)
         lines.append(f"<b>{line}</b>" if shift.role == focus_role else line)
     first = duty.shifts[0]
     lines.append(f"Ca {short_when(first.starts_at, tz)} → {short_when(first.ends_at, tz)}.")

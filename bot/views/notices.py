@@ -7,6 +7,7 @@ console: plain text)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -18,7 +19,9 @@ from bot.services.duty import DutyDay
 from bot.services.editable import ItemFacts
 from bot.services.notices import FINISHED_TEXT
 from bot.services.schedule import fmt_moment, labelled_title
+from bot.views import acks as ack_views
 from bot.views import digests as digest_views
+from bot.views import readiness as readiness_views
 from bot.views import reminders as views
 from bot.views import swaps as swap_views
 from bot.views.common import capitalize, when
@@ -199,7 +202,9 @@ def _some(reply: Reply | None) -> Reply:
 def digest_daily(p: dict[str, Any], tz: ZoneInfo) -> Reply:
     unit, roster, events, tasks = _digest_parts(p)
     published = [SimpleNamespace(**period) for period in p["published"]]
-    return _some(digest_views.daily(date.fromisoformat(p["today"]), unit, roster, events, tasks, published, tz))  # type: ignore[arg-type]
+    today = date.fromisoformat(p["today"])
+    extra = {"gaps": p.get("gaps"), "reinforced": p.get("reinforced")}
+    return _some(digest_views.daily(today, unit, roster, events, tasks, published, tz, **extra))  # type: ignore[arg-type]
 
 
 def digest_weekly(p: dict[str, Any], tz: ZoneInfo) -> Reply:
@@ -211,6 +216,14 @@ def digest_weekly(p: dict[str, Any], tz: ZoneInfo) -> Reply:
 def digest_news(p: dict[str, Any], tz: ZoneInfo) -> Reply:
     items = [SimpleNamespace(**{**i, "published_at": _dt(i["published_at"])}) for i in p["items"]]
     return _some(digest_views.news(items, tz))
+
+
+def duty_unacked(p: dict[str, Any], tz: ZoneInfo) -> Reply:
+    return ack_views.escalation(_shift(p["shift"]), _unit(p["unit"]), int(p["minutes"]), tz)
+
+
+def duty_late_ack(p: dict[str, Any], tz: ZoneInfo) -> Reply:
+    return ack_views.late_ack(_shift(p["shift"]), _unit(p["unit"]), datetime.fromisoformat(p["acked_at"]), tz)
 
 
 def finished_text(p: dict[str, Any], tz: ZoneInfo) -> Reply:
@@ -236,6 +249,10 @@ RENDERERS: dict[str, Renderer] = {
     "digest_daily": digest_daily,
     "digest_weekly": digest_weekly,
     "digest_news": digest_news,
+    "escalation": duty_unacked,
+    "late_ack": duty_late_ack,
+    "duty_gap": lambda p, _tz: readiness_views.gap_notice(p),
+    "readiness_start": lambda p, _tz: readiness_views.period_start_notice(p),
     FINISHED_TEXT: finished_text,
     **swap_views.RENDERERS,
 }
@@ -245,5 +262,17 @@ def render(kind: str, payload: dict[str, Any], tz: ZoneInfo, now: datetime | Non
     """The notice as the HTML subset, as of ``now`` (when it is sent; None: as planned); an unknown kind
     is a bug (KeyError), retried like any send failure."""
     if now is not None and kind in TIMED:
-        return TIMED[kind](payload, tz, now)
-    return RENDERERS[kind](payload, tz)
+        return _with_actions(kind, payload, TIMED[kind](payload, tz, now))
+    return _with_actions(kind, payload, RENDERERS[kind](payload, tz))
+
+
+def _with_actions(kind: str, payload: dict[str, Any], reply: Reply) -> Reply:
+    """A duty reminder to the person on duty offers "Đã nhận"; a reminder sent to a person (the
+    dispatcher adds its row's ``outbox_id``) offers "Nhắc lại sau 1 giờ", unless it is itself the
+    snoozed copy."""
+    buttons = []
+    if kind == "duty_reminder":
+        buttons.append(ack_views.ack_button(int(payload["shift"]["id"])))
+    if kind in TIMED and payload.get("outbox_id") is not None and not payload.get("snoozed"):
+        buttons.append(ack_views.snooze_button(int(payload["outbox_id"])))
+    return replace(reply, buttons=[*reply.buttons, buttons]) if buttons else reply
