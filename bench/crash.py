@@ -224,8 +224,7 @@ async def crash(
     database_url: str, *, chats: int = 2500, kills: int = 50, rate: float = 150.0, concurrency: int = 16, seed: int = 1
 ) -> dict[str, object]:
     """The broadcast and the digest run killed ``kills`` times; what the fake received (see the module
-    docstring). A copy is charged to the kill that ended the process which sent the first one (that
-    first copy was in flight, its outcome unrecorded, when the process died)."""
+    docstring). A copy is charged to the kill that ended the process which sent the copy before it."""
     expected = await _prepared(database_url, chats, digest=True)
     total = sum(expected.values())
     shuffle = random.Random(seed)
@@ -238,7 +237,9 @@ async def crash(
         for _ in range(kills):
             process = await spawn(sender)
             # Somewhere mid-batch: after a random number of further messages went out.
-            await _wait_for_messages(fake, len(fake.sent) + shuffle.randint(5, max(6, 2 * total // kills)), process)
+            await _wait_for_messages(
+                fake, len(fake.sent) + shuffle.randint(5, max(6, 3 * total // (2 * kills))), process
+            )
             if process.returncode is not None:
                 break
             process.send_signal(signal.SIGKILL)
@@ -268,17 +269,17 @@ async def crash(
 
 
 def _duplicates_per_kill(fake: FakeTelegram, at_kills: list[int]) -> list[int]:
-    """Each extra copy charged to the kill that ended the process which sent the message first."""
-    first_sent: dict[tuple[int, str], int] = {}
+    """Each extra copy charged to the kill that ended the process which sent the copy before it: that
+    copy had gone out and its outcome was not yet recorded when the process died."""
+    last_sent: dict[tuple[int, str], int] = {}
     charged = [0] * len(at_kills)
     for index, message in enumerate(fake.sent):
         key = (message.chat_id, message.text)
-        if key not in first_sent:
-            first_sent[key] = index
-            continue
-        kill = bisect.bisect_right(at_kills, first_sent[key])
-        if kill < len(charged):
-            charged[kill] += 1
+        if key in last_sent:
+            kill = bisect.bisect_right(at_kills, last_sent[key])
+            if kill < len(charged):
+                charged[kill] += 1
+        last_sent[key] = index
     return charged
 
 
