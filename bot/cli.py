@@ -155,6 +155,25 @@ async def _tick(settings: Settings, now: str | None, files: Path) -> int:
     return 0
 
 
+async def _web(settings: Settings, now: str | None, listen: str | None) -> int:
+    """Only the web app (calendar feeds, files, health), as of --now; on the demo database as of its
+    clock, so the demo's feeds hold June 2022."""
+    import uvicorn
+
+    async with opened(settings) as probe:
+        moment = now or await probe.demo_clock()
+    clock = fixed_clock(moment, settings)
+    address = listen or settings.web_address or "127.0.0.1:8080"
+    host, _, port = address.rpartition(":")
+    async with opened(settings, clock) as app:
+        if moment:
+            print(f"Giờ của web: {moment} (giờ Việt Nam).")
+        print(f"Web chạy ở http://{address} (lịch: /ical/<mã>.ics); Ctrl-C để dừng.", flush=True)
+        config = uvicorn.Config(app.web([], []), host=host, port=int(port), log_level="warning", lifespan="off")
+        await uvicorn.Server(config).serve()
+    return 0
+
+
 async def _demo(settings: Settings) -> int:
     async with opened(settings) as app:
         added = await app.load_demo()
@@ -196,6 +215,9 @@ def parser() -> argparse.ArgumentParser:
             default=Path("qtbot-files"),
             help="thư mục lưu các tệp bot gửi ra console (mặc định ./qtbot-files)",
         )
+    web = commands.add_parser("web", help="chỉ chạy web (lịch /ical, tệp, /healthz) như thể lúc --now")
+    web.add_argument("--now", help='giờ Việt Nam, ví dụ "2022-06-22 10:00" (mặc định: giờ của dữ liệu minh họa)')
+    web.add_argument("--listen", help="địa chỉ nghe (mặc định QTBOT_WEB_LISTEN, hoặc 127.0.0.1:8080)")
     commands.add_parser("demo", help="nạp dữ liệu minh họa Cụm thi đua số 2 năm 2022 (chạy lại không sao)")
     commands.add_parser("migrate", help="nâng cấp cơ sở dữ liệu lên phiên bản mới nhất")
     return root
@@ -237,6 +259,8 @@ def _main(argv: list[str] | None) -> int:
             return asyncio.run(_chat(settings, args.identity, args.now, demo_if_empty=False, files=args.files))
         if args.command == "tick":
             return asyncio.run(_tick(settings, args.now, args.files))
+        if args.command == "web":
+            return asyncio.run(_web(settings, args.now, args.listen))
         if args.command == "demo":
             return asyncio.run(_demo(settings))
         return asyncio.run(_migrate(settings))

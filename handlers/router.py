@@ -31,6 +31,7 @@ from bot.vntime import DateParseError
 from handlers import (
     access,
     admin,
+    calendar,
     drills,
     duty,
     forms,
@@ -99,6 +100,7 @@ COMMANDS: list[Command] = [
     ask(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
     ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
+    act(("ical", "calendar"), calendar.cmd_ical, "officer", "Địa chỉ lịch cho điện thoại; /ical mới để đổi"),
     # Members' own settings and reports.
     act(("baocao", "report"), people.cmd_report, "officer", "Báo cáo tiến độ nhiệm vụ của đơn vị"),
     act(("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin"),
@@ -274,7 +276,8 @@ class Dispatcher:
             answer = Reply(APOLOGY)
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
-        if incoming.callback_data is not None and replies:
+        # A button's answer replaces its message; one carrying a file ("Thêm vào lịch") comes as a new one.
+        if incoming.callback_data is not None and replies and replies[0].document is None:
             replies[0] = replace(replies[0], edit=True)
         return replies
 
