@@ -184,7 +184,12 @@ def test_long_lines_are_folded_and_text_escaped() -> None:
     summary = "Trực chỉ huy Kim Bảng: Thượng tá Nguyễn Văn An; ghi chú, dài " * 3
     item = CalendarItem("x-1", summary, datetime(2022, 6, 22, 0, 30, tzinfo=UTC), None, 2, alarms="duty")
     body = calendar_bytes(
-        "Thử", [item], tz=TZ, offsets={"duty": [parse_offset("1d@16:00")]}, stamp=datetime(2022, 6, 22, tzinfo=UTC)
+        "Thử",
+        [item],
+        tz=TZ,
+        offsets={"duty": [parse_offset("1d@16:00")]},
+        stamp=datetime(2022, 6, 22, tzinfo=UTC),
+        alarm_text="Nhắc; lịch, " * 10,
     )
     assert all(len(line) <= 75 for line in body.split(b"\r\n"))
     (event,) = events_of(body).values()

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 from bot.ical import CalendarItem, calendar_bytes
 from bot.messages import Button, Document, Reply, esc
 from bot.offsets import Offset
-from bot.services.calendar import FeedIssued, FeedRows
+from bot.services.calendar import FeedIssued, FeedRows, utc_moment
 from bot.services.duty import role_name
 from bot.services.schedule import labelled_title
 
 ADD_TO_CALENDAR = "Thêm vào lịch"
+ALARM_TEXT = "Nhắc lịch (Quyết Thắng Bot)"
 REMINDER_OF_EVENT = {"drill": "drill"}  # other kinds: the conference reminders
 
 
@@ -36,15 +37,19 @@ def _items(rows: FeedRows, tz: ZoneInfo) -> Iterator[CalendarItem]:
             location=location,
             alarms=REMINDER_OF_EVENT.get(kind, "conference"),
         )
-    names: dict[str, str] = {}
-    for shift_id, role, starts, ends, status, version, reinforced, label, rank, full_name, unit in rows.shifts:
-        person = f"{rank} {full_name}" if rank and full_name else full_name or label or "chưa phân công"
-        role_label = names.get(role) or names.setdefault(role, role_name(role))
+    roles: dict[str, str] = {}
+    moments: dict[object, datetime] = {}  # stored time -> aware (a roster repeats its handover times)
+    for shift_id, role, starts, ends, status, version, reinforced, label, member_id, unit_id in rows.shifts:
+        person = rows.people.get(member_id) if member_id is not None else None
+        person = person or label or "chưa phân công"
+        role_label = roles.get(role) or roles.setdefault(role, role_name(role))
+        start = moments.get(starts) or moments.setdefault(starts, utc_moment(starts))
+        end = moments.get(ends) or moments.setdefault(ends, utc_moment(ends))
         yield CalendarItem(
             f"duty-{shift_id}",
-            f"{role_label} {unit}: {person}" + (" (tăng cường)" if reinforced else ""),
-            starts,
-            ends,
+            f"{role_label} {rows.unit_names.get(unit_id, '')}: {person}" + (" (tăng cường)" if reinforced else ""),
+            start,
+            end,
             version,
             cancelled=status == "cancelled",
             alarms="duty",
@@ -72,13 +77,13 @@ def feed_name(issued_scope: str, unit_name: str | None) -> str:
 def feed_ics(
     name: str, rows: FeedRows, *, tz: ZoneInfo, offsets: Mapping[str, Sequence[Offset]], stamp: datetime
 ) -> bytes:
-    return calendar_bytes(name, _items(rows, tz), tz=tz, offsets=offsets, stamp=stamp)
+    return calendar_bytes(name, _items(rows, tz), tz=tz, offsets=offsets, stamp=stamp, alarm_text=ALARM_TEXT)
 
 
 def item_reply(
     code: str, rows: FeedRows, *, tz: ZoneInfo, offsets: Mapping[str, Sequence[Offset]], stamp: datetime
 ) -> Reply:
-    content = calendar_bytes(f"Quyết Thắng Bot: {code}", _items(rows, tz), tz=tz, offsets=offsets, stamp=stamp)
+    content = feed_ics(f"Quyết Thắng Bot: {code}", rows, tz=tz, offsets=offsets, stamp=stamp)
     return Reply(
         f"Tệp lịch của mục {esc(code)}: mở tệp để thêm vào lịch điện thoại hoặc máy tính.",
         document=Document(f"{code}.ics", content, caption=f"Lịch {code}"),
