@@ -3,6 +3,10 @@ with the icalendar library, the way a phone calendar reads them; one item as an 
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,9 +23,18 @@ from bot.cli import fixed_clock
 from bot.ical import CalendarItem, calendar_bytes, fold
 from bot.models import DutyShift, Event
 from bot.offsets import parse_offset
-from tests.chatting import ask, button, console
+from tests.chatting import ask, button, console, qtbot, qtbot_env
 from tests.conftest import make_settings
 from tests.examples import NOW
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram.harness import fake_settings, telegram_bot
+from tests.fakes.zalo import FakeZalo
+from tests.test_telegram import ADMIN as TG_ADMIN
+from tests.test_telegram import OFFICER as TG_OFFICER
+from tests.test_telegram import Harness
+from tests.test_zalo import ADMIN as ZALO_ADMIN
+from tests.test_zalo import OFFICER as ZALO_OFFICER
+from tests.test_zalo import ZaloHarness, zalo_bot
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PUBLIC = "https://bot.example.vn"
@@ -196,3 +209,118 @@ def test_long_lines_are_folded_and_text_escaped() -> None:
     assert str(event["SUMMARY"]) == summary
     assert event.decoded("DTSTART") == datetime(2022, 6, 22, 7, 30, tzinfo=TZ)
     assert fold("ngắn") == "ngắn"
+
+
+async def test_over_telegram_the_button_sends_the_ics_file_and_ical_the_address(demo_db_url: str) -> None:
+    app = App(make_settings(demo_db_url, admin_telegram_ids=[TG_ADMIN], public_url=PUBLIC))
+    async with FakeTelegram() as fake:
+        settings = fake_settings(app.settings, fake)
+        async with telegram_bot(app.dispatcher, settings, fake, clock=fixed_clock(NOW, settings)) as channel:
+            tg = Harness(app, fake, channel)
+            await tg.join(TG_OFFICER, "Kim Bảng")
+            await tg.say("hội nghị sơ kết ở đâu?", user=TG_OFFICER)
+            answer = fake.messages(TG_OFFICER)[-1]
+            data = next(
+                b["callback_data"]
+                for row in answer.reply_markup["inline_keyboard"]
+                for b in row
+                if b["text"] == "Thêm vào lịch"
+            )
+            fake.user_presses(fake.get_message(TG_OFFICER, answer.message_id), data, user_id=TG_OFFICER)
+            document = None
+            for _ in range(200):
+                document = next((m for m in fake.messages(TG_OFFICER) if m.document_name), None)
+                if document is not None:
+                    break
+                await asyncio.sleep(0.025)
+            assert document is not None and document.document_name.endswith(".ics")
+            (event,) = events_of(document.document_bytes or b"").values()
+            assert event.decoded("DTSTART") == datetime(2022, 6, 23, 14, 0, tzinfo=TZ)
+            # The conference answer is still there (the file came as a new message).
+            assert "Sơ kết" in fake.get_message(TG_OFFICER, answer.message_id)["text"]
+            reply = await tg.say("/ical", user=TG_OFFICER)
+            assert f"{PUBLIC}/ical/" in reply
+            in_group = await tg.say("/ical", user=TG_OFFICER, chat_id=-100777, chat_type="supergroup")
+            assert "tin nhắn riêng" in in_group and "/ical/" not in in_group  # the address stays secret
+    await app.close()
+
+
+async def test_over_zalo_the_item_file_is_a_link_served_by_the_web_app(demo_db_url: str) -> None:
+    settings = make_settings(demo_db_url, admin_zalo_ids=[ZALO_ADMIN], public_url=PUBLIC)
+    app = App(settings, clock=fixed_clock(NOW, settings))  # the web app's clock: files kept a week from then
+    async with FakeZalo() as fake, zalo_bot(app, fake, public_url=PUBLIC) as channel:
+        zalo = ZaloHarness(app, fake, channel)
+        await zalo.join(ZALO_OFFICER, "Kim Bảng")
+        answer = await zalo.say("hội nghị sơ kết ở đâu?")
+        assert "1. Thêm vào lịch" in answer  # Zalo has no buttons: numbered options
+        sent = await zalo.say("1")
+        link = next(word for word in sent.split() if word.startswith(f"{PUBLIC}/files/"))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app.web([], [])), base_url=PUBLIC) as web:
+            got = await web.get(link.removeprefix(PUBLIC))
+        assert got.status_code == 200
+        (event,) = events_of(got.content).values()
+        assert event.decoded("DTSTART") == datetime(2022, 6, 23, 14, 0, tzinfo=TZ)
+    await app.close()
+
+
+async def test_qtbot_web_serves_the_demo_feed_at_the_demo_clock(demo_db_url: str, tmp_path: Path) -> None:
+    """`qtbot chat` hands out the address; `qtbot web` (its own process) serves it as of the demo's
+    clock, so the feed holds June 2022; the console saves the item file under --files."""
+    env = qtbot_env(demo_db_url, public_url=PUBLIC)
+    out = qtbot(
+        "chat",
+        "--as",
+        "officer:Kim Bảng",
+        "--files",
+        str(tmp_path / "files"),
+        env=env,
+        cwd=tmp_path,
+        stdin="/ical\nhội nghị sơ kết ở đâu?\n1\n",
+    )
+    path = address(out)
+    saved = next(line for line in out.splitlines() if line.startswith("[tệp] "))
+    assert events_of(_read(saved.removeprefix("[tệp] ")))
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "web",
+        "--listen",
+        f"127.0.0.1:{port}",
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+            for _ in range(200):
+                try:
+                    reply = await web.get(path)
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            assert reply.status_code == 200
+            assert f"event-{await _conference_id(demo_db_url)}@qtbot" in events_of(reply.content)
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.communicate(), timeout=20)
+
+
+async def _conference_id(url: str) -> int:
+    app = App(make_settings(url))
+    try:
+        return await event_id(app, "C-2022-H1")
+    finally:
+        await app.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _read(path: str) -> bytes:
+    return Path(path).read_bytes()
