@@ -145,15 +145,18 @@ class _Writer:
             extra += fold(f"LOCATION:{escape(item.location)}") + "\r\n"
         if item.description:
             extra += fold(f"DESCRIPTION:{escape(item.description)}") + "\r\n"
+        start = item.start
         if item.cancelled:
             status = "CANCELLED"
         else:
             status = "CONFIRMED"
             if item.alarms is not None:
-                extra += self._alarms(item.alarms, item.start)
+                extra += self._triggers.get((item.alarms, start)) or self._alarms(item.alarms, start)
+        when = self._times.get((start, item.end)) or self._when(start, item.end)
+        summary = self._summaries.get(item.summary) or self._summary(item.summary)
         return (
-            f"BEGIN:VEVENT\r\nUID:{item.uid}@{UID_DOMAIN}\r\n{self.stamp}\r\n{self._when(item.start, item.end)}"
-            f"SEQUENCE:{item.sequence}\r\nSTATUS:{status}\r\n{self._summary(item.summary)}\r\n{extra}END:VEVENT\r\n"
+            f"BEGIN:VEVENT\r\nUID:{item.uid}@{UID_DOMAIN}\r\n{self.stamp}\r\n{when}"
+            f"SEQUENCE:{item.sequence}\r\nSTATUS:{status}\r\n{summary}\r\n{extra}END:VEVENT\r\n"
         )
 
 
