@@ -72,10 +72,11 @@ def render(reply: Reply, shelf: FileShelf | None = None) -> str:
             number += 1
             cells.append(f"[{number}] {button.text}")
         lines.append("  ".join(cells))
-    if reply.document is not None and shelf is not None:
-        lines.append(file_views.saved_line(shelf.save(reply.document)))
-    elif reply.document is not None:
-        lines.append(f"(tệp đính kèm: {reply.document.filename}, {len(reply.document.content)} byte)")
+    for attached in (reply.photo, reply.document):
+        if attached is not None and shelf is not None:
+            lines.append(file_views.saved_line(shelf.save(attached)))
+        elif attached is not None:
+            lines.append(f"(tệp đính kèm: {attached.filename}, {len(attached.content)} byte)")
     return "\n".join(lines)
 
 
