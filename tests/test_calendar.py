@@ -109,6 +109,8 @@ async def test_a_unit_feed_has_the_roster_in_local_time(app: App, web: httpx.Asy
     assert triggers == ["-PT1H", "20220622T090000Z"]  # the day before at 16h00, 1 hour before handover
     cluster = events_of((await web.get(address(await ask(admin, "/ical cụm")))).content)
     assert set(events_of(body)) <= set(cluster)  # the cluster feed holds every unit's
+    log = await ask(admin, "/nhatky")
+    assert "tạo địa chỉ lịch (/ical) của Kim Bảng" in log and "tạo địa chỉ lịch (/ical) của cả cụm" in log
 
 
 async def test_a_change_raises_sequence_and_a_cancel_shows_cancelled(app: App, web: httpx.AsyncClient) -> None:

@@ -232,7 +232,16 @@ def _item_cancel(e: AuditEntry, n: AuditNames, _tz: ZoneInfo) -> str:
     return f"hủy {_ITEM_KINDS.get(kind, 'mục')} [{code}]: {_b(e).get('text', '?')}"
 
 
+def _calendar_feed(e: AuditEntry, n: AuditNames, _tz: ZoneInfo) -> str:
+    after = _a(e)
+    whose = {"cluster": "của cả cụm", "mine": "của mình"}.get(str(after.get("scope")))
+    what = whose or f"của {_unit(n, after.get('unit_id'))}"
+    return f"{'đổi' if e.action == 'ical.renew' else 'tạo'} địa chỉ lịch (/ical) {what}"
+
+
 RENDERERS: dict[str, Renderer] = {
+    "ical.new": _calendar_feed,
+    "ical.renew": _calendar_feed,
     "event.create": _event_create,
     "duty.create": _duty_create,
     "drill.create": _drill_create,
