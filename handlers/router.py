@@ -276,8 +276,9 @@ class Dispatcher:
             answer = Reply(APOLOGY)
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
-        # A button's answer replaces its message; one carrying a file ("Thêm vào lịch") comes as a new one.
-        if incoming.callback_data is not None and replies and replies[0].document is None:
+        # A button's answer replaces its message; one carrying a file or a picture comes as a new one.
+        first = replies[0] if replies else None
+        if incoming.callback_data is not None and first is not None and first.document is None and first.photo is None:
             replies[0] = replace(replies[0], edit=True)
         return replies
 
