@@ -1,32 +1,47 @@
-"""Data in and out: how long a 5,000-row roster takes to import and a 10,000-row table to export.
+"""Data in and out: one JSON line of measurements, each taken by its own function.
 
-* ``import_5000_s``: a 5,000-row .xlsx roster (one row per day, trực chỉ huy / trực ban / trực chiến,
+``MEASUREMENTS`` maps a field name to an async function ``(workdir) -> float``; add yours there
+(chart render times, import and export times) and the line gains a field. Each function builds what
+it needs in a fresh SQLite database under ``workdir``.
+
+    .venv/bin/python bench/data.py [--only feed_build_s]
+
+Fields:
+- ``feed_build_s``: one unit's calendar feed holding 100,000 duty shifts, from the database to the
+  .ics bytes (what GET /ical/<token>.ics does on a cache miss), best of 3; target < 1 s.
+- ``feed_shifts``: how many shifts that feed held (a check that the window covered all of them).
+- ``chart_p50_ms``, ``chart_p99_ms``: the demo's Q2/2022 ranking drawn as a PNG (/xephang biểu đồ), the
+  chart cache emptied before each of 50 draws (matplotlib already imported); target < 300 ms.
+- ``import_5000_s``: a 5,000-row .xlsx roster (one row per day, trực chỉ huy / trực ban / trực chiến,
   15,000 shifts) sent to the dispatcher as an upload with "/nhap lịch trực Kim Bảng", checked and
   previewed, then confirmed: the time from the upload to the "Đã nhập" answer (target < 10 s).
-* ``export_10000_s``: the roster of Kim Bảng over 10,000 days (the demo's and the imported shifts)
-  read and written as an .xlsx workbook (plus the same as CSV, ``export_10000_csv_s``).
-
-Runs on the demo data in a temporary SQLite database (or ``--database-url``). Prints one JSON line.
-
-    .venv/bin/python bench/data.py [--database-url URL]
+- ``export_10000_s``: the roster of Kim Bảng over 10,000 days (the demo's and the imported shifts)
+  read and written as an .xlsx workbook (plus the same as CSV, ``export_10000_csv_s``); measured
+  with ``import_5000_s``, on the same database.
+- ``*_cpu_*``: the same in CPU time of this process (steadier than wall time on a shared machine; the
+  aiosqlite thread's CPU time counts too).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
-import re
 import sys
 import tempfile
-import time
-from dataclasses import replace
-from datetime import date, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from time import perf_counter, process_time
+
+from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import io
+import re
+from dataclasses import replace
+from typing import Any
 
 from openpyxl import Workbook
 
@@ -35,8 +50,102 @@ from bot.channels.console import CHANNEL, ConsoleChat
 from bot.cli import fixed_clock
 from bot.config import Settings
 from bot.messages import Attachment
-from bot.services import exports
+from bot.models import CalendarFeed, DutyShift, Unit
+from bot.services import calendar, exports
+from bot.views import calendar as calendar_views
 from bot.views import exports as export_views
+from bot.views import results as results_views
+
+SHIFTS = 100_000
+ROLES = ("truc_chi_huy", "truc_ban", "truc_chien", "truc_thong_tin", "truc_ban_noi_vu")
+
+
+def _settings(workdir: Path, name: str) -> Settings:
+    return Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{workdir / name}.db")  # type: ignore[call-arg]
+
+
+async def _feed_of_100k_shifts(workdir: Path) -> dict[str, float]:
+    """A unit with 100,000 shifts over the feed's window (about 250 a day, every one from the day's
+    handover at 07h30 to the next, as rosters are), one unit feed."""
+    app = App(_settings(workdir, "feed"))
+    await app.prepare()
+    now = datetime(2022, 6, 22, 3, 0, tzinfo=UTC)
+    try:
+        async with app.sessions() as session, session.begin():
+            unit = Unit(key="U-BENCH", name="Ban CHQS huyện Thử", short_name="Thử", kind="district_command")
+            session.add(unit)
+            await session.flush()
+            tz = app.settings.tz
+            first = (now - calendar.PAST).astimezone(tz).date() + timedelta(days=1)
+            days = (calendar.PAST + calendar.AHEAD).days - 2
+            rows = []
+            for number in range(SHIFTS):
+                start = datetime.combine(first + timedelta(days=number * days // SHIFTS), time(7, 30), tz)
+                rows.append(
+                    {
+                        "unit_id": unit.id,
+                        "duty_date": start.date(),
+                        "role": ROLES[number % len(ROLES)],
+                        "person_label": f"Tổ {number % 40 + 1}",
+                        "starts_at": start,
+                        "ends_at": start + timedelta(days=1),
+                        "status": "cancelled" if number % 50 == 0 else "planned",
+                        "version": 1 + number % 3,
+                        "updated_at": now,
+                    }
+                )
+            await session.execute(insert(DutyShift), rows)
+            feed = CalendarFeed(token="b" * 32, owner="bench:1", scope="unit", unit_id=unit.id, created_at=now)
+            session.add(feed)
+        offsets = calendar.reminder_offsets(app.settings)
+        best, best_cpu, held = float("inf"), float("inf"), 0
+        for _ in range(3):
+            started, started_cpu = perf_counter(), process_time()
+            async with app.sessions() as session:
+                found = await calendar.active_feed(session, "b" * 32)
+                assert found is not None
+                rows_ = await calendar.feed_rows(session, found, now=now)
+            body = calendar_views.feed_ics("Thử", rows_, tz=app.settings.tz, offsets=offsets, stamp=now)
+            best = min(best, perf_counter() - started)
+            best_cpu = min(best_cpu, process_time() - started_cpu)
+            held = body.count(b"BEGIN:VEVENT")
+        return {"feed_build_s": round(best, 3), "feed_build_cpu_s": round(best_cpu, 3), "feed_shifts": held}
+    finally:
+        await app.close()
+
+
+async def _ranking_chart(workdir: Path) -> dict[str, float]:
+    from datetime import date
+
+    from bot.services import charts, results
+
+    app = App(_settings(workdir, "chart"))
+    await app.prepare()
+    try:
+        await app.load_demo()
+        async with app.sessions() as session:
+            period = await results.latest_period(session, 1, date(2022, 6, 22), include_drafts=True)
+            assert period is not None
+            table = await results.result_table(session, period)
+        chart = results_views.ranking_chart(table, "quý II/2022", "Cụm thi đua số 2")
+        charts.render_png(chart)  # matplotlib imported, fonts found
+        times, cpu = [], []
+        for _ in range(50):
+            charts._render.cache_clear()
+            started, started_cpu = perf_counter(), process_time()
+            charts.render_png(chart)
+            times.append(perf_counter() - started)
+            cpu.append(process_time() - started_cpu)
+        times.sort()
+        cpu.sort()
+        return {
+            "chart_p50_ms": round(times[len(times) // 2] * 1000, 1),
+            "chart_p99_ms": round(times[-1] * 1000, 1),
+            "chart_cpu_p50_ms": round(cpu[len(cpu) // 2] * 1000, 1),
+        }
+    finally:
+        await app.close()
+
 
 NOW = "2022-06-22 10:00"
 FIRST_DAY = date(2022, 6, 27)
@@ -55,7 +164,7 @@ def roster_file(rows: int) -> bytes:
     return out.getvalue()
 
 
-async def import_5000_s(app: App) -> dict[str, Any]:
+async def _import_5000(app: App) -> dict[str, Any]:
     content = roster_file(5000)
     chat = ConsoleChat(app.dispatcher, "admin", clock=fixed_clock(NOW, app.settings))
     await chat.setup()
@@ -63,16 +172,16 @@ async def import_5000_s(app: App) -> dict[str, Any]:
     async def fetch() -> bytes:
         return content
 
-    started = time.perf_counter()
+    started = perf_counter()
     incoming = replace(
         chat.incoming("/nhap lịch trực Kim Bảng"), attachment=Attachment("lich.xlsx", None, len(content), fetch)
     )
     preview = await app.dispatcher.handle(incoming, CHANNEL)
-    checked = time.perf_counter() - started
+    checked = perf_counter() - started
     labels = [b.text for r in preview for row in r.buttons for b in row]
     assert "Nhập" in labels, preview[0].text[:500]
     done = await chat.say(str(labels.index("Nhập") + 1))
-    elapsed = time.perf_counter() - started
+    elapsed = perf_counter() - started
     answer = done[0].text
     created = int(re.search(r"Đã nhập (\d+) ca", answer).group(1))  # type: ignore[union-attr]
     return {
@@ -83,23 +192,23 @@ async def import_5000_s(app: App) -> dict[str, Any]:
     }
 
 
-async def export_10000_s(app: App) -> dict[str, Any]:
+async def _export_10000(app: App) -> dict[str, Any]:
     async with app.sessions() as session:
         directory = await app.dispatcher.reference.directory(session)
         unit = directory.resolve("Kim Bảng")
         assert unit is not None
         start = FIRST_DAY - timedelta(days=5000)
         end = start + timedelta(days=9999)
-        began = time.perf_counter()
+        began = perf_counter()
         lines = await exports.roster_lines(session, unit.unit.id, start, end)
-        read = time.perf_counter() - began
+        read = perf_counter() - began
     table = export_views.roster_table(unit.unit, start, end, lines)
-    began = time.perf_counter()
+    began = perf_counter()
     _, content = exports.encode(table, "xlsx")
-    written = time.perf_counter() - began
-    began = time.perf_counter()
+    written = perf_counter() - began
+    began = perf_counter()
     exports.encode(table, "csv")
-    csv_written = time.perf_counter() - began
+    csv_written = perf_counter() - began
     return {
         "export_10000_s": round(read + written, 2),
         "export_10000_read_s": round(read, 2),
@@ -109,23 +218,37 @@ async def export_10000_s(app: App) -> dict[str, Any]:
     }
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite+aiosqlite:///{folder}/bench.db"
-        app = App(Settings(_env_file=None, database_url=url, timezone="Asia/Ho_Chi_Minh"))  # type: ignore[call-arg]
-        await app.prepare()
-        await app.load_demo()
-        try:
-            figures: dict[str, Any] = {"when": datetime.now().isoformat(timespec="seconds")}
-            figures |= await import_5000_s(app)
-            figures |= await export_10000_s(app)
-        finally:
-            await app.close()
-    print(json.dumps(figures, ensure_ascii=False))
+async def _import_and_export(workdir: Path) -> dict[str, Any]:
+    """A 5,000-row roster imported into the demo, then a 10,000-day roster exported."""
+    settings = _settings(workdir, "spreadsheets").model_copy(update={"timezone": "Asia/Ho_Chi_Minh"})
+    app = App(settings)
+    await app.prepare()
+    await app.load_demo()
+    try:
+        return await _import_5000(app) | await _export_10000(app)
+    finally:
+        await app.close()
+
+
+# Field(s) -> the function measuring them. Each returns a dict of its fields.
+MEASUREMENTS: dict[str, Callable[[Path], Awaitable[dict[str, float]]]] = {
+    "feed_build_s": _feed_of_100k_shifts,
+    "chart_p50_ms": _ranking_chart,
+    "import_5000_s": _import_and_export,
+}
+
+
+async def main(only: list[str] | None) -> None:
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="qtbot-data-bench-") as folder:
+        for name, measure in MEASUREMENTS.items():
+            if only and name not in only:
+                continue
+            results.update(await measure(Path(folder)))
+    print(json.dumps(results, ensure_ascii=False))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="measure only these fields")
+    asyncio.run(main(parser.parse_args().only))

@@ -194,7 +194,14 @@ class App:
         from bot.web import Health, web_app
 
         health = [Health(channel.name, channel.healthy) for channel in channels]
-        return web_app(self.sessions, webhooks=webhooks, health=health, metrics=self.metrics, clock=self.clock)
+        return web_app(
+            self.sessions,
+            webhooks=webhooks,
+            health=health,
+            metrics=self.metrics,
+            clock=self.clock,
+            settings=self.settings,
+        )
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
         """Every configured channel (long polling, or a webhook when QTBOT_PUBLIC_URL and its secret

@@ -71,9 +71,10 @@ async def opened(settings: Settings, clock: Callable[[], datetime] | None = None
         await app.close()
 
 
-async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_empty: bool) -> int:
-    from bot.channels.console import ConsoleChat, ConsolePushes, Terminal
+async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_empty: bool, files: Path) -> int:
+    from bot.channels.console import ConsoleChat, ConsolePushes, FileShelf, Terminal
 
+    shelf = FileShelf(files)
     async with opened(settings) as app:
         if demo_if_empty and await app.is_empty():
             print(f"Cơ sở dữ liệu trống: đã nạp dữ liệu minh họa ({await app.load_demo()} bản ghi).")
@@ -83,16 +84,13 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
             print(f"Giờ của bot: {now} (giờ Việt Nam): đây là dữ liệu minh họa; --now để hỏi vào lúc khác.")
         elif now:
             print(f"Giờ của bot: {now} (giờ Việt Nam).")
-        chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, settings))
+        chat = ConsoleChat(app.dispatcher, identity, clock=fixed_clock(now, settings), shelf=shelf)
         await chat.setup()
         terminal = Terminal(history_file(settings)) if Terminal.available() else None
         # In real time the scheduler runs too, and pushed messages print as they go out (in a
         # terminal, above the line being typed).
-        jobs = (
-            None
-            if now
-            else app.jobs({"console": ConsolePushes(terminal or sys.stdout, tz=settings.tz, dispatcher=app.dispatcher)})
-        )
+        pushes = ConsolePushes(terminal or sys.stdout, tz=settings.tz, dispatcher=app.dispatcher, shelf=shelf)
+        jobs = None if now else app.jobs({"console": pushes})
         if jobs is not None:
             jobs.start()
         try:
@@ -106,22 +104,22 @@ async def _chat(settings: Settings, identity: str, now: str | None, *, demo_if_e
         return 0
 
 
-async def _run(settings: Settings, identity: str, now: str | None) -> int:
+async def _run(settings: Settings, identity: str, now: str | None, files: Path) -> int:
     from bot.app import configured_channels
 
     if not configured_channels(settings):
         print(NO_TOKEN_HELP)
-        return await _chat(settings, identity, now, demo_if_empty=True)
+        return await _chat(settings, identity, now, demo_if_empty=True, files=files)
     async with opened(settings) as app:
         await app.run()
     return 0
 
 
-async def _tick(settings: Settings, now: str | None) -> int:
+async def _tick(settings: Settings, now: str | None, files: Path) -> int:
     """Planner, digests and delivery once, as of --now (on the demo database: as of its clock);
     prints what was sent where."""
     from bot.channels.base import Channel
-    from bot.channels.console import ConsolePushes, render
+    from bot.channels.console import ConsolePushes, FileShelf, render
     from bot.views.common import short_when
     from bot.views.deliveries import digest_run_line
     from bot.vntime import fmt_date, fmt_time
@@ -155,7 +153,26 @@ async def _tick(settings: Settings, now: str | None) -> int:
         + ("" if live else " (Tin Telegram, Zalo chờ đến khi có QTBOT_TELEGRAM_TOKEN, QTBOT_ZALO_TOKEN.)")
     )
     for row in delivery.sent:
-        print(f"\n→ {row.channel}:{row.chat_id}\n{render(row.reply)}")
+        print(f"\n→ {row.channel}:{row.chat_id}\n{render(row.reply, FileShelf(files))}")
+    return 0
+
+
+async def _web(settings: Settings, now: str | None, listen: str | None) -> int:
+    """Only the web app (calendar feeds, files, health), as of --now; on the demo database as of its
+    clock, so the demo's feeds hold June 2022."""
+    import uvicorn
+
+    async with opened(settings) as probe:
+        moment = now or await probe.demo_clock()
+    clock = fixed_clock(moment, settings)
+    address = listen or settings.web_address or "127.0.0.1:8080"
+    host, _, port = address.rpartition(":")
+    async with opened(settings, clock) as app:
+        if moment:
+            print(f"Giờ của web: {moment} (giờ Việt Nam).")
+        print(f"Web chạy ở http://{address} (lịch: /ical/<mã>.ics); Ctrl-C để dừng.", flush=True)
+        config = uvicorn.Config(app.web([], []), host=host, port=int(port), log_level="warning", lifespan="off")
+        await uvicorn.Server(config).serve()
     return 0
 
 
@@ -193,6 +210,16 @@ def parser() -> argparse.ArgumentParser:
         "tick", help="chạy lập lịch nhắc, bản tin và gửi tin một lần (như thể lúc --now) rồi in ra đã gửi gì, cho ai"
     )
     tick.add_argument("--now", help='giờ Việt Nam, ví dụ "2022-06-22 16:00" (mặc định: bây giờ)')
+    for command in (run, chat, tick):
+        command.add_argument(
+            "--files",
+            type=Path,
+            default=Path("qtbot-files"),
+            help="thư mục lưu các tệp bot gửi ra console (mặc định ./qtbot-files)",
+        )
+    web = commands.add_parser("web", help="chỉ chạy web (lịch /ical, tệp, /healthz) như thể lúc --now")
+    web.add_argument("--now", help='giờ Việt Nam, ví dụ "2022-06-22 10:00" (mặc định: giờ của dữ liệu minh họa)')
+    web.add_argument("--listen", help="địa chỉ nghe (mặc định QTBOT_WEB_LISTEN, hoặc 127.0.0.1:8080)")
     commands.add_parser("demo", help="nạp dữ liệu minh họa Cụm thi đua số 2 năm 2022 (chạy lại không sao)")
     commands.add_parser("migrate", help="nâng cấp cơ sở dữ liệu lên phiên bản mới nhất")
     return root
@@ -229,11 +256,13 @@ def _main(argv: list[str] | None) -> int:
         return startup.fail(exc.setting, exc.reason)
     try:
         if args.command == "run":
-            return asyncio.run(_run(settings, args.identity, args.now))
+            return asyncio.run(_run(settings, args.identity, args.now, args.files))
         if args.command == "chat":
-            return asyncio.run(_chat(settings, args.identity, args.now, demo_if_empty=False))
+            return asyncio.run(_chat(settings, args.identity, args.now, demo_if_empty=False, files=args.files))
         if args.command == "tick":
-            return asyncio.run(_tick(settings, args.now))
+            return asyncio.run(_tick(settings, args.now, args.files))
+        if args.command == "web":
+            return asyncio.run(_web(settings, args.now, args.listen))
         if args.command == "demo":
             return asyncio.run(_demo(settings))
         return asyncio.run(_migrate(settings))

@@ -81,6 +81,8 @@ class Reply:
     # For a button press: a short notice shown by the client (Telegram's answerCallbackQuery).
     notice: str | None = None
     document: Document | None = None
+    # A picture (PNG): Telegram sendPhoto, Zalo sendPhoto by an address of the web app, the console a file.
+    photo: Document | None = None
 
 
 @dataclass(frozen=True)

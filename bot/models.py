@@ -733,3 +733,21 @@ class SendSlot(Base):
 
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)
+
+
+class CalendarFeed(Base):
+    """A secret calendar address (``/ical/<token>.ics``) for a phone calendar to subscribe to: what
+    concerns its owner (``mine``), one unit (``unit``) or the whole cluster (``cluster``). ``/ical mới``
+    revokes it (``revoked_at``) and gives a new one; a revoked address answers 404."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    # Who asked for it: "<channel>:<sender id>" (an admin from the settings may have no member row).
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    scope: Mapped[str] = mapped_column(String(10))  # mine / unit / cluster
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]

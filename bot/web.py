@@ -1,4 +1,5 @@
-"""The one web app (Starlette): webhooks of every channel, ``/healthz``, ``/metrics``, ``/files/<token>``.
+"""The one web app (Starlette): webhooks of every channel, ``/healthz``, ``/metrics``, ``/files/<token>``,
+``/ical/<token>.ics`` (calendar feeds: ETag, 304 for a calendar that has the current one, 404 once revoked).
 
 A webhook POST must carry the secret the platform was given (compared in constant time) or it gets
 403 and never reaches the bot; the body size is checked before the body is read (413); a body that is
@@ -15,8 +16,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from sqlalchemy import text
@@ -29,7 +30,10 @@ from starlette.routing import Route
 from bot.db import unreachable
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.models import utcnow
-from bot.services import channel_state
+from bot.services import calendar, channel_state
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -102,8 +106,10 @@ def web_app(
     health: Sequence[Health] = (),
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] = utcnow,
+    settings: Settings | None = None,
 ) -> Starlette:
-    """``clock`` says what "now" is (files expire): the real time, or a demo's."""
+    """``clock`` says what "now" is (files expire, feeds cover the days around it): the real time, or
+    a demo's. ``settings`` (time zone, reminder offsets) enable the calendar feeds."""
 
     async def healthz(_request: Request) -> Response:
         report: dict[str, Any] = {"ok": True}
@@ -142,6 +148,47 @@ def web_app(
 
     routes = [Route(hook.path, _webhook_endpoint(hook), methods=["POST"]) for hook in webhooks]
     routes += [Route("/healthz", healthz), Route("/files/{token}", files)]
+    if settings is not None:
+        routes.append(Route("/ical/{name}", _ical_endpoint(sessions, settings, clock)))
     if metrics is not None:
         routes.append(Route("/metrics", metrics_endpoint))
     return Starlette(routes=routes)
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _ical_endpoint(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Callable[[], datetime]
+) -> Callable[[Request], Awaitable[Response]]:
+    from bot.views import calendar as calendar_views
+
+    offsets = calendar.reminder_offsets(settings)
+
+    async def endpoint(request: Request) -> Response:
+        name: str = request.path_params["name"]
+        if not name.endswith(".ics"):
+            return Response(status_code=404)
+        now = clock()
+        today = now.astimezone(settings.tz).date()
+        async with sessions() as session:
+            feed = await calendar.active_feed(session, name.removesuffix(".ics"))
+            if feed is None:
+                return Response(status_code=404)
+            etag = calendar.feed_etag(feed, await calendar.content_version(session), today)
+            headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
+            if _matches(request.headers.get("if-none-match", ""), etag):
+                return Response(status_code=304, headers=headers)
+            rows = await calendar.feed_rows(session, feed, now=now)
+        body = calendar_views.feed_ics(
+            calendar_views.feed_name(feed.scope, rows.unit_name),
+            rows,
+            tz=settings.tz,
+            offsets=offsets,
+            stamp=datetime.combine(today, time(0), settings.tz),
+        )
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+    return endpoint

@@ -7,6 +7,7 @@ import re
 from bot import lexicon
 from bot.messages import Reply
 from bot.services import results
+from bot.textnorm import contains_phrase
 from bot.views import results as views
 from bot.vntime import PeriodSpec
 from handlers.context import Context
@@ -45,6 +46,8 @@ async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Repl
         unit = ctx.viewer.unit
     token = period_token(PeriodSpec(table.period.year, table.period.kind, table.period.number))
     cluster = await ctx.cluster()
+    if unit is None and contains_phrase(ctx.slots.norm, "bieu do"):  # /xephang biểu đồ: a picture
+        return views.ranking_chart_reply(table, label, cluster.name if cluster else "")
     if unit is None:
         reply = views.ranking_reply(table, label, cluster.name if cluster else "", token)
         command = "/xephang"

@@ -32,6 +32,7 @@ from handlers import (
     access,
     acks,
     admin,
+    calendar,
     drills,
     duty,
     exports,
@@ -104,6 +105,7 @@ COMMANDS: list[Command] = [
     ask(("thongke", "stats"), readiness.cmd_stats, "officer", "Thống kê trực: số ca, số giờ mỗi người trong tháng"),
     ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
     ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
+    act(("ical", "calendar"), calendar.cmd_ical, "officer", "Địa chỉ lịch cho điện thoại; /ical mới để đổi"),
     # Members' own settings and reports.
     act(("doica", "swap"), swaps.cmd_swap, "officer", "Đổi ca trực, nhờ trực thay; trả lời, duyệt đổi ca"),
     act(("danhan", "ack"), acks.cmd_ack, "officer", "Xác nhận đã nhận ca trực", menu=False),
@@ -289,8 +291,17 @@ class Dispatcher:
             answer = Reply(APOLOGY)
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
+        # A button's answer replaces its message, unless it is an answer apart ("Đã nhận" under a
+        # reminder) or carries a file or a picture: those come as a new message.
         pressed = split_command(incoming.callback_data) if incoming.callback_data is not None else None
-        if incoming.callback_data is not None and replies and (pressed is None or pressed[0] not in ANSWERED_APART):
+        first = replies[0] if replies else None
+        if (
+            incoming.callback_data is not None
+            and first is not None
+            and (pressed is None or pressed[0] not in ANSWERED_APART)
+            and first.document is None
+            and first.photo is None
+        ):
             replies[0] = replace(replies[0], edit=True)
         return replies
 

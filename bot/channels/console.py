@@ -2,6 +2,8 @@
 
 Works interactively and piped (``qtbot chat --as officer:"Kim Bảng" < docs/questions.txt``). Buttons
 are printed numbered; typing the number presses the button. ``--now`` answers as if it were that time.
+Every file the bot sends is saved under ``--files`` and printed as ``[tệp] <path>``; a line
+``file:<path> <caption>`` sends that file to the bot as an upload with that caption.
 In a terminal, lines can be edited and recalled (readline, history kept in a file), Ctrl-C and Ctrl-D
 leave at once on a clean line, and pushed messages print above the line being typed.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mimetypes
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -20,21 +23,47 @@ from zoneinfo import ZoneInfo
 
 from bot.channels.base import RateLimits
 from bot.errors import UserError
-from bot.messages import ChannelInfo, Incoming, Reply, to_plain
+from bot.messages import Attachment, ChannelInfo, Document, Incoming, Reply, esc, to_plain
 from bot.models import utcnow
 from bot.services.errors import PersonNotFound
 from bot.services.members import ensure_local_identity, ensure_person_chat
 from bot.services.units import load_directory
+from bot.views import files as file_views
 from bot.views.swaps import person_not_found
 from bot.vntime import fmt_date, fmt_time
 from handlers.router import Dispatcher
 
 # Buttons print numbered; the dispatcher keeps what each number means (bot/services/options.py).
 CHANNEL = ChannelInfo(name="console", buttons=False, formatting="plain", text_limit=1_000_000)
+DEFAULT_FILES = Path("qtbot-files")
 
 
-def render(reply: Reply) -> str:
-    """A reply as the console shows it: plain text, then numbered buttons."""
+class FileShelf:
+    """The folder (``--files``) where the console keeps the files the bot sends; a name already
+    taken gets a number (lich-truc-2.xlsx), so nothing saved earlier is overwritten."""
+
+    def __init__(self, folder: Path = DEFAULT_FILES) -> None:
+        self.folder = folder
+
+    def save(self, document: Document) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = Path(document.filename).name or "tep"
+        stem, suffix = Path(name).stem, Path(name).suffix
+        path = self.folder / name
+        number = 1
+        while True:
+            try:
+                with path.open("xb") as out:
+                    out.write(document.content)
+                return path
+            except FileExistsError:
+                number += 1
+                path = self.folder / f"{stem}-{number}{suffix}"
+
+
+def render(reply: Reply, shelf: FileShelf | None = None) -> str:
+    """A reply as the console shows it: plain text, then numbered buttons; a file is saved on
+    ``shelf`` and shown by its path (without a shelf, by its name and size)."""
     lines = [to_plain(reply.text)]
     if reply.notice:
         lines.insert(0, f"({reply.notice})")
@@ -45,9 +74,37 @@ def render(reply: Reply) -> str:
             number += 1
             cells.append(f"[{number}] {button.text}")
         lines.append("  ".join(cells))
-    if reply.document is not None:
-        lines.append(f"(tệp đính kèm: {reply.document.filename}, {len(reply.document.content)} byte)")
+    for attached in (reply.photo, reply.document):
+        if attached is not None and shelf is not None:
+            lines.append(file_views.saved_line(shelf.save(attached)))
+        elif attached is not None:
+            lines.append(f"(tệp đính kèm: {attached.filename}, {len(attached.content)} byte)")
     return "\n".join(lines)
+
+
+def upload(line: str) -> tuple[Attachment, str]:
+    """``file:<path> <caption>``: the file as an upload, and its caption. A path with spaces is
+    written in quotes (file:"lịch trực.xlsx" /nhap ...). Raises UserError for a file that cannot be read."""
+    rest = line[len(file_views.FILE_PREFIX) :].strip()
+    if rest.startswith('"') and '"' in rest[1:]:
+        raw, caption = rest[1:].split('"', 1)
+    else:
+        raw, _, caption = rest.partition(" ")
+    if not raw:
+        raise UserError(file_views.missing_path())
+    path = Path(raw).expanduser()
+    if not path.exists():
+        raise UserError(file_views.not_found(raw))
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise UserError(file_views.not_readable(raw)) from exc
+
+    async def fetch() -> bytes:
+        return content
+
+    mime, _ = mimetypes.guess_type(path.name)
+    return Attachment(path.name, mime, len(content), fetch), caption.strip()
 
 
 class ConsoleChat:
@@ -60,11 +117,13 @@ class ConsoleChat:
         *,
         out: TextIO = sys.stdout,
         clock: Callable[[], datetime] = utcnow,
+        shelf: FileShelf | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.identity = identity
         self.out = out
         self.clock = clock
+        self.shelf = shelf or FileShelf()
         self.chat_id = ""
 
     async def setup(self) -> None:
@@ -107,6 +166,10 @@ class ConsoleChat:
             raise UserError(person_not_found(exc.name, exc.names)) from exc
 
     def incoming(self, line: str) -> Incoming:
+        """A typed line as a message; ``file:<path> <caption>`` as an upload with that caption."""
+        attachment = None
+        if line.startswith(file_views.FILE_PREFIX):
+            attachment, line = upload(line)
         return Incoming(
             channel="console",
             chat_id=self.chat_id,
@@ -115,10 +178,15 @@ class ConsoleChat:
             sender_name="console",
             received_at=self.clock(),
             text=line,
+            attachment=attachment,
         )
 
     async def say(self, line: str) -> list[Reply]:
-        return await self.dispatcher.handle(self.incoming(line), CHANNEL)
+        try:
+            incoming = self.incoming(line)
+        except UserError as exc:
+            return [Reply(esc(str(exc)))]
+        return await self.dispatcher.handle(incoming, CHANNEL)
 
     async def run(self, stream: TextIO, *, echo: bool) -> None:
         """Answer every line of ``stream`` (piped input); ``echo`` prints each question before its answer."""
@@ -140,7 +208,7 @@ class ConsoleChat:
             if echo:
                 self.out.write(f"> {line}\n")
             for reply in await self.say(line):
-                self.out.write(render(reply) + "\n")
+                self.out.write(render(reply, self.shelf) + "\n")
             self.out.write("\n")
             self.out.flush()
 
@@ -253,6 +321,7 @@ class ConsolePushes:
         clock: Callable[[], datetime] = utcnow,
         tz: ZoneInfo,
         dispatcher: Dispatcher | None = None,
+        shelf: FileShelf | None = None,
     ) -> None:
         """``out`` None: deliver silently (the caller prints its own report, as ``qtbot tick`` does).
         With ``dispatcher``, the numbered options of a pushed message are kept for its chat, so typing
@@ -261,6 +330,7 @@ class ConsolePushes:
         self.clock = clock
         self.tz = tz
         self.dispatcher = dispatcher
+        self.shelf = shelf or FileShelf()
 
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         del is_group, first_part  # the console has no length limit: one part
@@ -270,5 +340,5 @@ class ConsolePushes:
             return
         moment = self.clock().astimezone(self.tz)
         stamp = f"{fmt_time(moment.time())} {fmt_date(moment.date())}"
-        self.out.write(f"[{stamp}] → {chat_id}\n{render(reply)}\n\n")
+        self.out.write(f"[{stamp}] → {chat_id}\n{render(reply, self.shelf)}\n\n")
         self.out.flush()

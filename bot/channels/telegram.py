@@ -315,6 +315,9 @@ class TelegramChannel:
             await self._with_retry(
                 lambda p=part, m=markup: bot.send_message(chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m)
             )
+        if reply.photo is not None:
+            photo = reply.photo
+            await self._with_retry(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
         if reply.document is not None:
             document = reply.document
             await self._with_retry(

@@ -35,7 +35,7 @@ from bot.channels.base import (
 )
 from bot.channels.seen import SeenKeys
 from bot.config import Settings
-from bot.messages import ChannelInfo, Incoming, Reply, split_text, to_plain, utf16_len
+from bot.messages import ChannelInfo, Document, Incoming, Reply, split_text, to_plain, utf16_len
 from bot.models import utcnow
 from bot.services import channel_state
 from bot.views import common as common_views
@@ -437,25 +437,40 @@ class ZaloChannel:
             text = f"{text}\n\n{await self._document_line(reply)}"
         return split_text(text, TEXT_LIMIT, measure=utf16_len)
 
-    async def _document_line(self, reply: Reply) -> str:
-        """Zalo cannot carry a file: it is kept for a week at an unguessable address of the web app."""
-        document = reply.document
-        assert document is not None
-        if not self.settings.public_url:
-            return common_views.file_needs_public_url(document.filename)
+    async def _address(self, document: Document, mime_type: str) -> str:
+        """Zalo cannot carry a file: it is kept for a week at an unguessable address of the web app
+        (call only with QTBOT_PUBLIC_URL set)."""
         async with self.sessions() as session, session.begin():
             token = await channel_state.store_file(
                 session,
                 filename=document.filename,
-                mime_type="application/octet-stream",
+                mime_type=mime_type,
                 content=document.content,
                 now=self.clock(),
                 keep=FILES_KEPT,
             )
-        return common_views.file_link(document.filename, f"{self.settings.public_url}/files/{token}")
+        return f"{self.settings.public_url}/files/{token}"
+
+    async def _document_line(self, reply: Reply) -> str:
+        document = reply.document
+        assert document is not None
+        if not self.settings.public_url:
+            return common_views.file_needs_public_url(document.filename)
+        return common_views.file_link(document.filename, await self._address(document, "application/octet-stream"))
+
+    async def _photo(self, chat_id: str, photo: Document) -> None:
+        """A picture goes by address (Zalo's sendPhoto takes a URL, not an upload)."""
+        if not self.settings.public_url:
+            await self.client.send_message(chat_id, common_views.file_needs_public_url(photo.filename))
+            return
+        await self.client.send_photo(chat_id, await self._address(photo, "image/png"), photo.caption)
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Answer a message; a 429 is waited out once (a reply is expected now, not later)."""
+        if reply.photo is not None:
+            await self._photo(chat_id, reply.photo)
+            self.replies_out += 1
+            await self._counted(1)
         for part in await self._parts(reply):
             try:
                 await self.client.send_message(chat_id, part)

@@ -250,7 +250,16 @@ def _duty_ack(e: AuditEntry, _n: AuditNames, tz: ZoneInfo) -> str:
     return f"xác nhận đã nhận ca trực [T{e.entity_id}]{when}"
 
 
+def _calendar_feed(e: AuditEntry, n: AuditNames, _tz: ZoneInfo) -> str:
+    after = _a(e)
+    whose = {"cluster": "của cả cụm", "mine": "của mình"}.get(str(after.get("scope")))
+    what = whose or f"của {_unit(n, after.get('unit_id'))}"
+    return f"{'đổi' if e.action == 'ical.renew' else 'tạo'} địa chỉ lịch (/ical) {what}"
+
+
 RENDERERS: dict[str, Renderer] = {
+    "ical.new": _calendar_feed,
+    "ical.renew": _calendar_feed,
     "event.create": _event_create,
     "duty.create": _duty_create,
     "drill.create": _drill_create,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.messages import Button, Reply, esc
+from bot.messages import Button, Document, Reply, esc
 from bot.models import Criterion, Unit
+from bot.services.charts import BarChart, render_png
 from bot.services.results import GradeBand, ResultRow, ResultTable
 from bot.textnorm import normalize
 from bot.views.common import ILLUSTRATIVE, capitalize
@@ -240,3 +241,35 @@ def average_reply(table: ResultTable, criterion: Criterion | None, label: str, t
         f"{_demo(table)}.",
         buttons=_table_button(token),
     )
+
+
+# --- The ranking as a picture (/xephang biểu đồ) ------------------------------------------------------
+
+GRADE_COLOURS = {"xuat sac": "#2e7d32", "tot": "#1565c0", "dat": "#f9a825", "chua dat": "#c62828"}
+NO_GRADE_COLOUR = "#757575"
+
+
+def ranking_chart(table: ResultTable, label: str, cluster_name: str) -> BarChart:
+    """Units sorted by total, coloured by grade, the period in the title; "số liệu minh họa" across
+    it while the data is the demo's."""
+    grades = [row.result.grade or "" for row in table.rows]
+    colours = tuple(GRADE_COLOURS.get(normalize(grade), NO_GRADE_COLOUR) for grade in grades)
+    legend = tuple(dict.fromkeys((colour, grade) for colour, grade in zip(colours, grades, strict=True) if grade))
+    return BarChart(
+        title=f"Xếp hạng thi đua {label} — {cluster_name}",
+        labels=tuple(row.unit.short_name for row in table.rows),
+        values=tuple(float(row.result.total) for row in table.rows),
+        colours=colours,
+        axis="Tổng điểm",
+        watermark=ILLUSTRATIVE if table.period.illustrative else None,
+        legend=legend,
+    )
+
+
+def ranking_chart_reply(table: ResultTable, label: str, cluster_name: str) -> Reply:
+    if not table.rows:
+        return Reply(f"Chưa có điểm nào {esc(label)}, nên chưa có biểu đồ xếp hạng. Xem /xephang khi đã chấm điểm.")
+    png = render_png(ranking_chart(table, label, cluster_name))
+    caption = f"Xếp hạng thi đua {label}" + (f" ({ILLUSTRATIVE})" if table.period.illustrative else "")
+    name = normalize(label).replace(" ", "-").replace("/", "-")
+    return Reply(esc(caption), photo=Document(f"xep-hang-{name}.png", png, caption=caption))

@@ -9,6 +9,7 @@ from bot.messages import Reply, esc
 from bot.models import Directive, Event
 from bot.services.schedule import labelled_title
 from bot.services.units import ClusterView
+from bot.views.calendar import add_to_calendar_row
 from bot.views.common import capitalize, code_tag, span_label, when
 
 
@@ -38,7 +39,8 @@ def conference_reply(event: Event, cluster: ClusterView | None, tz: ZoneInfo, *,
         lines.insert(1, "<b>ĐÃ HỦY</b>")
     if event.summary:
         lines.append(f"Nội dung: {esc(event.summary)}")
-    return Reply("\n".join(lines))
+    buttons = [] if event.status == "cancelled" else [add_to_calendar_row(f"S{event.id}")]
+    return Reply("\n".join(lines), buttons=buttons)
 
 
 def directive_text(directive: Directive) -> str:
