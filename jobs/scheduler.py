@@ -31,6 +31,8 @@ from bot.services.reminders import PLANNER_JOB, PlanResult
 from jobs import digests, news, planner
 
 log = logging.getLogger(__name__)
+# How long a stop waits for a job already running.
+STOP_GRACE = 10.0
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Jobs:
         self.scheduler: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._delivery_task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[object]] = set()  # jobs the scheduler started, not yet done
 
     async def plan(self) -> PlanResult:
         result = await planner.run(self.sessions, self.settings, self.clock())
@@ -95,6 +98,10 @@ class Jobs:
         return report
 
     async def _guarded(self, job: Callable[[], object], name: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         try:
             await job()  # type: ignore[misc]
         except Exception:
@@ -119,9 +126,15 @@ class Jobs:
         self._delivery_task = asyncio.create_task(self.delivery.run(self._stop), name="outbox-delivery")
 
     async def stop(self) -> None:
+        """Stop the clock, let a job that is running finish (a planner run is one transaction; cut at
+        exit, its database connection could not close and the process hung), then stop delivery."""
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        if self._running:
+            _done, late = await asyncio.wait(set(self._running), timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
         self._stop.set()
         if self._delivery_task is not None:
             await self._delivery_task

@@ -133,7 +133,7 @@ def test_run_sh_hands_subcommands_to_qtbot(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    assert "{run,chat,tick,demo,migrate}" in run_sh("--help")
+    assert "{run,chat,tick,web,demo,migrate}" in run_sh("--help")
     assert "bản ghi mới" in run_sh("demo")
     questions = (ROOT / "docs" / "questions.txt").read_text(encoding="utf-8")
     assert "Trực chỉ huy: Trung tá Lê Quang Cường" in run_sh("chat", "--as", "officer:Kim Bảng", stdin=questions)
