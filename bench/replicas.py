@@ -136,11 +136,13 @@ async def one_run(database_url: str, replicas: int, chats: int, limit: float) ->
         fake.add_chat(FIRST_CHAT + n, first_name=f"U{n}")
     ports = [free_port() for _ in range(replicas)]
     processes: list[asyncio.subprocess.Process] = []
+    logs: list[BinaryIO] = []
     async with fake, fake.serve() as api_root, RoundRobin([f"http://127.0.0.1:{p}" for p in ports]) as proxy:
         try:
             for port in ports:
                 env = replica_env(database_url, api_root, proxy.port, port, limit)
                 log = log_file(port)
+                logs.append(log)
                 processes.append(
                     await asyncio.create_subprocess_exec(
                         sys.executable, "-m", "bot.cli", "run", env=env, cwd=ROOT, stdout=log, stderr=log
@@ -164,6 +166,8 @@ async def one_run(database_url: str, replicas: int, chats: int, limit: float) ->
                 if process.returncode is None:
                     process.terminate()
             await asyncio.gather(*(process.wait() for process in processes))
+            for log in logs:
+                log.close()
     await setup.close()
     per_chat = Counter(m.chat_id for m in fake.sent if m.chat_id not in ASKERS)
     lost = sum(1 for n in range(chats) if per_chat[FIRST_CHAT + n] == 0)
