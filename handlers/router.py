@@ -292,7 +292,8 @@ class Dispatcher:
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
         # A button's answer replaces its message, unless it is an answer apart ("Đã nhận" under a
-        # reminder) or carries a file or a picture: those come as a new message.
+        # reminder) or carries a file: that comes as a new message. A picture beside the text (a
+        # unit's chart) follows the replaced text as a new message.
         pressed = split_command(incoming.callback_data) if incoming.callback_data is not None else None
         first = replies[0] if replies else None
         if (
@@ -300,7 +301,6 @@ class Dispatcher:
             and first is not None
             and (pressed is None or pressed[0] not in ANSWERED_APART)
             and first.document is None
-            and first.photo is None
         ):
             replies[0] = replace(replies[0], edit=True)
         return replies

@@ -47,7 +47,7 @@ from bot.channels.base import (
     TemporaryFailure,
 )
 from bot.config import Settings
-from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text, utf16_len
+from bot.messages import Attachment, ChannelInfo, Document, Incoming, Reply, split_text, utf16_len
 from bot.models import utcnow
 from bot.web import Malformed, Webhook
 from handlers.router import Dispatcher, menu_for
@@ -290,9 +290,11 @@ class TelegramChannel:
             if reply.edit and isinstance(query.message, Message) and len(reply.text) <= 4096:
                 try:
                     await query.message.edit_text(reply.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+                    if reply.photo is not None:  # the picture beside the text comes under it
+                        await self._send_photo(incoming.chat_id, reply.photo)
                     continue
                 except BadRequest as exc:
-                    if "not modified" in exc.message:
+                    if "not modified" in exc.message:  # pressed again: text and picture already shown
                         continue
                     log.info("edit failed, sending instead: %s", exc.message)
             await self.send(incoming.chat_id, reply)
@@ -316,8 +318,7 @@ class TelegramChannel:
                 lambda p=part, m=markup: bot.send_message(chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m)
             )
         if reply.photo is not None:
-            photo = reply.photo
-            await self._with_retry(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
+            await self._send_photo(chat_id, reply.photo)
         if reply.document is not None:
             document = reply.document
             await self._with_retry(
@@ -325,6 +326,10 @@ class TelegramChannel:
                     chat_id, document.content, filename=document.filename, caption=document.caption
                 )
             )
+
+    async def _send_photo(self, chat_id: str, photo: Document) -> None:
+        bot = self.application.bot
+        await self._with_retry(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
 
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""

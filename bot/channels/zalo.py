@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -221,6 +222,9 @@ class ZaloChannel:
         self._last_saved = time.monotonic()
         self.updates_in = 0
         self.replies_out = 0
+        # A picture already stored (its content's hash) -> its address and when it was stored: the
+        # same chart asked again is not stored again.
+        self._pictures: dict[bytes, tuple[str, datetime]] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -458,17 +462,27 @@ class ZaloChannel:
             return common_views.file_needs_public_url(document.filename)
         return common_views.file_link(document.filename, await self._address(document, "application/octet-stream"))
 
-    async def _photo(self, chat_id: str, photo: Document) -> None:
-        """A picture goes by address (Zalo's sendPhoto takes a URL, not an upload)."""
+    async def _photo(self, chat_id: str, photo: Document) -> bool:
+        """A picture goes by address (Zalo's sendPhoto takes a URL, not an upload). Without
+        QTBOT_PUBLIC_URL there is no address: the picture is left out (the text beside it says the
+        same), and False is returned."""
         if not self.settings.public_url:
-            await self.client.send_message(chat_id, common_views.file_needs_public_url(photo.filename))
-            return
-        await self.client.send_photo(chat_id, await self._address(photo, "image/png"), photo.caption)
+            log.debug("zalo: picture %s left out, QTBOT_PUBLIC_URL is not set", photo.filename)
+            return False
+        key = hashlib.sha256(photo.content).digest()
+        now = self.clock()
+        known = self._pictures.get(key)
+        if known is None or now - known[1] > FILES_KEPT / 2:
+            if len(self._pictures) > 1000:
+                self._pictures.clear()
+            known = (await self._address(photo, "image/png"), now)
+            self._pictures[key] = known
+        await self.client.send_photo(chat_id, known[0], photo.caption)
+        return True
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Answer a message; a 429 is waited out once (a reply is expected now, not later)."""
-        if reply.photo is not None:
-            await self._photo(chat_id, reply.photo)
+        if reply.photo is not None and await self._photo(chat_id, reply.photo):
             self.replies_out += 1
             await self._counted(1)
         for part in await self._parts(reply):
