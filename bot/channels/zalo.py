@@ -36,7 +36,7 @@ from bot.channels.base import (
 )
 from bot.channels.seen import SeenKeys
 from bot.config import Settings
-from bot.messages import ChannelInfo, Document, Incoming, Reply, split_text, to_plain, utf16_len
+from bot.messages import ChannelInfo, Document, Incoming, ProgressSink, Reply, split_text, to_plain, utf16_len
 from bot.models import utcnow
 from bot.services import channel_state
 from bot.views import common as common_views
@@ -380,7 +380,7 @@ class ZaloChannel:
         self.updates_in += 1
         log.debug("Zalo: message from %s in %s", incoming.sender_id, incoming.chat_id)
         try:
-            replies = await self.dispatcher.handle(incoming, self.info())
+            replies = await self.dispatcher.handle(incoming, self.info(), progress=self._progress(incoming.chat_id))
             for reply in replies:
                 await self.send(incoming.chat_id, reply)
         except Exception:
@@ -461,6 +461,23 @@ class ZaloChannel:
         if not self.settings.public_url:
             return common_views.file_needs_public_url(document.filename)
         return common_views.file_link(document.filename, await self._address(document, "application/octet-stream"))
+
+    def _progress(self, chat_id: str) -> ProgressSink:
+        """Zalo cannot edit a message: each progress text is a message of its own (counted like any).
+        Nothing here touches the database."""
+
+        async def show(text: str) -> None:
+            try:
+                await self.client.send_message(chat_id, to_plain(text))
+            except (ZaloError, ZaloUnavailable) as exc:
+                log.info("Zalo: progress not shown (%s)", type(exc).__name__)
+                return
+            self.replies_out += 1
+            # Counted, but saved with the answer's messages: the answer's transaction is still open
+            # (on SQLite a write from here would wait for it).
+            self._unsaved_sent += 1
+
+        return show
 
     async def _photo(self, chat_id: str, photo: Document) -> bool:
         """A picture goes by address (Zalo's sendPhoto takes a URL, not an upload). Without

@@ -58,7 +58,6 @@ class ShareBars:
     values: tuple[float, ...]
     maxima: tuple[float, ...]
     value_labels: tuple[str, ...]
-    axis: str
     colour: str = "#2e7d32"
 
 
@@ -121,10 +120,12 @@ def _render(chart: BarChart | PanelChart) -> bytes:
     return buffer.getvalue()
 
 
-def _commas(axis: Any) -> None:
-    """Tick numbers with a decimal comma (84,5), as every number the bot shows."""
-    from matplotlib.ticker import FuncFormatter
+def _commas(axis: Any, bins: int = 6) -> None:
+    """At most ``bins`` tick numbers (each drawn text costs), with a decimal comma (84,5) as every
+    number the bot shows."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    axis.set_major_locator(MaxNLocator(nbins=bins))
     axis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:g}".replace(".", ",")))
 
 
@@ -167,7 +168,7 @@ def _line(axes: Axes, panel: LinePanel) -> None:
     axes.set_ylim(low - margin, high + margin)
     axes.set_xlim(-0.5, max(len(positions) - 0.5, 0.5))
     axes.set_ylabel(panel.axis, fontfamily=FONT)
-    _commas(axes.yaxis)
+    _commas(axes.yaxis, bins=5)
     axes.set_title(panel.title, fontfamily=FONT, fontsize=11)
     axes.grid(axis="y", alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
@@ -183,7 +184,6 @@ def _shares(axes: Axes, panel: ShareBars) -> None:
         end = max(bar.get_width(), top)
         axes.text(end, bar.get_y() + bar.get_height() / 2, f" {text}", va="center", fontsize=8)
     axes.set_xlim(0, max(panel.maxima, default=1.0) * 1.3)
-    axes.set_xlabel(panel.axis, fontfamily=FONT)
-    _commas(axes.xaxis)
+    axes.set_xticks([])  # every bar says its value and maximum: a scale would only repeat them
     axes.set_title(panel.title, fontfamily=FONT, fontsize=11)
-    axes.spines[["top", "right"]].set_visible(False)
+    axes.spines[["top", "right", "bottom"]].set_visible(False)

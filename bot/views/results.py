@@ -317,7 +317,6 @@ def unit_chart(table: ResultTable, unit: Unit, label: str, trend: list[PeriodTot
                 values=tuple(float(row.scores[c.code]) for c in criteria),
                 maxima=tuple(float(c.max_points) for c in criteria),
                 value_labels=tuple(f"{fmt_points(row.scores[c.code])}/{fmt_points(c.max_points)}" for c in criteria),
-                axis="Điểm",
             ),
         ),
         watermark=ILLUSTRATIVE if any(p.period.illustrative for p in trend) or table.period.illustrative else None,
