@@ -202,6 +202,10 @@ async def test_zalo_gets_a_photo_by_address_from_the_web_app(app: App) -> None:
         (photo,) = [m for m in fake.messages(ZALO_OFFICER) if m.method == "sendPhoto"]
         assert photo.photo and photo.photo.startswith(f"{PUBLIC}/files/")
         assert photo.photo_status == 200 and (photo.photo_bytes or b"").startswith(PNG)
+        # Asked again: the same picture by the same address, not stored a second time.
+        await zalo.say("/ketqua Bình Lục")
+        first, again = [m for m in fake.messages(ZALO_OFFICER) if m.method == "sendPhoto"]
+        assert again.photo == first.photo
 
 
 def _read(path: str) -> bytes:
