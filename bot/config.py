@@ -11,7 +11,6 @@ from datetime import time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -23,6 +22,8 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///qtbot.db"
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The digests' default crontab lines (daily, weekly, news); tests/test_startup.py checks they parse.
+DEFAULT_CRONS = ("30 6 * * *", "0 7 * * mon", "0 17 * * *")
 
 
 class ConfigError(Exception):
@@ -96,9 +97,9 @@ class Settings(BaseSettings):
     # ...and this far behind, to catch up after downtime; older reminders are recorded as missed.
     grace_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
     # Digests, as crontab lines in the cluster's time zone.
-    digest_daily_cron: str = "30 6 * * *"
-    digest_weekly_cron: str = "0 7 * * mon"
-    digest_news_cron: str = "0 17 * * *"
+    digest_daily_cron: str = DEFAULT_CRONS[0]
+    digest_weekly_cron: str = DEFAULT_CRONS[1]
+    digest_news_cron: str = DEFAULT_CRONS[2]
     # RSS/Atom feeds fetched every news_interval_minutes (admins can add more with /themnguon).
     news_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     news_interval_minutes: int = Field(default=30, ge=1, le=24 * 60)
@@ -131,6 +132,10 @@ class Settings(BaseSettings):
     @field_validator("digest_daily_cron", "digest_weekly_cron", "digest_news_cron")
     @classmethod
     def _check_cron(cls, value: str) -> str:
+        if value in DEFAULT_CRONS:  # known good: a console question need not import apscheduler
+            return value
+        from apscheduler.triggers.cron import CronTrigger
+
         try:
             CronTrigger.from_crontab(value)
         except ValueError as exc:
