@@ -15,8 +15,8 @@ from tests.chatting import qtbot_env
 # What `qtbot --help` must not import: the libraries that take most of a second between them.
 HEAVY = ("telegram", "sqlalchemy", "httpx", "starlette", "uvicorn", "apscheduler", "pydantic", "alembic")
 # What a console question must not import: the messengers, the web server, Alembic on a database at
-# head, PostgreSQL's dialect on SQLite, the file and chart libraries, metrics, the scheduler, and the
-# handlers of other commands (loaded when first routed).
+# head, PostgreSQL's dialect on SQLite, the file and chart libraries, metrics, the scheduler, pydantic
+# (bot/config.py reads the settings), and the handlers of other commands (loaded when first routed).
 NOT_FOR_A_QUESTION = (
     "telegram",
     "httpx",
@@ -31,6 +31,8 @@ NOT_FOR_A_QUESTION = (
     "feedparser",
     "prometheus_client",
     "apscheduler",
+    "pydantic",
+    "pydantic_settings",
     "handlers.exports",
     "handlers.imports",
     "handlers.edit",
