@@ -77,7 +77,8 @@ def started() -> None:
     """Start-up is over. :func:`main` runs it without the cyclic garbage collector: nearly all it
     allocates (modules, settings, the ORM's mappers) lives as long as the process, and the
     collector's passes over it took about a tenth of a console question's time (bench/startup.py).
-    That is moved out of the collector's way (``gc.freeze``), and the collector runs again."""
+    That is moved out of the collector's way (``gc.freeze``; the garbage start-up leaves, a few
+    hundred objects, is frozen with it), and the collector runs again."""
     if gc.isenabled():
         return
     from sqlalchemy.orm import configure_mappers
