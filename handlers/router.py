@@ -20,7 +20,7 @@ from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
 from bot.db import DatabaseUnavailable, unreachable
 from bot.errors import DomainError, UserError
-from bot.messages import ChannelInfo, Incoming, Reply, esc
+from bot.messages import ChannelInfo, Incoming, ProgressSink, Reply, esc
 from bot.services import dialogs, options
 from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
@@ -244,10 +244,13 @@ class Dispatcher:
             return incoming.sender_id in self.settings.admin_zalo_ids
         return False
 
-    async def handle(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
+    async def handle(
+        self, incoming: Incoming, channel: ChannelInfo, *, progress: ProgressSink | None = None
+    ) -> list[Reply]:
+        """The replies to one message; ``progress`` shows a long answer's progress in that chat meanwhile."""
         if not channel.buttons:
             incoming = await self._press_numbered_option(incoming)
-        replies = await self._replies(incoming, channel)
+        replies = await self._replies(incoming, channel, progress)
         if not channel.buttons:
             await self._remember_options(incoming, replies)
         if self.metrics is not None:
@@ -287,10 +290,12 @@ class Dispatcher:
             self._offered.clear()
         self._offered[chat] = bool(offered)
 
-    async def _replies(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
+    async def _replies(
+        self, incoming: Incoming, channel: ChannelInfo, progress: ProgressSink | None = None
+    ) -> list[Reply]:
         try:
             route = self.route(incoming)
-            answer: Answer = [] if route is None else await self._answer(incoming, channel, route)
+            answer: Answer = [] if route is None else await self._answer(incoming, channel, route, progress)
         except UserError as exc:
             answer = Reply(esc(str(exc)), buttons=exc.buttons)
         except DomainError as exc:  # a use case refused; the handler left the wording to us
@@ -305,7 +310,8 @@ class Dispatcher:
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
         # A button's answer replaces its message, unless it is an answer apart ("Đã nhận" under a
-        # reminder) or carries a file or a picture: those come as a new message.
+        # reminder) or carries a file: that comes as a new message. A picture beside the text (a
+        # unit's chart) follows the replaced text as a new message.
         pressed = split_command(incoming.callback_data) if incoming.callback_data is not None else None
         first = replies[0] if replies else None
         if (
@@ -313,7 +319,6 @@ class Dispatcher:
             and first is not None
             and (pressed is None or pressed[0] not in ANSWERED_APART)
             and first.document is None
-            and first.photo is None
         ):
             replies[0] = replace(replies[0], edit=True)
         return replies
@@ -356,7 +361,9 @@ class Dispatcher:
         # "khi nào tôi trực" depends on who asks, not only on their role and unit: never cached.
         return Route(("text", text), run, cacheable=not mentions_asker(text))
 
-    async def _answer(self, incoming: Incoming, channel: ChannelInfo, route: Route) -> Answer:
+    async def _answer(
+        self, incoming: Incoming, channel: ChannelInfo, route: Route, progress: ProgressSink | None = None
+    ) -> Answer:
         now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)
         minute = now.replace(second=0, microsecond=0)
         version = await self.versions.current(self.sessions)
@@ -391,6 +398,7 @@ class Dispatcher:
                 reference=self.reference,
                 menu=menu_for(viewer.role),
                 menu_of=menu_for,
+                progress=progress,
             )
             answer = await self._with_dialog(ctx, route)
             # Only admins have guided dialogs (every form is an admin command).
