@@ -128,8 +128,9 @@ class DatabaseSlots:
 
     Statements run in autocommit (one round trip each), a few at once. The token's overall slots are
     taken a tenth of a second's worth at a time (a run of consecutive slots, handed out here in
-    order): one round trip a message for that key cost a third of the rate at 135/s on the 2-core
-    machine (bench/crash.py replicas: 73–90/s against 121/s paced in the process). The chats' own
+    order; the next run is reserved while the last one is used): one round trip a message for that
+    key cost a third of the rate at 135/s on the 2-core machine (bench/crash.py replicas: 73–90/s
+    against 121/s paced in the process). The chats' own
     slots are reserved together: the requests that arrive while one statement runs go in the next,
     one statement for all of them, since a broadcast reserves one a message (one round trip each
     capped ``qtbot run`` at about half of a 100/s limit, bench/replicas.py).
