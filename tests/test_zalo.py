@@ -162,6 +162,7 @@ async def test_a_guided_dialog_with_numbered_options_survives_a_restart(demo_db_
             assert "Đã thêm [S" in await bot.say("1", chat=ADMIN)
             # A message without options clears them: a stray "1" presses nothing.
             await bot.say("/donvi", chat=ADMIN)
+            await channel.seen.flush()  # stored with the next batch of answered updates
             async with second.sessions() as session:
                 assert await session.scalar(select(func.count()).select_from(ChatOptions)) == 0
         await second.close()
@@ -597,6 +598,7 @@ async def test_two_messages_of_one_chat_answered_at_once_keep_their_options(zalo
     replies = [[Reply("a", buttons=[[Button(f"Chọn {n}", f"/donvi {n}")]])] for n in range(8)]
     now = fixed_clock(NOW, zalo.app.settings)()
     await asyncio.gather(*(zalo.app.dispatcher.remember_options("zalo", OFFICER, r, now=now) for r in replies))
+    await asyncio.gather(*(zalo.channel.seen.flush() for _ in range(3)))  # batches at once, one at a time
     async with zalo.app.sessions() as session:
         rows = list(await session.scalars(select(ChatOptions).where(ChatOptions.chat_id == OFFICER)))
     assert len(rows) == 1 and rows[0].options[0][0].startswith("Chọn ")
