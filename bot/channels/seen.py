@@ -16,6 +16,10 @@ two replicas agree on who took it). Once answered it leaves the inbox, in the sa
 An update still in the inbox ``older_than`` after it was taken belonged to a process that died: any
 live process takes it again (:meth:`SeenKeys.overdue`) and answers it. A crash then costs the updates
 answered in the last ``flush_every`` seconds, answered twice; none is lost.
+
+The numbered options the answers offered (``options``, bot/services/options.WrittenBehind) go into the
+same batches and transactions, so an update is never stored as answered without its options: one
+whose options a crash lost is answered again, and offers them again.
 """
 
 from __future__ import annotations
