@@ -15,6 +15,7 @@ from bot.services import duty, editable
 from bot.services.editable import EditClock, FieldValue, Found, NewParticipants, NewPerson, NewPlace, NewTime
 from bot.textnorm import normalize
 from bot.views import items as item_views
+from bot.views.common import clipped
 from bot.views.errors import FIELD_NAMES, editable_text
 from bot.vntime import fmt_weekday_date
 from handlers import forms
@@ -50,7 +51,7 @@ async def _item(ctx: Context, text: str, _values: dict[str, Value]) -> dict[str,
 async def item_choices(ctx: Context, _values: dict[str, Value]) -> list[Button]:
     """Upcoming events and open tasks, soonest first (shifts: type their code)."""
     choices = await editable.recent_items(ctx.session, now=ctx.now, today=ctx.today)
-    return [Button(f"{c.shown} {c.title}"[:40], f"dlg:{c.code}") for c in choices]
+    return [Button(clipped(f"{c.shown} {c.title}", 40), f"dlg:{c.code}") for c in choices]
 
 
 async def _field(ctx: Context, text: str, values: dict[str, Value]) -> str:

@@ -142,10 +142,9 @@ async def run(ctx: Context, form: Form) -> Answer:
     if not text:
         return await ask_next(ctx, form, {})
     parts = form.split(text) if form.split else [p.strip() for p in text.split("|")]
-    required = sum(1 for f in form.fields if not f.optional)
-    if not required <= len(parts) <= len(form.fields):
+    if len(parts) > len(form.fields):
         raise UserError(
-            f"Viết đủ {required} phần, cách nhau bằng dấu |, ví dụ:\n{form.usage}\n"
+            f"/{form.name} có nhiều nhất {len(form.fields)} phần, cách nhau bằng dấu |, ví dụ:\n{form.usage}\n"
             f"Hoặc gõ /{form.name} không kèm gì để bot hỏi từng bước."
         )
     values: dict[str, Value] = {}
@@ -155,6 +154,9 @@ async def run(ctx: Context, form: Form) -> Answer:
                 values[field.key] = await worded(field.parse(ctx, part, values))
             except DateParseError as exc:
                 raise UserError(str(exc)) from exc
+    required = sum(1 for f in form.fields if not f.optional)
+    if len(parts) < required:  # the first parts on one line: keep them, ask the rest step by step
+        return await ask_next(ctx, form, values)
     for field in form.fields[len(parts) :]:
         values.setdefault(field.key, None)
     if form.confirm_line or (form.confirm_when is not None and await worded(form.confirm_when(ctx, values))):

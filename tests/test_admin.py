@@ -113,6 +113,25 @@ async def test_a_guided_meeting_with_buttons_and_typing(demo_app: App) -> None:
     assert await count(demo_app, DialogState) == 0
 
 
+async def test_a_one_line_command_with_its_first_parts_asks_the_rest(demo_app: App) -> None:
+    """ "/sua S1" (only the code) or a meeting's first two parts keep what was given and go on step by
+    step, instead of refusing the line."""
+    admin = await chat(demo_app)
+    assert "Sửa gì?" in await ask(admin, "/sua S1")
+    assert "Giá trị mới?" in await ask(admin, "thời gian")
+    preview = await ask(admin, "15h00 23/6/2022")
+    assert "Thời gian sẽ đổi thành: 15h00 Thứ Năm 23/06/2022" in preview
+    assert "Đã sửa S1." in await ask(admin, "1")
+
+    assert "Nội dung?" in await ask(admin, "/themhop 14h00 28/6/2022 | Kim Bảng")
+    assert "Thành phần" in await ask(admin, "Họp giao ban tháng 7")
+    summary = await ask(admin, "1")  # "Cả cụm"
+    assert "Địa điểm: Ban CHQS huyện Kim Bảng" in summary and "14h00 Thứ Ba 28/06/2022" in summary
+    assert await count(demo_app, Event, Event.title == "Họp giao ban tháng 7") == 0
+    assert "Đã thêm [S" in await ask(admin, "1")
+    assert "nhiều nhất 4 phần" in await ask(admin, "/themhop 14h00 28/6/2022 | Kim Bảng | Họp | cả cụm | thừa")
+
+
 async def test_cancel_at_any_step_writes_nothing(demo_app: App) -> None:
     admin = await chat(demo_app)
     await ask(admin, "/themnhiemvu")
@@ -186,7 +205,7 @@ async def test_officers_and_guests_are_refused_admin_commands(demo_app: App, com
         ("/themhop 14h00 20/6/2022 | Kim Bảng | Họp giao ban | cả cụm", "đã qua"),
         ("/themhop 17h00-14h00 28/6/2022 | Kim Bảng | Họp giao ban | cả cụm", "Giờ kết thúc phải sau giờ bắt đầu"),
         ("/themhop 14h00 28/6/2022 | Kim Bảng | Họp giao ban | Hà Giang", "Không tìm thấy đơn vị “Hà Giang”"),
-        ("/themhop 14h00 28/6/2022 | Kim Bảng", "Viết đủ 4 phần"),
+        ("/themhop 14h00 28/6/2022 | Kim Bảng", "Nội dung? Ví dụ"),
         (
             "/themtruc Kim Bảng | 23/6/2022 | trực chỉ huy | Cường",
             "Đã có trực chỉ huy ngày 23/06/2022: Trung tá Phạm Minh",

@@ -37,6 +37,14 @@ def span_label(label: str, start: date, end: date, *, parenthesised: bool = True
     return f"{label} ({dates})" if parenthesised else f"{label} {dates}"
 
 
+def clipped(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, cut on a word with "…" when it is longer."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0] if " " in text[: width - 1] else text[: width - 1]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
 def code_tag(code: str, shown: bool) -> str:
     """'[S12] ' before an item, for admins (the code /sua and /huy take); nothing for others."""
     return f"[{code}] " if shown else ""
