@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.cache import WATCH, VersionWatch
 from bot.channels.base import Channel, RateLimits
 from bot.config import Settings
-from bot.db import create_engine, session_factory, upgrade_database
+from bot.db import create_engine, create_read_engine, session_factory, upgrade_database
 from bot.messages import ChannelInfo, Reply
 from bot.metrics import Metrics
 from bot.models import Unit, utcnow
@@ -152,8 +152,16 @@ class App:
         self.engine = create_engine(settings.database_url)
         self.versions = VersionWatch()
         self.sessions = session_factory(self.engine, **{WATCH: self.versions})
+        # Read-only questions are answered on their own engine (see bot.db.create_read_engine).
+        self.read_engine = create_read_engine(settings.database_url, self.engine)
         self.metrics = Metrics()
-        self.dispatcher = Dispatcher(self.sessions, settings, versions=self.versions, metrics=self.metrics)
+        self.dispatcher = Dispatcher(
+            self.sessions,
+            settings,
+            versions=self.versions,
+            metrics=self.metrics,
+            read_sessions=session_factory(self.read_engine, **{WATCH: self.versions}),
+        )
 
     async def prepare(self) -> None:
         """Upgrade the schema to the newest migration."""
@@ -175,6 +183,8 @@ class App:
             return await app_state.get(session, app_state.DEMO_CLOCK)
 
     async def close(self) -> None:
+        if self.read_engine.sync_engine.pool is not self.engine.sync_engine.pool:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
     def jobs(self, channels: dict[str, Channel], *, clock: Callable[[], datetime] | None = None) -> Jobs:
