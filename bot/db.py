@@ -74,15 +74,17 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     async def connect() -> Any:
         def connector() -> sqlite3.Connection:
             # Made in the worker thread, then used in the loop's thread only.
-            return sqlite3.connect(database, timeout=30, check_same_thread=False, isolation_level=None)
+            return sqlite3.connect(database, timeout=30, check_same_thread=False)
 
         connection = inline(connector, 64)
         connection._thread.daemon = True  # as SQLAlchemy does for its own aiosqlite connections
         return await connection
 
+    # No AUTOCOMMIT here: the driver opens no transaction before a SELECT anyway, and resetting the
+    # isolation level at each check-in would go through the worker thread.
     read = create_async_engine(url, async_creator=connect, pool_size=2, max_overflow=8)
     event.listen(read.sync_engine, "connect", _sqlite_read_pragmas)
-    return read.execution_options(isolation_level="AUTOCOMMIT")
+    return read
 
 
 @cache
