@@ -60,14 +60,18 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
 def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     """The engine read-only questions are answered on: no transaction of their own to open and commit.
 
-    PostgreSQL: ``engine``'s own pool in autocommit (each SELECT alone, no BEGIN/COMMIT round trips).
+    PostgreSQL: autocommit (each SELECT alone, no BEGIN/COMMIT round trips), no ping.
     SQLite: its own small pool whose connections run their statements in the event loop's thread
     instead of aiosqlite's worker thread (an indexed read takes microseconds; the hand-offs to the
     worker and back cost far more on a busy machine), with ``query_only`` so that nothing can write
     through it. Reads never wait for a writer under WAL, so the loop is not held by a lock; writes
     stay on ``engine``, whose statements may wait (busy_timeout) in the worker thread."""
-    if not is_sqlite(url) or make_url(url).database in (None, "", ":memory:"):
-        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    if not is_sqlite(url):
+        # Its own pool, without the ping before each checkout (one more round trip per question):
+        # the dispatcher asks again once on a fresh connection when a read finds its connection dead.
+        return create_async_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4)
+    if make_url(url).database in (None, "", ":memory:"):
+        return engine
     database = make_url(url).database
     inline = _inline_connection_class()
 

@@ -426,6 +426,17 @@ class Dispatcher:
         """A read-only question from an asker already resolved at this content version: no asker
         query, no dialog check (a dialog begun since would have changed the version), and one
         session on the read-only engine without a transaction to open or commit."""
+        try:
+            return await self._read_once(incoming, channel, route, known, now)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # A pooled connection found dead (the database restarted): once more on a fresh one.
+            return await self._read_once(incoming, channel, route, known, now)
+
+    async def _read_once(
+        self, incoming: Incoming, channel: ChannelInfo, route: Route, known: Asker, now: datetime
+    ) -> Answer:
         viewer = replace(known.viewer, sender_name=incoming.sender_name)
         async with self.read_sessions() as session:
             ctx = Context(
