@@ -108,8 +108,17 @@ async def visible_periods(session: AsyncSession, cluster_id: int, *, include_dra
 async def latest_period(
     session: AsyncSession, cluster_id: int, today: date, *, include_drafts: bool
 ) -> ReviewPeriod | None:
-    periods = await visible_periods(session, cluster_id, include_drafts=include_drafts)
+    return latest_of(await visible_periods(session, cluster_id, include_drafts=include_drafts), today)
+
+
+def latest_of(periods: list[ReviewPeriod], today: date) -> ReviewPeriod | None:
+    """The latest of ``periods`` (newest first) begun by ``today``, else the earliest."""
     return next((p for p in periods if p.starts_on <= today), periods[-1] if periods else None)
+
+
+def period_of(periods: list[ReviewPeriod], spec: PeriodSpec) -> ReviewPeriod | None:
+    """The period of ``periods`` that ``spec`` names (what :func:`find_period` finds, among them)."""
+    return next((p for p in periods if (p.year, p.kind, p.number) == (spec.year, spec.kind, spec.number)), None)
 
 
 async def criteria_of(session: AsyncSession, cluster_id: int) -> list[Criterion]:
