@@ -33,7 +33,7 @@ STATEMENTS = {
     "lịch diễn tập xã Ba Sao": 3,
     "Bình Lục quý II được bao nhiêu điểm?": 4,
     "kết quả chấm điểm quý 2": 4,
-    "nhiệm vụ 6 tháng cuối năm": 4,
+    "nhiệm vụ 6 tháng cuối năm": 2,  # the year's tasks and their assignments, read once
 }
 
 
