@@ -31,14 +31,18 @@ async def _period_table(
         return None, "", Reply("Chưa có cụm thi đua nào trong dữ liệu."), []
     admin = ctx.viewer.at_least("admin")
     spec = ctx.slots.period
-    visible = await results.visible_periods(ctx.session, cluster.id, include_drafts=admin)
+    visible = await ctx.kept(
+        ("review periods", cluster.id, admin),
+        lambda: results.visible_periods(ctx.session, cluster.id, include_drafts=admin),
+    )
     # Drafts are among them for admins only, so a draft asked for by anyone else is not found.
     period = results.period_of(visible, spec) if spec else results.latest_of(visible, ctx.today)
     if period is None:
         labels = [results.period_spec(p).label() for p in visible]
         label = spec.label() if spec else "nào"
         return None, "", views.no_period_reply(label, labels), visible
-    table = await results.result_table(ctx.session, period)
+    criteria = await ctx.kept(("criteria", cluster.id), lambda: results.criteria_of(ctx.session, cluster.id))
+    table = await results.result_table(ctx.session, period, criteria=criteria)
     return table, results.period_spec(period).label(), None, visible
 
 

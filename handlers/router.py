@@ -408,6 +408,7 @@ class Dispatcher:
                 reference=self.reference,
                 menu=menu_for(viewer.role),
                 menu_of=menu_for,
+                read_only=route.read_only,
             )
             answer = await self._with_dialog(ctx, route)
             # Only admins have guided dialogs (every form is an admin command).
@@ -449,6 +450,7 @@ class Dispatcher:
                 reference=self.reference,
                 menu=menu_for(viewer.role),
                 menu_of=menu_for,
+                read_only=route.read_only,
             )
             return await route.run(ctx)
 

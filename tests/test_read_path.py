@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import event, select
 
 from bot.app import App
 from bot.messages import ChannelInfo, Incoming, Reply
-from bot.models import ChatLink, Member, Unit
+from bot.models import ChatLink, Member, ReadinessPeriod, Unit
 from bot.services.members import create_invite, join_with_invite
 from tests.conftest import local
 
@@ -27,12 +27,13 @@ STATEMENTS = {
     "chỉ thị 87 là gì?": 1,
     "lịch trực tuần này": 1,  # the week's shifts, with their people in the same statement
     "/truc tuần sau": 1,
-    "mai ai truc": 3,  # the day's shifts, the day's meetings, the reinforced periods covering it
-    "hôm nay ai trực chỉ huy?": 3,
+    "/truc 15/03/2019": 2,
+    "mai ai truc": 2,  # the day's shifts, the day's meetings (readiness periods are reference data)
+    "hôm nay ai trực chỉ huy?": 2,
     "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 2,
     "lịch diễn tập xã Ba Sao": 3,
-    "Bình Lục quý II được bao nhiêu điểm?": 4,
-    "kết quả chấm điểm quý 2": 4,
+    "Bình Lục quý II được bao nhiêu điểm?": 2,  # results and scores (periods, criteria: reference data)
+    "kết quả chấm điểm quý 2": 2,
     "nhiệm vụ 6 tháng cuối năm": 2,  # the year's tasks and their assignments, read once
 }
 
@@ -143,3 +144,17 @@ async def test_a_membership_change_is_seen_at_once(uncached: App) -> None:
         (await session.get(Member, link.member_id)).active = False
     gone = await dispatcher.handle(message("7001", "lịch trực tuần này"), TELEGRAM)
     assert "Bình Lục" not in gone[0].text and "Kim Bảng" not in gone[0].text
+
+
+async def test_reference_data_changed_is_seen_at_once(uncached: App) -> None:
+    """Readiness periods, review periods and criteria are kept per content version: a change anywhere
+    drops them."""
+    dispatcher = uncached.dispatcher
+    for _ in range(2):
+        assert "tăng cường" not in (await dispatcher.handle(message("7001", "/truc 23/06/2022"), TELEGRAM))[0].text
+    async with uncached.sessions() as session, session.begin():
+        session.add(
+            ReadinessPeriod(key="RP-TEST", name="Kiểm tra", starts_on=date(2022, 6, 22), ends_on=date(2022, 6, 24))
+        )
+    reply = (await dispatcher.handle(message("7001", "/truc 23/06/2022"), TELEGRAM))[0].text
+    assert "Đang trong đợt tăng cường trực Kiểm tra" in reply

@@ -97,8 +97,10 @@ def _member_shifts_query() -> Select[tuple[DutyShift]]:
 
 @cache
 def _covering_query() -> Select[tuple[ReadinessPeriod]]:
-    return select(ReadinessPeriod).where(
-        ReadinessPeriod.starts_on <= bindparam("day"), ReadinessPeriod.ends_on >= bindparam("day")
+    return (
+        select(ReadinessPeriod)
+        .where(ReadinessPeriod.starts_on <= bindparam("day"), ReadinessPeriod.ends_on >= bindparam("day"))
+        .order_by(ReadinessPeriod.id)
     )
 
 
@@ -130,6 +132,16 @@ async def readiness_periods(session: AsyncSession, year: int) -> list[ReadinessP
         .order_by(ReadinessPeriod.starts_on)
     )
     return list(rows)
+
+
+async def readiness_periods_all(session: AsyncSession) -> list[ReadinessPeriod]:
+    """Every readiness period (a small table), in the order :func:`reinforced_periods_covering` gives."""
+    return list(await session.scalars(select(ReadinessPeriod).order_by(ReadinessPeriod.id)))
+
+
+def covering(periods: list[ReadinessPeriod], day: date) -> list[ReadinessPeriod]:
+    """Those of ``periods`` that cover ``day``."""
+    return [p for p in periods if p.starts_on <= day <= p.ends_on]
 
 
 async def reinforced_periods_covering(session: AsyncSession, day: date) -> list[ReadinessPeriod]:

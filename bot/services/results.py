@@ -153,8 +153,12 @@ async def compute_results(session: AsyncSession, period: ReviewPeriod) -> list[R
     return results
 
 
-async def result_table(session: AsyncSession, period: ReviewPeriod) -> ResultTable:
-    criteria = await criteria_of(session, period.cluster_id)
+async def result_table(
+    session: AsyncSession, period: ReviewPeriod, *, criteria: list[Criterion] | None = None
+) -> ResultTable:
+    """``criteria``: the period's cluster's, when the caller has them."""
+    if criteria is None:
+        criteria = await criteria_of(session, period.cluster_id)
     codes = {c.id: c.code for c in criteria}
     rows = await session.execute(
         select(ReviewResult, Unit)
