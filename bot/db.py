@@ -64,7 +64,8 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     SQLite: its own small pool whose connections run their statements in the event loop's thread
     instead of aiosqlite's worker thread (an indexed read takes microseconds; the hand-offs to the
     worker and back cost far more on a busy machine), with ``query_only`` so that nothing can write
-    through it. Reads never wait for a writer under WAL, so the loop is not held by a lock; writes
+    through it. Reads never wait for a writer under WAL (a busy_timeout of 2 s covers the rare
+    moments one must, such as WAL recovery), so the loop is not held by a lock; writes
     stay on ``engine``, whose statements may wait (busy_timeout) in the worker thread."""
     if not is_sqlite(url):
         # Its own pool, without the ping before each checkout (one more round trip per question):
@@ -78,7 +79,7 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     async def connect() -> Any:
         def connector() -> sqlite3.Connection:
             # Made in the worker thread, then used in the loop's thread only.
-            return sqlite3.connect(database, timeout=30, check_same_thread=False)
+            return sqlite3.connect(database, timeout=2, check_same_thread=False)
 
         connection = inline(connector, 64)
         connection._thread.daemon = True  # as SQLAlchemy does for its own aiosqlite connections
@@ -110,6 +111,8 @@ def _sqlite_read_pragmas(dbapi_connection, record) -> None:
     _sqlite_pragmas(dbapi_connection, record)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only=ON")
+    # A read waits for a lock only in rare moments (WAL recovery); the loop waits with it, so not long.
+    cursor.execute("PRAGMA busy_timeout=2000")
     cursor.close()
 
 
