@@ -26,9 +26,10 @@ import time
 from pathlib import Path
 
 import httpx
-from pydantic import SecretStr
 from sqlalchemy import insert, select
 from telegram.request import HTTPXRequest
+
+from bot.config import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

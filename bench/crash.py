@@ -42,9 +42,10 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+
+from bot.config import SecretStr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -42,11 +42,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
 from sqlalchemy import insert, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, TypeHandler, filters
 from telegram.request import HTTPXRequest
+
+from bot.config import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

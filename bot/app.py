@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import signal
@@ -20,7 +21,6 @@ from bot.channels.base import Channel, RateLimits
 from bot.config import Settings
 from bot.db import create_engine, create_read_engine, session_factory, upgrade_database
 from bot.messages import ChannelInfo, Reply
-from bot.metrics import Metrics
 from bot.models import Unit, utcnow
 from bot.services import app_state
 from bot.startup import RedactingFormatter, log_level
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import uvicorn
     from starlette.applications import Starlette
 
+    from bot.metrics import Metrics
     from bot.web import Webhook
     from jobs.scheduler import Jobs
 
@@ -154,14 +155,22 @@ class App:
         self.sessions = session_factory(self.engine, **{WATCH: self.versions})
         # Read-only questions are answered on their own engine (see bot.db.create_read_engine).
         self.read_engine = create_read_engine(settings.database_url, self.engine)
-        self.metrics = Metrics()
         self.dispatcher = Dispatcher(
             self.sessions,
             settings,
             versions=self.versions,
-            metrics=self.metrics,
             read_sessions=session_factory(self.read_engine, **{WATCH: self.versions}),
         )
+
+    @functools.cached_property
+    def metrics(self) -> Metrics:
+        """Made when first asked for (by the web app, the scheduler or :meth:`run`), so a console
+        question does not import prometheus_client; the dispatcher counts from then on."""
+        from bot.metrics import Metrics
+
+        metrics = Metrics()
+        self.dispatcher.metrics = metrics
+        return metrics
 
     async def prepare(self) -> None:
         """Upgrade the schema to the newest migration."""
@@ -218,6 +227,7 @@ class App:
         are set), the web app when QTBOT_WEB_LISTEN is set, and the scheduler, until SIGINT/SIGTERM
         (or ``stop`` is set)."""
         stop = stop or asyncio.Event()
+        _ = self.metrics  # counted from the first update on
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

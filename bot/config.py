@@ -2,18 +2,24 @@
 
 Every setting is documented in ``.env.example``. A wrong value stops start-up with one line naming the
 setting (see :func:`load_settings`); secrets never appear in that line or in logs.
+
+The fields are declared as a pydantic-settings class would declare them (a type, a default, bounds)
+and read the same way (keyword arguments, then the environment, then ``.env``, then the default), but
+by this module alone: pydantic and pydantic-settings took a fifth of a console question's start-up
+(bench/startup.py).
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import time
-from typing import Annotated
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -23,10 +29,63 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///qtbot.db"
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The digests' default crontab lines (daily, weekly, news); tests/test_startup.py checks they parse.
+DEFAULT_CRONS = ("30 6 * * *", "0 7 * * mon", "0 17 * * *")
+ENV_PREFIX = "QTBOT_"
 
 
 class ConfigError(Exception):
     """A setting has a wrong value; the message names it and says what is expected."""
+
+
+class SecretStr:
+    """A secret (token, webhook secret): its value only through :meth:`get_secret_value`, never in a
+    repr or a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')" if self._value else "SecretStr('')"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __eq__(self, other: object) -> bool:
+        getter = getattr(other, "get_secret_value", None)
+        return callable(getter) and getter() == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A setting's default (or a factory for one) and its bounds."""
+
+    default: Any = None
+    default_factory: Callable[[], Any] | None = None
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+
+    def get_default(self) -> Any:
+        return self.default_factory() if self.default_factory is not None else self.default
+
+
+class _Invalid(Exception):
+    """One wrong value: an error type of :data:`_ERROR_TYPES` and its context, or ``value_error`` and
+    the message."""
+
+    def __init__(self, kind: str, message: str = "", **context: object) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.context = kind, message, context
+        self.input: object = None  # the wrong part of a list, when it is one
 
 
 def _split_csv(value: object) -> object:
@@ -37,8 +96,105 @@ def _split_csv(value: object) -> object:
     return value
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QTBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0*)?")
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise _Invalid("int_from_float")
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip().split(".")[0])  # "30", "+5", "1_000", "3.0" (as pydantic reads them)
+    raise _Invalid("int_parsing")
+
+
+def _as_float(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            raise _Invalid("float_parsing") from None
+    raise _Invalid("float_parsing")
+
+
+_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?")
+
+
+def _as_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise _Invalid("time_type")
+    match = _TIME.fullmatch(value.strip())
+    try:
+        if match is None:
+            raise ValueError(value)
+        hour, minute, second, fraction = match.groups()
+        micro = int((fraction or "0").ljust(6, "0"))
+        return time(int(hour), int(minute), int(second or 0), micro)
+    except ValueError:
+        raise _Invalid("time_parsing") from None
+
+
+def _as_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise _Invalid("string_type")
+    return value
+
+
+def _as_secret(value: object) -> Any:
+    if hasattr(value, "get_secret_value"):
+        return value
+    return SecretStr(_as_str(value))
+
+
+def _as_list(item: Callable[[object], Any]) -> Callable[[object], list[Any]]:
+    def convert(value: object) -> list[Any]:
+        if not isinstance(value, list | tuple):
+            raise _Invalid("list_type")
+        converted = []
+        for part in value:
+            try:
+                converted.append(item(part))
+            except _Invalid as exc:
+                exc.input = part
+                raise
+        return converted
+
+    return convert
+
+
+# A declared type (as written in the class) -> how a value from the environment or a keyword becomes it.
+_CONVERTERS: dict[str, Callable[[object], Any]] = {
+    "str": _as_str,
+    "int": _as_int,
+    "float": _as_float,
+    "time": _as_time,
+    "SecretStr": _as_secret,
+    "list[int]": _as_list(_as_int),
+    "list[str]": _as_list(_as_str),
+}
+
+
+def field_validator(*names: str, mode: str = "after") -> Callable[[Any], Any]:
+    """Marks a classmethod as checking ``names`` (``mode="before"``: before the type conversion)."""
+
+    def mark(method: Any) -> Any:
+        method.__func__.__validates__ = (names, mode)
+        return method
+
+    return mark
+
+
+class Settings:
+    """Every setting; ``Settings(_env_file=None, **values)`` reads the environment but no ``.env``."""
 
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -46,7 +202,7 @@ class Settings(BaseSettings):
 
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org"
-    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_telegram_ids: list[int] = Field(default_factory=list)
     # Webhook mode for Telegram: the secret Telegram must send back with every call (the address is
     # {QTBOT_PUBLIC_URL}/telegram). Empty: long polling.
     telegram_webhook_secret: SecretStr | None = None
@@ -54,7 +210,7 @@ class Settings(BaseSettings):
     # Zalo Bot API (ZALO.md): token from Zalo Bot Creator, API root, admins by Zalo user id.
     zalo_token: SecretStr | None = None
     zalo_base_url: str = "https://bot-api.zaloplatforms.com"
-    admin_zalo_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    admin_zalo_ids: list[str] = Field(default_factory=list)
     # Webhook mode for Zalo: the secret Zalo sends in X-Bot-Api-Secret-Token ({QTBOT_PUBLIC_URL}/zalo).
     zalo_webhook_secret: SecretStr | None = None
     # Long polling: seconds getUpdates waits for a message.
@@ -87,20 +243,20 @@ class Settings(BaseSettings):
 
     # Reminder offsets per kind: "1d@16:00" = the day before at 16h00, "2h" / "30m" = that long
     # before the start, "0d@06:30" = on the day at 06h30, "-1d@08:00" = the day after (overdue).
-    remind_conference: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1d@16:00", "2h"])
-    remind_duty: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["1d@16:00", "1h"])
-    remind_drill: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["7d@16:00", "1d@16:00", "0d@06:30"])
-    remind_task: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["7d@08:00", "1d@08:00", "-1d@08:00"])
+    remind_conference: list[str] = Field(default_factory=lambda: ["1d@16:00", "2h"])
+    remind_duty: list[str] = Field(default_factory=lambda: ["1d@16:00", "1h"])
+    remind_drill: list[str] = Field(default_factory=lambda: ["7d@16:00", "1d@16:00", "0d@06:30"])
+    remind_task: list[str] = Field(default_factory=lambda: ["7d@08:00", "1d@08:00", "-1d@08:00"])
     # The planner looks this far ahead...
     planner_horizon_minutes: int = Field(default=10, ge=1, le=24 * 60)
     # ...and this far behind, to catch up after downtime; older reminders are recorded as missed.
     grace_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
     # Digests, as crontab lines in the cluster's time zone.
-    digest_daily_cron: str = "30 6 * * *"
-    digest_weekly_cron: str = "0 7 * * mon"
-    digest_news_cron: str = "0 17 * * *"
+    digest_daily_cron: str = DEFAULT_CRONS[0]
+    digest_weekly_cron: str = DEFAULT_CRONS[1]
+    digest_news_cron: str = DEFAULT_CRONS[2]
     # RSS/Atom feeds fetched every news_interval_minutes (admins can add more with /themnguon).
-    news_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    news_feeds: list[str] = Field(default_factory=list)
     news_interval_minutes: int = Field(default=30, ge=1, le=24 * 60)
 
     # Outgoing limits per channel, as Telegram enforces them (leave headroom for replies).
@@ -131,6 +287,10 @@ class Settings(BaseSettings):
     @field_validator("digest_daily_cron", "digest_weekly_cron", "digest_news_cron")
     @classmethod
     def _check_cron(cls, value: str) -> str:
+        if value in DEFAULT_CRONS:  # known good: a console question need not import apscheduler
+            return value
+        from apscheduler.triggers.cron import CronTrigger
+
         try:
             CronTrigger.from_crontab(value)
         except ValueError as exc:
@@ -236,11 +396,69 @@ class Settings(BaseSettings):
             raise ValueError("cần dạng host:port, ví dụ 0.0.0.0:8080")
         return value
 
-    @model_validator(mode="after")
-    def _webhook_needs_a_secret(self) -> Settings:
+    def _webhook_needs_a_secret(self) -> None:
         if self.webhook_url and self.webhook_secret is None:
-            raise ValueError("phải có khi đặt QTBOT_WEBHOOK_URL")
-        return self
+            raise _Invalid("value_error", "phải có khi đặt QTBOT_WEBHOOK_URL")
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    model_fields: dict[str, Field]  # name -> default and bounds, in the order declared
+    _types: dict[str, tuple[str, bool]]  # name -> (type, may be None)
+    _validators: dict[str, list[tuple[str, Callable[[Any], Any]]]]  # name -> (mode, check)
+
+    def __init__(self, _env_file: str | Path | None = ".env", **values: Any) -> None:
+        environ = {key.lower(): value for key, value in os.environ.items()}
+        dotenv = _read_env_file(Path(_env_file)) if _env_file is not None else {}
+        errors: list[tuple[str, _Invalid, object]] = []
+        for name, spec in self.model_fields.items():
+            key = (ENV_PREFIX + name).lower()
+            if name in values:
+                value = values[name]
+            elif key in environ:
+                value = environ[key]
+            elif key in dotenv:
+                value = dotenv[key]
+            else:
+                value = spec.get_default()
+            try:
+                setattr(self, name, self._convert(name, spec, value))
+            except _Invalid as exc:
+                errors.append((name, exc, value))
+            except ValueError as exc:
+                errors.append((name, _Invalid("value_error", str(exc)), value))
+        if not errors:
+            try:
+                self._webhook_needs_a_secret()
+            except _Invalid as exc:
+                errors.append(("webhook_secret", exc, None))
+        if errors:
+            raise ConfigError(config_error_text(errors))
+
+    @classmethod
+    def _convert(cls, name: str, spec: Field, value: object) -> Any:
+        checks = cls._validators.get(name, [])
+        for mode, check in checks:
+            if mode == "before":
+                value = check(value)
+        kind, optional = cls._types[name]
+        if not (optional and value is None):
+            value = _CONVERTERS[kind](value)
+            _check_bounds(spec, value)
+        for mode, check in checks:
+            if mode == "after":
+                value = check(value)
+        return value
+
+    def model_copy(self, *, update: dict[str, Any] | None = None) -> Settings:
+        """A copy with some values changed (not checked, as pydantic's model_copy)."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__.update(update or {})
+        return copy
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.model_fields)
+        return f"Settings({shown})"
 
     @property
     def telegram_webhook(self) -> tuple[str, str] | None:
@@ -293,12 +511,53 @@ def _database_password(url: str) -> str | None:
         return None
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings; on a wrong value raise :class:`ConfigError` with one clear line."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        raise ConfigError(config_error_text(exc)) from None
+def _declare(cls: type[Settings]) -> None:
+    """Collect the fields (annotated class attributes) and their checks once, when the module loads."""
+    fields: dict[str, Field] = {}
+    types: dict[str, tuple[str, bool]] = {}
+    for name, declared in cls.__annotations__.items():
+        if name.startswith("_") or name == "model_fields" or declared.startswith("ClassVar"):
+            continue
+        parts = [part.strip() for part in declared.split("|")]
+        types[name] = (next(part for part in parts if part != "None"), "None" in parts)
+        default = cls.__dict__.get(name)
+        fields[name] = default if isinstance(default, Field) else Field(default)
+        if name in cls.__dict__:
+            delattr(cls, name)
+    validators: dict[str, list[tuple[str, Callable[[Any], Any]]]] = {}
+    for attribute in list(vars(cls).values()):
+        marked = getattr(getattr(attribute, "__func__", None), "__validates__", None)
+        if marked is not None:
+            names, mode = marked
+            for name in names:
+                validators.setdefault(name, []).append((mode, getattr(cls, attribute.__func__.__name__)))
+    cls.model_fields, cls._types, cls._validators = fields, types, validators
+
+
+def _check_bounds(spec: Field, value: Any) -> None:
+    if spec.gt is not None and not value > spec.gt:
+        raise _Invalid("greater_than", gt=spec.gt)
+    if spec.ge is not None and not value >= spec.ge:
+        raise _Invalid("greater_than_equal", ge=spec.ge)
+    if spec.le is not None and not value <= spec.le:
+        raise _Invalid("less_than_equal", le=spec.le)
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a ``.env`` file (keys lower-cased, as the environment's); none if absent."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {key.lower(): value for key, value in dotenv_values(path, encoding="utf-8").items() if value is not None}
+
+
+_declare(Settings)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; on a wrong value raise :class:`ConfigError` with one clear line per setting."""
+    return Settings(**overrides)
 
 
 #: pydantic's error types -> what they mean, in Vietnamese ({…} from the error's context).
@@ -324,20 +583,19 @@ def _number(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def config_error_text(exc: ValidationError) -> str:
+def config_error_text(errors: list[tuple[str, _Invalid, object]]) -> str:
     """One Vietnamese line per wrong setting, naming it (QTBOT_...); a secret's value is never shown."""
     lines: dict[str, str] = {}
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "webhook_secret"
+    for field, error, given in errors:
         if field in lines:
             continue
-        kind = str(error.get("type", ""))
+        value = given if error.input is None else error.input
+        kind = error.kind
         if kind == "value_error":
-            message = str(error.get("msg", "")).removeprefix("Value error, ")
+            message = error.message
         else:
-            context = {k: _number(v) for k, v in (error.get("ctx") or {}).items()}
+            context = {k: _number(v) for k, v in error.context.items()}
             message = _ERROR_TYPES.get(kind, "giá trị không hợp lệ").format(**context)
-            value = error.get("input")
             secret = any(word in field for word in _SECRET_WORDS)
             if not secret and isinstance(value, str | int | float) and len(str(value)) <= 60:
                 message += f" (đang là “{value}”)"

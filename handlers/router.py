@@ -7,58 +7,71 @@ short Vietnamese answers (rolling the transaction back). Nothing here knows whic
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING
 
-import handlers.edit  # noqa: F401  (registers the /sua and /huy forms)
 from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
 from bot.db import DatabaseUnavailable, unreachable
 from bot.errors import DomainError, UserError
 from bot.messages import ChannelInfo, Incoming, Reply, esc
-from bot.metrics import Metrics
 from bot.services import dialogs, options
 from bot.services.members import ROLE_ORDER, Viewer, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
 from bot.views import help as help_views
 from bot.views.errors import phrase
 from bot.vntime import DateParseError
-from handlers import (
-    access,
-    acks,
-    admin,
-    calendar,
-    drills,
-    duty,
-    exports,
-    forms,
-    imports,
-    manage,
-    news,
-    people,
-    readiness,
-    results,
-    schedule,
-    subscriptions,
-    swaps,
-    tasks,
-    units,
-)
 from handlers.context import Context
 from handlers.nlu import detect_intent, guess_subject, mentions_asker, parse_query
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from bot.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 Answer = Reply | list[Reply]
 Handler = Callable[[Context], Awaitable[Answer]]
+
+# The modules that register guided forms (handlers/forms.FORMS): all of them are loaded before a form
+# is started or carried on.
+FORM_MODULES = ("handlers.manage", "handlers.edit", "handlers.people", "handlers.readiness")
+
+
+def load_forms() -> None:
+    for module in FORM_MODULES:
+        importlib.import_module(module)
+
+
+@cache
+def resolve(path: str) -> Handler:
+    """``"duty:cmd_duty"`` -> handlers.duty.cmd_duty; the module is imported on first use, so a
+    console question loads only the handlers it needs (bench/startup.py)."""
+    name, _, function = path.partition(":")
+    module = f"handlers.{name}"
+    if module in FORM_MODULES:
+        load_forms()
+    handler: Handler = getattr(importlib.import_module(module), function)
+    return handler
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A handler named by its module in handlers/ and its function (``"duty:cmd_duty"``), imported
+    when first called. tests/test_startup.py checks that every name in the tables resolves."""
+
+    path: str
+
+    async def __call__(self, ctx: Context) -> Answer:
+        return await resolve(self.path)(ctx)
+
 
 # A plain question longer than this is not a question; commands that take a text say so.
 MAX_QUESTION = 1000
@@ -82,68 +95,68 @@ class Command:
     cacheable: bool = True
 
 
-def ask(names: tuple[str, ...], handler: Handler, role: str, description: str, **options: bool) -> Command:
-    """A question: read-only, so its answer may be cached."""
-    return Command(names, handler, role, description, **options)
+def ask(names: tuple[str, ...], handler: str, role: str, description: str, **options: bool) -> Command:
+    """A question: read-only, so its answer may be cached. ``handler``: "duty:cmd_duty" (handlers/duty.py)."""
+    return Command(names, Lazy(handler), role, description, **options)
 
 
-def act(names: tuple[str, ...], handler: Handler, role: str, description: str, **options: bool) -> Command:
+def act(names: tuple[str, ...], handler: str, role: str, description: str, **options: bool) -> Command:
     """An action: it changes something (never cached)."""
-    return Command(names, handler, role, description, cacheable=False, **options)
+    return Command(names, Lazy(handler), role, description, cacheable=False, **options)
 
 
 COMMANDS: list[Command] = [
-    act(("start", "batdau"), access.cmd_start, "guest", "Bắt đầu; tham gia bằng mã mời", menu=False),
-    ask(("trogiup", "help", "huongdan"), access.cmd_help, "guest", "Hướng dẫn sử dụng"),
+    act(("start", "batdau"), "access:cmd_start", "guest", "Bắt đầu; tham gia bằng mã mời", menu=False),
+    ask(("trogiup", "help", "huongdan"), "access:cmd_help", "guest", "Hướng dẫn sử dụng"),
     # Members' questions.
-    ask(("lich", "schedule"), schedule.cmd_schedule, "officer", "Lịch hội nghị, họp, kiểm tra"),
-    ask(("truc", "duty"), duty.cmd_duty, "officer", "Lịch trực SSCĐ: hôm nay, mai, tuần này", unit_arg=True),
-    ask(("dientap", "drills"), drills.cmd_drills, "officer", "Kế hoạch diễn tập chiến đấu phòng thủ", unit_arg=True),
-    ask(("nhiemvu", "tasks"), tasks.cmd_tasks, "officer", "Nhiệm vụ trọng tâm và tiến độ", unit_arg=True),
-    ask(("ketqua", "results"), results.cmd_results, "officer", "Kết quả chấm điểm của đơn vị", unit_arg=True),
-    ask(("xephang", "ranking"), results.cmd_ranking, "officer", "Bảng xếp hạng thi đua của cụm"),
-    ask(("thongke", "stats"), readiness.cmd_stats, "officer", "Thống kê trực: số ca, số giờ mỗi người trong tháng"),
-    ask(("donvi", "units"), units.cmd_units, "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
-    ask(("tin", "news"), news.cmd_news, "officer", "Tin tức mới"),
-    act(("ical", "calendar"), calendar.cmd_ical, "officer", "Địa chỉ lịch cho điện thoại; /ical mới để đổi"),
+    ask(("lich", "schedule"), "schedule:cmd_schedule", "officer", "Lịch hội nghị, họp, kiểm tra"),
+    ask(("truc", "duty"), "duty:cmd_duty", "officer", "Lịch trực SSCĐ: hôm nay, mai, tuần này", unit_arg=True),
+    ask(("dientap", "drills"), "drills:cmd_drills", "officer", "Kế hoạch diễn tập chiến đấu phòng thủ", unit_arg=True),
+    ask(("nhiemvu", "tasks"), "tasks:cmd_tasks", "officer", "Nhiệm vụ trọng tâm và tiến độ", unit_arg=True),
+    ask(("ketqua", "results"), "results:cmd_results", "officer", "Kết quả chấm điểm của đơn vị", unit_arg=True),
+    ask(("xephang", "ranking"), "results:cmd_ranking", "officer", "Bảng xếp hạng thi đua của cụm"),
+    ask(("thongke", "stats"), "readiness:cmd_stats", "officer", "Thống kê trực: số ca, số giờ mỗi người trong tháng"),
+    ask(("donvi", "units"), "units:cmd_units", "officer", "Các đơn vị trong cụm, cụm trưởng, cụm phó", unit_arg=True),
+    ask(("tin", "news"), "news:cmd_news", "officer", "Tin tức mới"),
+    act(("ical", "calendar"), "calendar:cmd_ical", "officer", "Địa chỉ lịch cho điện thoại; /ical mới để đổi"),
     # Members' own settings and reports.
-    act(("doica", "swap"), swaps.cmd_swap, "officer", "Đổi ca trực, nhờ trực thay; trả lời, duyệt đổi ca"),
-    act(("danhan", "ack"), acks.cmd_ack, "officer", "Xác nhận đã nhận ca trực", menu=False),
-    act(("nhaclai", "snooze"), acks.cmd_snooze, "officer", "Nhắc lại một lời nhắc sau 1 giờ", menu=False),
-    act(("baocao", "report"), people.cmd_report, "officer", "Báo cáo tiến độ nhiệm vụ của đơn vị"),
-    act(("dangky", "subscribe"), subscriptions.cmd_subscribe, "officer", "Nhận nhắc lịch, bản tin"),
-    act(("huydangky", "unsubscribe"), subscriptions.cmd_unsubscribe, "officer", "Thôi nhận một loại tin"),
-    act(("caidat", "settings"), subscriptions.cmd_settings, "officer", "Cài đặt nhận tin, giờ yên lặng"),
+    act(("doica", "swap"), "swaps:cmd_swap", "officer", "Đổi ca trực, nhờ trực thay; trả lời, duyệt đổi ca"),
+    act(("danhan", "ack"), "acks:cmd_ack", "officer", "Xác nhận đã nhận ca trực", menu=False),
+    act(("nhaclai", "snooze"), "acks:cmd_snooze", "officer", "Nhắc lại một lời nhắc sau 1 giờ", menu=False),
+    act(("baocao", "report"), "people:cmd_report", "officer", "Báo cáo tiến độ nhiệm vụ của đơn vị"),
+    act(("dangky", "subscribe"), "subscriptions:cmd_subscribe", "officer", "Nhận nhắc lịch, bản tin"),
+    act(("huydangky", "unsubscribe"), "subscriptions:cmd_unsubscribe", "officer", "Thôi nhận một loại tin"),
+    act(("caidat", "settings"), "subscriptions:cmd_settings", "officer", "Cài đặt nhận tin, giờ yên lặng"),
     # Admins: adding, changing, cancelling (one line or step by step).
-    act(("themhop", "addmeeting"), manage.cmd_form, "admin", "Thêm hội nghị, cuộc họp"),
-    act(("themtruc", "addduty"), manage.cmd_form, "admin", "Thêm lịch trực (một ngày hoặc cả tuần)"),
-    act(("themdientap", "adddrill"), manage.cmd_form, "admin", "Thêm kế hoạch diễn tập của một xã"),
-    act(("themtangcuong", "addreinforced"), manage.cmd_form, "admin", "Thêm đợt tăng cường trực"),
-    act(("themnhiemvu", "addtask"), manage.cmd_form, "admin", "Thêm nhiệm vụ trọng tâm"),
-    act(("chamdiem", "score"), manage.cmd_form, "admin", "Nhập điểm thi đua của một đơn vị"),
-    act(("congbo", "publish"), manage.cmd_form, "admin", "Công bố kết quả chấm điểm một kỳ"),
-    act(("themtin", "addnews"), manage.cmd_form, "admin", "Đăng một tin", long_text=True),
-    act(("sua", "edit"), manage.cmd_form, "admin", "Sửa một mục (hội nghị, ca trực, nhiệm vụ)"),
-    act(("huy", "cancel"), manage.cmd_form, "admin", "Hủy một mục"),
-    act(("xuat", "export"), exports.cmd_export, "officer", "Xuất lịch trực, kết quả, nhiệm vụ ra tệp Excel/CSV"),
-    act(("mau", "template"), exports.cmd_template, "admin", "Mẫu tệp Excel để nhập lịch trực, bảng điểm"),
-    act(("nhap", "import"), imports.cmd_import, "admin", "Nhập lịch trực, điểm, nhiệm vụ, diễn tập từ Excel/CSV"),
+    act(("themhop", "addmeeting"), "manage:cmd_form", "admin", "Thêm hội nghị, cuộc họp"),
+    act(("themtruc", "addduty"), "manage:cmd_form", "admin", "Thêm lịch trực (một ngày hoặc cả tuần)"),
+    act(("themdientap", "adddrill"), "manage:cmd_form", "admin", "Thêm kế hoạch diễn tập của một xã"),
+    act(("themtangcuong", "addreinforced"), "manage:cmd_form", "admin", "Thêm đợt tăng cường trực"),
+    act(("themnhiemvu", "addtask"), "manage:cmd_form", "admin", "Thêm nhiệm vụ trọng tâm"),
+    act(("chamdiem", "score"), "manage:cmd_form", "admin", "Nhập điểm thi đua của một đơn vị"),
+    act(("congbo", "publish"), "manage:cmd_form", "admin", "Công bố kết quả chấm điểm một kỳ"),
+    act(("themtin", "addnews"), "manage:cmd_form", "admin", "Đăng một tin", long_text=True),
+    act(("sua", "edit"), "manage:cmd_form", "admin", "Sửa một mục (hội nghị, ca trực, nhiệm vụ)"),
+    act(("huy", "cancel"), "manage:cmd_form", "admin", "Hủy một mục"),
+    act(("xuat", "export"), "exports:cmd_export", "officer", "Xuất lịch trực, kết quả, nhiệm vụ ra tệp Excel/CSV"),
+    act(("mau", "template"), "exports:cmd_template", "admin", "Mẫu tệp Excel để nhập lịch trực, bảng điểm"),
+    act(("nhap", "import"), "imports:cmd_import", "admin", "Nhập lịch trực, điểm, nhiệm vụ, diễn tập từ Excel/CSV"),
     act(
         ("thongbao", "announce"),
-        manage.cmd_form,
+        "manage:cmd_form",
         "admin",
         "Gửi thông báo tới cả cụm, một đơn vị, các nhóm",
         long_text=True,
     ),
     # Admins: people, groups, feeds, logs.
-    act(("moi", "invite"), access.cmd_invite, "admin", "Tạo mã mời cho một đơn vị", unit_arg=True),
-    act(("thanhvien", "members"), people.cmd_members, "admin", "Danh sách người dùng bot", unit_arg=True),
-    act(("capquyen", "grant"), people.cmd_grant, "admin", "Cấp quyền quản trị"),
-    act(("thuhoi", "revoke"), people.cmd_revoke, "admin", "Thu hồi quyền quản trị"),
-    act(("lienket", "link"), admin.cmd_link_group, "admin", "Liên kết nhóm chat với đơn vị", unit_arg=True),
-    act(("themnguon", "addfeed"), admin.cmd_add_feed, "admin", "Thêm nguồn tin RSS/Atom"),
-    act(("guitin", "deliveries"), admin.cmd_deliveries, "admin", "Nhật ký gửi tin 24 giờ qua"),
-    act(("nhatky", "auditlog"), people.cmd_audit_log, "admin", "Nhật ký thay đổi"),
+    act(("moi", "invite"), "access:cmd_invite", "admin", "Tạo mã mời cho một đơn vị", unit_arg=True),
+    act(("thanhvien", "members"), "people:cmd_members", "admin", "Danh sách người dùng bot", unit_arg=True),
+    act(("capquyen", "grant"), "people:cmd_grant", "admin", "Cấp quyền quản trị"),
+    act(("thuhoi", "revoke"), "people:cmd_revoke", "admin", "Thu hồi quyền quản trị"),
+    act(("lienket", "link"), "admin:cmd_link_group", "admin", "Liên kết nhóm chat với đơn vị", unit_arg=True),
+    act(("themnguon", "addfeed"), "admin:cmd_add_feed", "admin", "Thêm nguồn tin RSS/Atom"),
+    act(("guitin", "deliveries"), "admin:cmd_deliveries", "admin", "Nhật ký gửi tin 24 giờ qua"),
+    act(("nhatky", "auditlog"), "people:cmd_audit_log", "admin", "Nhật ký thay đổi"),
 ]
 # Buttons under a pushed reminder ("Đã nhận", "Nhắc lại sau 1 giờ") answer in a message of their own:
 # the reminder stays as it was.
@@ -154,21 +167,21 @@ COMMAND_BY_NAME = {name: command for command in COMMANDS for name in command.nam
 # same subjects; a test keeps the two in step) to the command whose permission applies and the handler
 # that answers.
 INTENTS: dict[str, tuple[str, Handler]] = {
-    "help": ("trogiup", access.cmd_help),
-    "start": ("start", access.cmd_help),
-    "smalltalk": ("trogiup", access.small_talk),
-    "out_of_scope": ("trogiup", access.out_of_scope),
-    "duty": ("truc", duty.ask_duty),
-    "readiness": ("truc", duty.ask_readiness),
-    "swap": ("doica", swaps.ask_swap),
-    "schedule": ("lich", schedule.cmd_schedule),
-    "directives": ("lich", schedule.ask_directive),
-    "drills": ("dientap", drills.cmd_drills),
-    "tasks": ("nhiemvu", tasks.ask_tasks),
-    "results": ("ketqua", results.ask_results),
-    "ranking": ("xephang", results.ask_results),
-    "units": ("donvi", units.ask_units),
-    "news": ("tin", news.cmd_news),
+    "help": ("trogiup", Lazy("access:cmd_help")),
+    "start": ("start", Lazy("access:cmd_help")),
+    "smalltalk": ("trogiup", Lazy("access:small_talk")),
+    "out_of_scope": ("trogiup", Lazy("access:out_of_scope")),
+    "duty": ("truc", Lazy("duty:ask_duty")),
+    "readiness": ("truc", Lazy("duty:ask_readiness")),
+    "swap": ("doica", Lazy("swaps:ask_swap")),
+    "schedule": ("lich", Lazy("schedule:cmd_schedule")),
+    "directives": ("lich", Lazy("schedule:ask_directive")),
+    "drills": ("dientap", Lazy("drills:cmd_drills")),
+    "tasks": ("nhiemvu", Lazy("tasks:ask_tasks")),
+    "results": ("ketqua", Lazy("results:ask_results")),
+    "ranking": ("xephang", Lazy("results:ask_results")),
+    "units": ("donvi", Lazy("units:ask_units")),
+    "news": ("tin", Lazy("news:cmd_news")),
 }
 
 
@@ -464,6 +477,9 @@ class Dispatcher:
             return await route.run(ctx)
         text = (incoming.callback_data if incoming.callback_data is not None else incoming.text or "").strip()
         if split_command(text) is None:
+            load_forms()
+            from handlers import forms, imports
+
             if state.name in forms.FORMS:
                 return await forms.carry_on(ctx, state, text)
             return await imports.carry_on(ctx, state, text)
@@ -502,7 +518,9 @@ class Dispatcher:
 
     async def _bare_code(self, ctx: Context, *, text: str) -> Answer:
         if ctx.viewer.role == "guest":
-            return await self._run(ctx, command_name="start", handler=access.cmd_start, args=text, long_text=False)
+            return await self._run(
+                ctx, command_name="start", handler=Lazy("access:cmd_start"), args=text, long_text=False
+            )
         return await self._fallback(ctx, text=text)
 
     async def _fallback(self, ctx: Context, *, text: str) -> Answer:
@@ -515,11 +533,15 @@ class Dispatcher:
         if slots.span is not None and not slots.people:
             return help_views.span_choice_reply(slots.unit.unit if slots.unit else None, slots.span)
         if slots.people and len(slots.people) == 1:
-            return await self._run(ctx, command_name="truc", handler=duty.ask_duty, args=text, long_text=False)
+            return await self._run(ctx, command_name="truc", handler=Lazy("duty:ask_duty"), args=text, long_text=False)
         if slots.period is not None:
-            return await self._run(ctx, command_name="ketqua", handler=results.ask_results, args=text, long_text=False)
+            return await self._run(
+                ctx, command_name="ketqua", handler=Lazy("results:ask_results"), args=text, long_text=False
+            )
         if slots.unit is not None or slots.area is not None:
-            return await self._run(ctx, command_name="donvi", handler=units.cmd_units, args=text, long_text=False)
+            return await self._run(
+                ctx, command_name="donvi", handler=Lazy("units:cmd_units"), args=text, long_text=False
+            )
         guess = guess_subject(text)
         if guess is not None:  # a misspelt question: ask rather than guess
             return help_views.did_you_mean_reply(guess, INTENTS[guess][0])

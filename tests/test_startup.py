@@ -3,6 +3,7 @@ and a database already at the newest migration is not handed to Alembic at all."
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -14,8 +15,30 @@ from tests.chatting import qtbot_env
 # What `qtbot --help` must not import: the libraries that take most of a second between them.
 HEAVY = ("telegram", "sqlalchemy", "httpx", "starlette", "uvicorn", "apscheduler", "pydantic", "alembic")
 # What a console question must not import: the messengers, the web server, Alembic on a database at
-# head, and PostgreSQL's dialect on SQLite.
-NOT_FOR_A_QUESTION = ("telegram", "httpx", "starlette", "uvicorn", "alembic", "sqlalchemy.dialects.postgresql")
+# head, PostgreSQL's dialect on SQLite, the file and chart libraries, metrics, the scheduler, pydantic
+# (bot/config.py reads the settings), and the handlers of other commands (loaded when first routed).
+NOT_FOR_A_QUESTION = (
+    "telegram",
+    "httpx",
+    "starlette",
+    "uvicorn",
+    "alembic",
+    "sqlalchemy.dialects.postgresql",
+    "openpyxl",
+    "matplotlib",
+    "PIL",
+    "icalendar",
+    "feedparser",
+    "prometheus_client",
+    "apscheduler",
+    "pydantic",
+    "pydantic_settings",
+    "handlers.exports",
+    "handlers.imports",
+    "handlers.edit",
+    "handlers.manage",
+    "handlers.calendar",
+)
 
 REPORT_MODULES = """
 import json, sys
@@ -61,6 +84,30 @@ def test_a_console_question_imports_neither_messengers_nor_web_nor_alembic(tmp_p
     modules, out = imported(["chat", "--as", "officer:Kim Bảng"], tmp_path, env, stdin="hôm nay ai trực chỉ huy?\n")
     assert "Trực chỉ huy: Trung tá Lê Quang Cường" in out, out
     assert loaded(modules, NOT_FOR_A_QUESTION) == []
+
+
+def test_every_handler_in_the_routing_tables_resolves() -> None:
+    """The command and subject tables name handlers as "module:function", imported when first routed:
+    each name must lead to a coroutine function, so a typo fails here and not in a chat."""
+    from handlers.router import COMMANDS, INTENTS, Lazy, resolve
+
+    lazies = [command.handler for command in COMMANDS] + [handler for _, handler in INTENTS.values()]
+    assert all(isinstance(handler, Lazy) for handler in lazies)
+    for handler in lazies:
+        assert inspect.iscoroutinefunction(resolve(handler.path)), handler.path
+
+
+def test_the_default_crontab_lines_parse() -> None:
+    """Settings take the default digest times without parsing them (so a question does not import
+    apscheduler): they must be right."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from bot.config import DEFAULT_CRONS, Settings
+
+    fields = Settings.model_fields
+    assert tuple(fields[f"digest_{kind}_cron"].default for kind in ("daily", "weekly", "news")) == DEFAULT_CRONS
+    for line in DEFAULT_CRONS:
+        CronTrigger.from_crontab(line)
 
 
 def test_the_head_read_from_the_files_is_alembics_head() -> None:

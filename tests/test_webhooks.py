@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from telegram.request import HTTPXRequest
 
 from bot.app import App
@@ -20,6 +19,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import SECRET_HEADER as ZALO_HEADER
 from bot.channels.zalo import ZaloChannel
 from bot.cli import fixed_clock
+from bot.config import SecretStr
 from bot.web import MAX_BODY, web_app
 from handlers.router import Dispatcher
 from tests.conftest import make_settings

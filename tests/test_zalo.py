@@ -12,13 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import App
 from bot.channels.zalo import ZaloChannel, update_key
 from bot.cli import fixed_clock
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.messages import ChannelInfo, Incoming
 from bot.models import ChatLink, ChatOptions, Event, OutboxMessage, SeenUpdate
 from bot.web import web_app

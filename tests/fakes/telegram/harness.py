@@ -6,11 +6,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from pydantic import SecretStr
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram import TelegramChannel
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.models import utcnow
 from handlers.router import Dispatcher
 from tests.fakes.telegram.server import FakeTelegram
