@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,6 +85,11 @@ class Reply:
     photo: Document | None = None
 
 
+# Where a long answer reports how far it has got, before the answer itself: the channel shows each
+# text it is given (a message edited in place, or a line of its own; see ChannelInfo.edits).
+ProgressSink = Callable[[str], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class ChannelInfo:
     """What a channel can do, as handlers and the dispatcher need to know it.
@@ -93,13 +98,16 @@ class ChannelInfo:
     dispatcher keeps them per chat in the database). ``text_limit`` is what one message may hold, as
     the platform counts it (Telegram and Zalo both count UTF-16 units); ``formatting`` is ``html``
     (our small subset) or ``plain``. ``deep_link`` makes a join link from an invite code, where the
-    platform has them (Zalo has none: the code is sent to the bot as a message)."""
+    platform has them (Zalo has none: the code is sent to the bot as a message). ``edits``: progress
+    (:data:`ProgressSink`) is shown as one message edited as it goes (Telegram); otherwise each
+    progress text is a message, or a line, of its own."""
 
     name: str
     buttons: bool = True
     text_limit: int = MAX_TEXT
     formatting: str = "html"
     deep_link: Callable[[str], str | None] = lambda _code: None
+    edits: bool = False
 
 
 def utf16_len(text: str) -> int:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.messages import ChannelInfo, Incoming
+from bot.messages import ChannelInfo, Incoming, ProgressSink
 from bot.services.members import Viewer
 from bot.services.units import ClusterView, PersonRef, ReferenceData, UnitDirectory, UnitMatch
 from bot.vntime import PeriodSpec
@@ -74,6 +74,27 @@ class Context:
     menu_of: Callable[[str], list[tuple[str, str, str]]] = lambda _role: []
     # Nothing is written while answering (a question): small tables may come from the reference data.
     read_only: bool = False
+    # Supplied by the channel: shows a progress text while this answer is being made (None: the
+    # channel shows none, as for pushed or replayed work).
+    progress: ProgressSink | None = None
+
+    def counter(self, say: Callable[[int, int], str], *, every: int) -> Callable[[int, int], Awaitable[None]] | None:
+        """An ``on_progress(done, total)`` for a use case that counts (rows, items): each time ``done``
+        reaches a multiple of ``every``, ``say(done, total)`` (a view's text) goes to the channel. A job
+        smaller than ``every`` reports nothing (its answer follows at once); None without a channel sink."""
+        sink = self.progress
+        if sink is None:
+            return None
+        shown = 0
+
+        async def on_progress(done: int, total: int) -> None:
+            nonlocal shown
+            if total < every or done // every <= shown // every:
+                return
+            shown = done
+            await sink(say(done, total))
+
+        return on_progress
 
     @property
     def tz(self) -> ZoneInfo:

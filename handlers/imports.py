@@ -153,6 +153,10 @@ async def _roster(ctx: Context, data: dict, *, write: bool) -> imports.RosterImp
             now=ctx.now,
             tz=ctx.tz,
             write=write,
+            on_progress=ctx.counter(
+                lambda done, total: views.progress(str(data["filename"]), done, total, writing=write),
+                every=imports.PROGRESS_STEP,
+            ),
         )
 
 

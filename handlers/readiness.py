@@ -102,4 +102,12 @@ async def cmd_stats(ctx: Context) -> Reply:
         return unit_picker("thongke", units, f"trực {month}/{year}", prompt="Thống kê trực của đơn vị nào?")
     first, last = readiness.month_days(year, month)
     loads = await readiness.duty_load(ctx.session, unit.id, first, last)
-    return views.load_reply(unit.name, month, year, loads)
+    cluster = await ctx.cluster()
+    return views.load_reply(
+        unit.name,
+        month,
+        year,
+        loads,
+        short_name=unit.short_name,
+        illustrative=bool(cluster and cluster.illustrative),
+    )

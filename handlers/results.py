@@ -7,7 +7,6 @@ import re
 from bot import lexicon
 from bot.messages import Reply
 from bot.services import results
-from bot.textnorm import contains_phrase
 from bot.views import results as views
 from bot.vntime import PeriodSpec
 from handlers.context import Context
@@ -56,13 +55,13 @@ async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Repl
         unit = ctx.viewer.unit
     token = period_token(PeriodSpec(table.period.year, table.period.kind, table.period.number))
     cluster = await ctx.cluster()
-    if unit is None and contains_phrase(ctx.slots.norm, "bieu do"):  # /xephang biểu đồ: a picture
-        return views.ranking_chart_reply(table, label, cluster.name if cluster else "")
-    if unit is None:
-        reply = views.ranking_reply(table, label, cluster.name if cluster else "", token)
+    admin = ctx.viewer.at_least("admin")
+    if unit is None:  # the table as text and as a bar chart (also what "/xephang biểu đồ" asks)
+        reply = views.ranking_with_chart(table, label, cluster.name if cluster else "", token)
         command = "/xephang"
-    else:
-        reply = views.unit_result_reply(table, unit, label, token)
+    else:  # the unit's card, and its trend across periods and criteria as a picture
+        trend = await results.unit_trend(ctx.session, table.period, unit.id, include_drafts=admin)
+        reply = views.unit_with_chart(table, unit, label, token, trend)
         command = f"/ketqua u:{unit.id}"
     # A period picker: the other periods this asker may see.
     others = [p for p in visible if p.id != table.period.id][:4]

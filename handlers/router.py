@@ -20,7 +20,7 @@ from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
 from bot.db import DatabaseUnavailable, unreachable
 from bot.errors import DomainError, UserError
-from bot.messages import ChannelInfo, Incoming, Reply, esc
+from bot.messages import ChannelInfo, Incoming, ProgressSink, Reply, esc
 from bot.services import dialogs, options
 from bot.services.members import ROLE_ORDER, Viewer, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
@@ -266,10 +266,13 @@ class Dispatcher:
             return incoming.sender_id in self.settings.admin_zalo_ids
         return False
 
-    async def handle(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
+    async def handle(
+        self, incoming: Incoming, channel: ChannelInfo, *, progress: ProgressSink | None = None
+    ) -> list[Reply]:
+        """The replies to one message; ``progress`` shows a long answer's progress in that chat meanwhile."""
         if not channel.buttons:
             incoming = await self._press_numbered_option(incoming)
-        replies = await self._replies(incoming, channel)
+        replies = await self._replies(incoming, channel, progress)
         if not channel.buttons:
             await self._remember_options(incoming, replies)
         if self.metrics is not None:
@@ -309,10 +312,12 @@ class Dispatcher:
             self._offered.clear()
         self._offered[chat] = bool(offered)
 
-    async def _replies(self, incoming: Incoming, channel: ChannelInfo) -> list[Reply]:
+    async def _replies(
+        self, incoming: Incoming, channel: ChannelInfo, progress: ProgressSink | None = None
+    ) -> list[Reply]:
         try:
             route = self.route(incoming)
-            answer: Answer = [] if route is None else await self._answer(incoming, channel, route)
+            answer: Answer = [] if route is None else await self._answer(incoming, channel, route, progress)
         except UserError as exc:
             answer = Reply(esc(str(exc)), buttons=exc.buttons)
         except DomainError as exc:  # a use case refused; the handler left the wording to us
@@ -327,7 +332,8 @@ class Dispatcher:
         # Copies: a cached answer is shared between askers.
         replies = [replace(r) for r in (answer if isinstance(answer, list) else [answer])]
         # A button's answer replaces its message, unless it is an answer apart ("Đã nhận" under a
-        # reminder) or carries a file or a picture: those come as a new message.
+        # reminder) or carries a file: that comes as a new message. A picture beside the text (a
+        # unit's chart) follows the replaced text as a new message.
         pressed = split_command(incoming.callback_data) if incoming.callback_data is not None else None
         first = replies[0] if replies else None
         if (
@@ -335,7 +341,6 @@ class Dispatcher:
             and first is not None
             and (pressed is None or pressed[0] not in ANSWERED_APART)
             and first.document is None
-            and first.photo is None
         ):
             replies[0] = replace(replies[0], edit=True)
         return replies
@@ -380,7 +385,9 @@ class Dispatcher:
         read_only = COMMAND_BY_NAME[command_name].cacheable
         return Route(("text", text), run, cacheable=not mentions_asker(text) and read_only, read_only=read_only)
 
-    async def _answer(self, incoming: Incoming, channel: ChannelInfo, route: Route) -> Answer:
+    async def _answer(
+        self, incoming: Incoming, channel: ChannelInfo, route: Route, progress: ProgressSink | None = None
+    ) -> Answer:
         now = (incoming.received_at or datetime.now(UTC)).astimezone(self.settings.tz)
         minute = now.replace(second=0, microsecond=0)
         version = await self.versions.current(self.sessions)
@@ -393,7 +400,7 @@ class Dispatcher:
                 if cached is not None:
                     return cached
             if route.read_only:
-                answer = await self._read(incoming, channel, route, known, now)
+                answer = await self._read(incoming, channel, route, known, now, progress)
                 if route.cacheable:
                     self.answers.put(version, (route.key, known.key, channel.name, minute), answer)
                 return answer
@@ -422,6 +429,7 @@ class Dispatcher:
                 menu=menu_for(viewer.role),
                 menu_of=menu_for,
                 read_only=route.read_only,
+                progress=progress,
             )
             answer = await self._with_dialog(ctx, route)
             # Only admins have guided dialogs (every form is an admin command).
@@ -435,21 +443,33 @@ class Dispatcher:
         return answer
 
     async def _read(
-        self, incoming: Incoming, channel: ChannelInfo, route: Route, known: Asker, now: datetime
+        self,
+        incoming: Incoming,
+        channel: ChannelInfo,
+        route: Route,
+        known: Asker,
+        now: datetime,
+        progress: ProgressSink | None = None,
     ) -> Answer:
         """A read-only question from an asker already resolved at this content version: no asker
         query, no dialog check (a dialog begun since would have changed the version), and one
         session on the read-only engine without a transaction to open or commit."""
         try:
-            return await self._read_once(incoming, channel, route, known, now)
+            return await self._read_once(incoming, channel, route, known, now, progress)
         except Exception as exc:
             if not unreachable(exc):
                 raise
             # A pooled connection found dead (the database restarted): once more on a fresh one.
-            return await self._read_once(incoming, channel, route, known, now)
+            return await self._read_once(incoming, channel, route, known, now, progress)
 
     async def _read_once(
-        self, incoming: Incoming, channel: ChannelInfo, route: Route, known: Asker, now: datetime
+        self,
+        incoming: Incoming,
+        channel: ChannelInfo,
+        route: Route,
+        known: Asker,
+        now: datetime,
+        progress: ProgressSink | None = None,
     ) -> Answer:
         viewer = replace(known.viewer, sender_name=incoming.sender_name)
         async with self.read_sessions() as session:
@@ -464,6 +484,7 @@ class Dispatcher:
                 menu=menu_for(viewer.role),
                 menu_of=menu_for,
                 read_only=route.read_only,
+                progress=progress,
             )
             return await route.run(ctx)
 

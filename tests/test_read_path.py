@@ -32,7 +32,8 @@ STATEMENTS = {
     "hôm nay ai trực chỉ huy?": 2,
     "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 2,
     "lịch diễn tập xã Ba Sao": 3,
-    "Bình Lục quý II được bao nhiêu điểm?": 2,  # results and scores (periods, criteria: reference data)
+    # Results and scores (periods and criteria are reference data); a unit's card adds its trend chart.
+    "Bình Lục quý II được bao nhiêu điểm?": 3,
     "kết quả chấm điểm quý 2": 2,
     "nhiệm vụ 6 tháng cuối năm": 2,  # the year's tasks and their assignments, read once
 }

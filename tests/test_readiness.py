@@ -6,6 +6,7 @@ once per gap day."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -123,8 +124,13 @@ async def test_duty_load_of_a_month_per_person(demo_app: App) -> None:
     assert table.startswith("Thống kê trực SSCĐ — Ban CHQS huyện Kim Bảng, tháng 6/2022\nNgười trực: số ca, số giờ\n")
     assert "• Tổ 1: 4 ca, 96 giờ\n• Tổ 2: 3 ca, 72 giờ\n• Thiếu tá Vũ Thành Long: 2 ca, 48 giờ" in table
     assert "• Trung tá Phạm Minh Dũng: 1 ca, 24 giờ" in table
-    assert table.endswith("Tổng: 21 ca, 504 giờ.")
-    assert "Chưa có ca trực nào trong tháng này." in await ask(chat, "/thongke trực 7/2022")
+    assert "\nTổng: 21 ca, 504 giờ.\n(tệp đính kèm: thong-ke-truc-kim-bang-06-2022.png," in table
+    # Beside the text, the duty load as a bar chart: hours per person, most first.
+    (reply,) = await chat.say("/thongke trực tháng 6")
+    assert reply.photo is not None and reply.photo.content.startswith(b"\x89PNG")
+    assert reply.photo.caption == "Số giờ trực mỗi người — Kim Bảng, tháng 6/2022 (số liệu minh họa)"
+    empty = await ask(chat, "/thongke trực 7/2022")
+    assert "Chưa có ca trực nào trong tháng này, nên chưa có biểu đồ." in empty and "tệp" not in empty
     assert "không hợp lệ" in await ask(chat, "/thongke trực 13/2022")
     # A shift added to a month counts at once.
     admin = await console(demo_app, "admin")
@@ -134,8 +140,22 @@ async def test_duty_load_of_a_month_per_person(demo_app: App) -> None:
 
 async def test_duty_load_over_telegram(tg: Telegram) -> None:
     tg.clock.set("2022-06-22 10:00")
-    table = await tg.say(OFFICER, "/stats trực 6/2022")
-    assert table == await tg.say(OFFICER, "/thongke trực tháng 6/2022")
+    table, photo = await _text_and_photo(tg, OFFICER, "/stats trực 6/2022")
+    assert (table, photo) == await _text_and_photo(tg, OFFICER, "/thongke trực tháng 6/2022")
     assert table.startswith("Thống kê trực SSCĐ — Ban CHQS huyện Kim Bảng") and "Tổng: 21 ca, 504 giờ." in table
-    picker = await tg.say(ADMIN, "/thongke trực 6/2022")  # an admin of Kim Bảng: his unit
+    assert photo.startswith(b"\x89PNG")  # sendPhoto, after the text
+    picker, _ = await _text_and_photo(tg, ADMIN, "/thongke trực 6/2022")  # an admin of Kim Bảng: his unit
     assert "Tổng: 21 ca, 504 giờ." in picker
+
+
+async def _text_and_photo(tg: Telegram, chat: int, text: str) -> tuple[str, bytes]:
+    """Type ``text``; the bot's text answer and the picture sent after it."""
+    before = len(tg.fake.messages(chat))
+    tg.fake.user_sends(text, user_id=chat)
+    deadline = asyncio.get_running_loop().time() + 10
+    while not any(m.photo_bytes for m in tg.fake.messages(chat)[before:]):
+        assert asyncio.get_running_loop().time() < deadline, "no picture"
+        await asyncio.sleep(0.02)
+    new = tg.fake.messages(chat)[before:]
+    assert len(new) == 2 and new[1].photo_bytes is not None
+    return new[0].text, new[1].photo_bytes

@@ -136,7 +136,11 @@ def test_run_sh_hands_subcommands_to_qtbot(tmp_path: Path) -> None:
     assert "{run,chat,tick,web,demo,migrate}" in run_sh("--help")
     assert "bản ghi mới" in run_sh("demo")
     questions = (ROOT / "docs" / "questions.txt").read_text(encoding="utf-8")
-    assert "Trực chỉ huy: Trung tá Lê Quang Cường" in run_sh("chat", "--as", "officer:Kim Bảng", stdin=questions)
+    # run.sh works in the repository: the pictures the questions bring go to a folder of the test's.
+    files = str(tmp_path / "files")
+    assert "Trực chỉ huy: Trung tá Lê Quang Cường" in run_sh(
+        "chat", "--as", "officer:Kim Bảng", "--files", files, stdin=questions
+    )
     assert "Đã gửi 1" in run_sh("tick", "--now", "2022-06-22 16:00")
     assert "Giờ của bot: 2022-06-23 08:00" in run_sh("--now", "2022-06-23 08:00", stdin="")
 

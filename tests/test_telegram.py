@@ -132,11 +132,20 @@ async def test_invite_deep_link_and_guest_flow(tg: Harness) -> None:
 async def test_button_press_edits_the_message(tg: Harness) -> None:
     await tg.join(OFFICER, "Kim Bảng")
     await tg.say("kết quả chấm điểm quý 2")
-    table = tg.fake.messages(OFFICER)[-1]
+    *_, table, chart = tg.fake.messages(OFFICER)  # the table (text, buttons), then the ranking as a picture
+    assert chart.photo_bytes and chart.caption == "Xếp hạng thi đua quý II/2022 (số liệu minh họa)"
     button = next(b for b in table.buttons if b["text"] == "Bình Lục")
     assert len(button["callback_data"].encode()) <= 64
     edited = await tg.press(OFFICER, table.message_id, "Bình Lục", OFFICER)
     assert "84,0 điểm, xếp thứ 7/7, loại Tốt" in edited["text"]
+    # The unit's picture (trend and criteria) comes under it as a new message, once.
+    for _ in range(200):
+        if tg.fake.messages(OFFICER)[-1].message_id != chart.message_id:
+            break
+        await asyncio.sleep(0.02)
+    unit_chart = tg.fake.messages(OFFICER)[-1]
+    assert unit_chart.photo_bytes and (unit_chart.caption or "").startswith("Bình Lục: tổng điểm qua các kỳ")
+    assert [m.photo_bytes is not None for m in tg.fake.messages(OFFICER)[-3:]] == [False, True, True]
 
 
 async def test_admin_picks_a_unit_with_a_button(tg: Harness) -> None:

@@ -196,10 +196,10 @@ async def test_one_chats_telegram_calls_made_at_once_are_handled_in_order_others
     spans: list[tuple[str, str, float, float]] = []
     original = Dispatcher.handle
 
-    async def slow(self: Dispatcher, incoming: Any, channel: Any) -> Any:
+    async def slow(self: Dispatcher, incoming: Any, channel: Any, **kwargs: Any) -> Any:
         started = asyncio.get_running_loop().time()
         await asyncio.sleep(0.05)
-        replies = await original(self, incoming, channel)
+        replies = await original(self, incoming, channel, **kwargs)
         spans.append((incoming.chat_id, incoming.text, started, asyncio.get_running_loop().time()))
         return replies
 

@@ -225,10 +225,10 @@ async def test_a_webhook_update_whose_answer_was_cut_short_is_answered_later_not
         real_handle = app.dispatcher.handle
         failing = True
 
-        async def handle_or_fail(incoming: object, info: object) -> object:
+        async def handle_or_fail(incoming: object, info: object, **kwargs: object) -> object:
             if failing:
                 raise ConnectionError("database gone mid-answer")
-            return await real_handle(incoming, info)  # type: ignore[arg-type]
+            return await real_handle(incoming, info, **kwargs)  # type: ignore[arg-type]
 
         app.dispatcher.handle = handle_or_fail  # type: ignore[method-assign]
         await fake.user_says_async("cụm 2 gồm những đơn vị nào?", chat_id=ADMIN)

@@ -186,7 +186,12 @@ class ConsoleChat:
             incoming = self.incoming(line)
         except UserError as exc:
             return [Reply(esc(str(exc)))]
-        return await self.dispatcher.handle(incoming, CHANNEL)
+        return await self.dispatcher.handle(incoming, CHANNEL, progress=self.show_progress)
+
+    async def show_progress(self, text: str) -> None:
+        """A long answer's progress: a line of its own, printed at once (before the answer)."""
+        self.out.write(to_plain(text) + "\n")
+        self.out.flush()
 
     async def run(self, stream: TextIO, *, echo: bool) -> None:
         """Answer every line of ``stream`` (piped input); ``echo`` prints each question before its answer."""

@@ -47,7 +47,7 @@ from bot.channels.base import (
     TemporaryFailure,
 )
 from bot.config import Settings
-from bot.messages import Attachment, ChannelInfo, Incoming, Reply, split_text, utf16_len
+from bot.messages import Attachment, ChannelInfo, Document, Incoming, ProgressSink, Reply, split_text, utf16_len
 from bot.models import utcnow
 from bot.web import Malformed, Webhook
 from handlers.router import Dispatcher, menu_for
@@ -201,7 +201,7 @@ class TelegramChannel:
         def deep_link(code: str) -> str | None:
             return f"https://t.me/{username}?start={code}" if username else None
 
-        return ChannelInfo(name=NAME, buttons=True, deep_link=deep_link)
+        return ChannelInfo(name=NAME, buttons=True, deep_link=deep_link, edits=True)
 
     async def _register_commands(self, application: Application) -> None:
         """The command menu: officers' commands for everyone, the admin menu for configured admins."""
@@ -271,7 +271,7 @@ class TelegramChannel:
         incoming = self._incoming(update)
         if incoming is None:
             return
-        replies = await self.dispatcher.handle(incoming, self.info())
+        replies = await self.dispatcher.handle(incoming, self.info(), progress=self._progress(incoming.chat_id))
         for reply in replies:
             await self.send(incoming.chat_id, reply)
 
@@ -280,7 +280,7 @@ class TelegramChannel:
         incoming = self._incoming(update)
         if query is None or incoming is None:
             return
-        replies = await self.dispatcher.handle(incoming, self.info())
+        replies = await self.dispatcher.handle(incoming, self.info(), progress=self._progress(incoming.chat_id))
         notice = next((r.notice for r in replies if r.notice), None)
         try:
             await query.answer(notice[:200] if notice else None)
@@ -290,9 +290,11 @@ class TelegramChannel:
             if reply.edit and isinstance(query.message, Message) and len(reply.text) <= 4096:
                 try:
                     await query.message.edit_text(reply.text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+                    if reply.photo is not None:  # the picture beside the text comes under it
+                        await self._send_photo(incoming.chat_id, reply.photo)
                     continue
                 except BadRequest as exc:
-                    if "not modified" in exc.message:
+                    if "not modified" in exc.message:  # pressed again: text and picture already shown
                         continue
                     log.info("edit failed, sending instead: %s", exc.message)
             await self.send(incoming.chat_id, reply)
@@ -316,8 +318,7 @@ class TelegramChannel:
                 lambda p=part, m=markup: bot.send_message(chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m)
             )
         if reply.photo is not None:
-            photo = reply.photo
-            await self._with_retry(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
+            await self._send_photo(chat_id, reply.photo)
         if reply.document is not None:
             document = reply.document
             await self._with_retry(
@@ -325,6 +326,29 @@ class TelegramChannel:
                     chat_id, document.content, filename=document.filename, caption=document.caption
                 )
             )
+
+    def _progress(self, chat_id: str) -> ProgressSink:
+        """Progress of one answer as one message: sent the first time, then edited (editMessageText)
+        with each new text. A failed edit is logged and skipped: progress is a courtesy, the answer
+        still comes."""
+        bot = self.application.bot
+        shown: list[int] = []  # the progress message's id, once sent
+
+        async def show(text: str) -> None:
+            try:
+                if not shown:
+                    message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+                    shown.append(message.message_id)
+                else:
+                    await bot.edit_message_text(text, chat_id=chat_id, message_id=shown[0], parse_mode=ParseMode.HTML)
+            except TelegramError as exc:
+                log.info("progress not shown: %s", exc)
+
+        return show
+
+    async def _send_photo(self, chat_id: str, photo: Document) -> None:
+        bot = self.application.bot
+        await self._with_retry(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
 
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""

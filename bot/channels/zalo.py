@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from bot.channels.base import (
 )
 from bot.channels.seen import SeenKeys
 from bot.config import Settings
-from bot.messages import ChannelInfo, Document, Incoming, Reply, split_text, to_plain, utf16_len
+from bot.messages import ChannelInfo, Document, Incoming, ProgressSink, Reply, split_text, to_plain, utf16_len
 from bot.models import utcnow
 from bot.services import channel_state
 from bot.views import common as common_views
@@ -221,6 +222,9 @@ class ZaloChannel:
         self._last_saved = time.monotonic()
         self.updates_in = 0
         self.replies_out = 0
+        # A picture already stored (its content's hash) -> its address and when it was stored: the
+        # same chart asked again is not stored again.
+        self._pictures: dict[bytes, tuple[str, datetime]] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -376,7 +380,7 @@ class ZaloChannel:
         self.updates_in += 1
         log.debug("Zalo: message from %s in %s", incoming.sender_id, incoming.chat_id)
         try:
-            replies = await self.dispatcher.handle(incoming, self.info())
+            replies = await self.dispatcher.handle(incoming, self.info(), progress=self._progress(incoming.chat_id))
             for reply in replies:
                 await self.send(incoming.chat_id, reply)
         except Exception:
@@ -458,17 +462,44 @@ class ZaloChannel:
             return common_views.file_needs_public_url(document.filename)
         return common_views.file_link(document.filename, await self._address(document, "application/octet-stream"))
 
-    async def _photo(self, chat_id: str, photo: Document) -> None:
-        """A picture goes by address (Zalo's sendPhoto takes a URL, not an upload)."""
+    def _progress(self, chat_id: str) -> ProgressSink:
+        """Zalo cannot edit a message: each progress text is a message of its own (counted like any).
+        Nothing here touches the database."""
+
+        async def show(text: str) -> None:
+            try:
+                await self.client.send_message(chat_id, to_plain(text))
+            except (ZaloError, ZaloUnavailable) as exc:
+                log.info("Zalo: progress not shown (%s)", type(exc).__name__)
+                return
+            self.replies_out += 1
+            # Counted, but saved with the answer's messages: the answer's transaction is still open
+            # (on SQLite a write from here would wait for it).
+            self._unsaved_sent += 1
+
+        return show
+
+    async def _photo(self, chat_id: str, photo: Document) -> bool:
+        """A picture goes by address (Zalo's sendPhoto takes a URL, not an upload). Without
+        QTBOT_PUBLIC_URL there is no address: the picture is left out (the text beside it says the
+        same), and False is returned."""
         if not self.settings.public_url:
-            await self.client.send_message(chat_id, common_views.file_needs_public_url(photo.filename))
-            return
-        await self.client.send_photo(chat_id, await self._address(photo, "image/png"), photo.caption)
+            log.debug("zalo: picture %s left out, QTBOT_PUBLIC_URL is not set", photo.filename)
+            return False
+        key = hashlib.sha256(photo.content).digest()
+        now = self.clock()
+        known = self._pictures.get(key)
+        if known is None or now - known[1] > FILES_KEPT / 2:
+            if len(self._pictures) > 1000:
+                self._pictures.clear()
+            known = (await self._address(photo, "image/png"), now)
+            self._pictures[key] = known
+        await self.client.send_photo(chat_id, known[0], photo.caption)
+        return True
 
     async def send(self, chat_id: str, reply: Reply) -> None:
         """Answer a message; a 429 is waited out once (a reply is expected now, not later)."""
-        if reply.photo is not None:
-            await self._photo(chat_id, reply.photo)
+        if reply.photo is not None and await self._photo(chat_id, reply.photo):
             self.replies_out += 1
             await self._counted(1)
         for part in await self._parts(reply):

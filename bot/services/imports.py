@@ -41,6 +41,39 @@ from bot.services.units import ClusterView, UnitDirectory, UnitRef
 from bot.textnorm import contains_phrase, normalize
 from bot.vntime import PeriodSpec, fmt_date
 
+# on_progress(done, total): how many rows of a file a long import has checked or written so far.
+Progress = Callable[[int, int], Awaitable[None]]
+PROGRESS_STEP = 1000
+
+
+class _Counter:
+    """Rows done out of ``total``, told to ``on_progress`` at every PROGRESS_STEP rows and at the end.
+    Rows are counted by position: entries of one row come together and rows in file order."""
+
+    def __init__(self, total: int, on_progress: Progress | None) -> None:
+        self.total = total
+        self.on_progress = on_progress
+        self.rows: set[int] = set()
+        self.told = 0
+
+    def due(self, row: int) -> bool:
+        """Whether ``row`` starts a new step (the rows before it make a whole step)."""
+        return row not in self.rows and len(self.rows) > 0 and len(self.rows) % PROGRESS_STEP == 0
+
+    async def at_row(self, row: int) -> None:
+        if row in self.rows:
+            return
+        done = len(self.rows)
+        self.rows.add(row)
+        if self.on_progress is not None and done and done % PROGRESS_STEP == 0 and done > self.told:
+            self.told = done
+            await self.on_progress(done, self.total)
+
+    async def finish(self) -> None:
+        if self.on_progress is not None and self.total > self.told:
+            self.told = self.total
+            await self.on_progress(self.total, self.total)
+
 
 @dataclass(frozen=True)
 class RosterImport:
@@ -74,10 +107,13 @@ async def import_duty_roster(
     now: datetime,
     tz: ZoneInfo,
     write: bool = True,
+    on_progress: Progress | None = None,
 ) -> RosterImport:
     """An admin imports duty shifts: one row per day, one column per duty role, a unit column or
     ``default_unit_id``. ``replace`` cancels the shifts already there on those days (their chats are told);
-    ``handover`` is the default handover time of units that have none.
+    ``handover`` is the default handover time of units that have none. ``on_progress(done, total)``
+    is awaited every :data:`PROGRESS_STEP` rows (rows checked, or with ``write`` rows written) and
+    once all are.
 
     Every error of the file is found before anything is written (:class:`RowsRejected` lists them
     all); ``write=False`` stops there and says what an import would do (the preview). Written shifts
@@ -102,7 +138,9 @@ async def import_duty_roster(
     times = {id(e): duty.shift_times(e.day, units[e.unit_id].duty_handover or handover, tz) for e in entries}
     taken = await _shifts_held(session, entries)
     old: dict[int, DutyShift] = {}
+    checked = _Counter(len(rows), None if write else on_progress)
     for entry in entries:
+        await checked.at_row(entry.row)
         start, end = times[id(entry)]
         if start < now:
             problems.append(PastDayRow(entry.row, entry.day))
@@ -115,6 +153,7 @@ async def import_duty_roster(
                     problems.append(TakenShiftRow(entry.row, entry.role, entry.day, duty.person_text(shift), shift.id))
     if problems or unreadable:
         raise RowsRejected(_unique(problems), unreadable)
+    await checked.finish()
     days = sorted(row.day for row in rows)
     unit_ids = list(dict.fromkeys(e.unit_id for e in entries))
     if not write:
@@ -124,7 +163,7 @@ async def import_duty_roster(
         unit = units[shift.unit_id]
         what = f"{duty.role_name(shift.role)} {unit.short_name} {fmt_date(shift.duty_date)}: "
         told += await changes.cancel_shift(session, shift, what=what + duty.person_text(shift), now=now)
-    shifts = await _new_shifts(session, entries, times, now)
+    shifts = await _new_shifts(session, entries, times, now, _Counter(len(rows), on_progress))
     told += await _tell_shifts(session, shifts, units, now)
     await audit.record(
         session,
@@ -165,10 +204,15 @@ async def _shifts_held(session: AsyncSession, entries: list[_Entry]) -> dict[tup
 
 
 async def _new_shifts(
-    session: AsyncSession, entries: list[_Entry], times: dict[int, tuple[datetime, datetime]], now: datetime
+    session: AsyncSession,
+    entries: list[_Entry],
+    times: dict[int, tuple[datetime, datetime]],
+    now: datetime,
+    written: _Counter,
 ) -> list[DutyShift]:
     """The shifts of the entries, people resolved against each unit's members (one query per unit),
-    reinforced inside a readiness period (one query)."""
+    reinforced inside a readiness period (one query); written :data:`PROGRESS_STEP` rows at a time,
+    each step counted on ``written``."""
     people: dict[int, list[Member]] = defaultdict(list)
     members = await session.scalars(
         select(Member).where(Member.unit_id.in_({e.unit_id for e in entries}), Member.active.is_(True))
@@ -181,15 +225,22 @@ async def _new_shifts(
             select(ReadinessPeriod).where(ReadinessPeriod.starts_on <= last, ReadinessPeriod.ends_on >= first)
         )
     )
-    shifts = []
+    shifts: list[DutyShift] = []
+    step: list[DutyShift] = []
     found: dict[tuple[int, str], tuple[int | None, str | None]] = {}
     for entry in entries:
+        if written.due(entry.row) and step:  # a step of rows done: write it (then it is counted)
+            session.add_all(step)
+            await session.flush()
+            shifts.extend(step)
+            step = []
+        await written.at_row(entry.row)
         start, end = times[id(entry)]
         key = (entry.unit_id, entry.person)
         if key not in found:  # a roster names the same few people day after day
             found[key] = duty.person_among(people[entry.unit_id], entry.person)
         member_id, label = found[key]
-        shifts.append(
+        step.append(
             DutyShift(
                 unit_id=entry.unit_id,
                 duty_date=entry.day,
@@ -202,8 +253,10 @@ async def _new_shifts(
                 updated_at=now,
             )
         )
-    session.add_all(shifts)
+    session.add_all(step)
     await session.flush()
+    shifts.extend(step)
+    await written.finish()
     return shifts
 
 

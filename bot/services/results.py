@@ -176,6 +176,35 @@ async def result_table(
     )
 
 
+@dataclass(frozen=True)
+class PeriodTotal:
+    period: ReviewPeriod
+    total: Decimal
+    rank: int
+    grade: str | None
+
+
+async def unit_trend(
+    session: AsyncSession, period: ReviewPeriod, unit_id: int, *, include_drafts: bool
+) -> list[PeriodTotal]:
+    """A unit's total, rank and grade in each period of ``period``'s kind (quarters with quarters) it
+    was scored in, up to ``period``, oldest first."""
+    query = (
+        select(ReviewPeriod, ReviewResult)
+        .join(ReviewResult, ReviewResult.period_id == ReviewPeriod.id)
+        .where(
+            ReviewPeriod.cluster_id == period.cluster_id,
+            ReviewPeriod.kind == period.kind,
+            ReviewPeriod.ends_on <= period.ends_on,
+            ReviewResult.unit_id == unit_id,
+        )
+    )
+    if not include_drafts:
+        query = query.where(ReviewPeriod.status == "published")
+    rows = await session.execute(query.order_by(ReviewPeriod.ends_on))
+    return [PeriodTotal(period, result.total, result.rank, result.grade) for period, result in rows.all()]
+
+
 def period_spec(period: ReviewPeriod) -> PeriodSpec:
     return PeriodSpec(year=period.year, kind=period.kind, number=period.number)
 

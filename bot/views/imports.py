@@ -56,3 +56,11 @@ def items_done(kind: str, count: int, told: int) -> Reply:
     what, command = _ITEMS[kind]
     notices = f" Đã báo {told} chat liên quan." if told else ""
     return Reply(f"Đã nhập {count} {what}.{notices} Xem: {command}")
+
+
+def progress(filename: str, done: int, total: int, *, writing: bool) -> str:
+    """A long import's progress: 'Đang ghi lich.xlsx: 3.000/5.000 dòng (60%)…' (Telegram edits one
+    message with it; elsewhere each is a line of its own)."""
+    verb = "Đang ghi" if writing else "Đang kiểm tra"
+    count = f"{done:,}/{total:,}".replace(",", ".")
+    return f"{verb} {esc(filename)}: {count} dòng ({done * 100 // max(total, 1)}%)…"

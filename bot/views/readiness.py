@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.messages import Reply, esc
+from bot.messages import Document, Reply, esc
+from bot.services.charts import BarChart, render_png
 from bot.services.duty import role_name
 from bot.services.readiness import DutyLoad
+from bot.textnorm import normalize
 from bot.views.common import ILLUSTRATIVE
 from bot.vntime import fmt_date_range, fmt_day_month, fmt_weekday_date, weekday_name
 
@@ -68,16 +70,41 @@ def _hours(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
-def load_reply(unit_name: str, month: int, year: int, loads: list[DutyLoad]) -> Reply:
-    """'/thongke trực 6/2022': one line per person, duty count and hours, then the totals."""
+LOAD_COLOUR = "#1565c0"
+
+
+def load_reply(
+    unit_name: str, month: int, year: int, loads: list[DutyLoad], *, short_name: str = "", illustrative: bool = False
+) -> Reply:
+    """'/thongke trực 6/2022': one line per person, duty count and hours, then the totals; beside it
+    the same as a bar chart (hours per person, most first). A month without shifts: the sentence alone."""
     head = f"<b>Thống kê trực SSCĐ — {esc(unit_name)}, tháng {month}/{year}</b>"
     if not loads:
-        return Reply(f"{head}\nChưa có ca trực nào trong tháng này.")
+        return Reply(f"{head}\nChưa có ca trực nào trong tháng này, nên chưa có biểu đồ.")
     lines = [head, "Người trực: số ca, số giờ"]
     lines += [f"• {esc(load.label)}: {load.shifts} ca, {_hours(load.hours)} giờ" for load in loads]
     total_shifts, total_hours = sum(x.shifts for x in loads), sum(x.hours for x in loads)
     lines.append(f"Tổng: {total_shifts} ca, {_hours(total_hours)} giờ.")
-    return Reply("\n".join(lines))
+    name = short_name or unit_name
+    chart = load_chart(name, month, year, loads, illustrative=illustrative)
+    caption = f"Số giờ trực mỗi người — {name}, tháng {month}/{year}" + (f" ({ILLUSTRATIVE})" if illustrative else "")
+    slug = normalize(name).replace(" ", "-")
+    photo = Document(f"thong-ke-truc-{slug}-{month:02d}-{year}.png", render_png(chart), caption=caption)
+    return Reply("\n".join(lines), photo=photo)
+
+
+def load_chart(name: str, month: int, year: int, loads: list[DutyLoad], *, illustrative: bool = False) -> BarChart:
+    """Hours on duty per person (or team), most first, each bar labelled with its hours and shifts."""
+    return BarChart(
+        title=f"Thống kê trực SSCĐ — {name}, tháng {month}/{year}",
+        labels=tuple(load.label for load in loads),
+        values=tuple(load.hours for load in loads),
+        colours=(LOAD_COLOUR,) * len(loads),
+        axis="Số giờ trực",
+        watermark=ILLUSTRATIVE if illustrative else None,
+        value_labels=tuple(f"{_hours(load.hours)} giờ · {load.shifts} ca" for load in loads),
+        start=0.0,
+    )
 
 
 def stats_usage() -> Reply:

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from bot.messages import Button, Document, Reply, esc
 from bot.models import Criterion, Unit
-from bot.services.charts import BarChart, render_png
-from bot.services.results import GradeBand, ResultRow, ResultTable
+from bot.services.charts import BarChart, LinePanel, PanelChart, ShareBars, render_png
+from bot.services.results import GradeBand, PeriodTotal, ResultRow, ResultTable, period_spec
 from bot.textnorm import normalize
 from bot.views.common import ILLUSTRATIVE, capitalize
 from bot.vntime import PeriodSpec, fmt_date_range, fmt_points
@@ -31,7 +31,7 @@ def ranking_reply(table: ResultTable, label: str, cluster_name: str, period_toke
     if table.period.inspection_from and table.period.inspection_to:
         lines.append(f"Kiểm tra chéo {fmt_date_range(table.period.inspection_from, table.period.inspection_to)}.")
     if not table.rows:
-        lines.append("Chưa có điểm nào cho kỳ này.")
+        lines.append("Chưa có điểm nào cho kỳ này, nên chưa có bảng và biểu đồ xếp hạng.")
         return Reply("\n".join(lines))
     for row in table.rows:
         grade = f" — {esc(row.result.grade)}" if row.result.grade else ""
@@ -243,7 +243,7 @@ def average_reply(table: ResultTable, criterion: Criterion | None, label: str, t
     )
 
 
-# --- The ranking as a picture (/xephang biểu đồ) ------------------------------------------------------
+# --- The ranking as a picture (/xephang) --------------------------------------------------------------
 
 GRADE_COLOURS = {"xuat sac": "#2e7d32", "tot": "#1565c0", "dat": "#f9a825", "chua dat": "#c62828"}
 NO_GRADE_COLOUR = "#757575"
@@ -266,10 +266,68 @@ def ranking_chart(table: ResultTable, label: str, cluster_name: str) -> BarChart
     )
 
 
-def ranking_chart_reply(table: ResultTable, label: str, cluster_name: str) -> Reply:
+def ranking_photo(table: ResultTable, label: str, cluster_name: str) -> Document | None:
+    """The ranking as a picture, None for a period without scores (never an empty chart)."""
     if not table.rows:
-        return Reply(f"Chưa có điểm nào {esc(label)}, nên chưa có biểu đồ xếp hạng. Xem /xephang khi đã chấm điểm.")
+        return None
     png = render_png(ranking_chart(table, label, cluster_name))
     caption = f"Xếp hạng thi đua {label}" + (f" ({ILLUSTRATIVE})" if table.period.illustrative else "")
-    name = normalize(label).replace(" ", "-").replace("/", "-")
-    return Reply(esc(caption), photo=Document(f"xep-hang-{name}.png", png, caption=caption))
+    return Document(f"xep-hang-{_slug(label)}.png", png, caption=caption)
+
+
+def ranking_with_chart(table: ResultTable, label: str, cluster_name: str, period_token: str) -> Reply:
+    """/xephang: the table as text (buttons to each unit) and the same ranking as a bar chart."""
+    reply = ranking_reply(table, label, cluster_name, period_token)
+    reply.photo = ranking_photo(table, label, cluster_name)
+    return reply
+
+
+def _slug(text: str) -> str:
+    return normalize(text).replace(" ", "-").replace("/", "-")
+
+
+# --- One unit as a picture (/ketqua <đơn vị>): its totals across periods, its criteria against their maxima
+
+
+def _short(name: str, most: int = 30) -> str:
+    return name if len(name) <= most else name[: most - 1].rstrip(" ,") + "…"
+
+
+def unit_chart(table: ResultTable, unit: Unit, label: str, trend: list[PeriodTotal]) -> PanelChart | None:
+    """Two panels: the unit's total per review period up to this one (a line), and this period's
+    points per criterion against the criterion's maximum (the ± line left out: it has no maximum
+    to fill). None when the unit has no score this period."""
+    row = table.row_of(unit.id)
+    if row is None:
+        return None
+    criteria = [c for c in table.criteria if c.kind != "adjustment" and c.code in row.scores]
+    return PanelChart(
+        title=f"{unit.short_name} — kết quả thi đua {label}",
+        panels=(
+            LinePanel(
+                title="Tổng điểm qua các kỳ",
+                labels=tuple(period_spec(point.period).label() for point in trend),
+                values=tuple(float(point.total) for point in trend),
+                value_labels=tuple(f"{fmt_points(point.total)} (hạng {point.rank})" for point in trend),
+                axis="Tổng điểm",
+            ),
+            ShareBars(
+                title=f"Điểm từng tiêu chí {label} / tối đa",
+                labels=tuple(_short(f"{c.code} {c.name}") for c in criteria),
+                values=tuple(float(row.scores[c.code]) for c in criteria),
+                maxima=tuple(float(c.max_points) for c in criteria),
+                value_labels=tuple(f"{fmt_points(row.scores[c.code])}/{fmt_points(c.max_points)}" for c in criteria),
+            ),
+        ),
+        watermark=ILLUSTRATIVE if any(p.period.illustrative for p in trend) or table.period.illustrative else None,
+    )
+
+
+def unit_with_chart(table: ResultTable, unit: Unit, label: str, period_token: str, trend: list[PeriodTotal]) -> Reply:
+    """/ketqua <đơn vị>: the unit's card as text, and beside it one picture with its trend and criteria."""
+    reply = unit_result_reply(table, unit, label, period_token)
+    chart = unit_chart(table, unit, label, trend)
+    if chart is not None:
+        caption = f"{unit.short_name}: tổng điểm qua các kỳ và điểm từng tiêu chí {label}" + _demo(table)
+        reply.photo = Document(f"ket-qua-{_slug(unit.short_name)}-{_slug(label)}.png", render_png(chart), caption)
+    return reply
