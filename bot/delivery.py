@@ -21,6 +21,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -35,7 +37,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import TextClause, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import Channel, ChatMoved, ChatUnreachable, RateLimits, Rejected, RetryLater, TemporaryFailure
 from bot.config import Settings
@@ -111,6 +113,12 @@ _HOLD = text(
 )
 
 
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """Marks a background task's failure as seen (its waiters, if any, have it; it is logged there)."""
+    if not task.cancelled():
+        task.exception()
+
+
 class DatabaseSlots:
     """The same slots in PostgreSQL (table ``send_slots``), so every replica of a bot token keeps to
     one set of limits: a reservation moves the key's next slot forward in one atomic upsert (the row
@@ -120,8 +128,9 @@ class DatabaseSlots:
 
     Statements run in autocommit (one round trip each), a few at once. The token's overall slots are
     taken a tenth of a second's worth at a time (a run of consecutive slots, handed out here in
-    order): one round trip a message for that key cost a third of the rate at 135/s on the 2-core
-    machine (bench/crash.py replicas: 73–90/s against 121/s paced in the process). The chats' own
+    order; the next run is reserved while the last one is used): one round trip a message for that
+    key cost a third of the rate at 135/s on the 2-core machine (bench/crash.py replicas: 73–90/s
+    against 121/s paced in the process). The chats' own
     slots are reserved together: the requests that arrive while one statement runs go in the next,
     one statement for all of them, since a broadcast reserves one a message (one round trip each
     capped ``qtbot run`` at about half of a 100/s limit, bench/replicas.py).
@@ -134,7 +143,7 @@ class DatabaseSlots:
         self.fallback = LocalSlots()
         self._lanes = asyncio.Semaphore(4)
         self._runs: dict[str, deque[float]] = {}
-        self._refill = asyncio.Lock()
+        self._refills: dict[str, asyncio.Task[None]] = {}
         # Chat slots asked for and not yet reserved: interval -> key -> the waiting reservations.
         self._asked: dict[float, dict[str, list[asyncio.Future[float]]]] = {}
         self._reserving: asyncio.Task[None] | None = None
@@ -145,17 +154,35 @@ class DatabaseSlots:
             return float(result.scalar() or 0.0) if result.returns_rows else 0.0
 
     async def _from_run(self, key: str, interval: float) -> float:
-        """The next slot of a run of consecutive slots of ``key`` taken at once."""
-        async with self._refill:
+        """The next slot of ``key`` from the run of consecutive slots this process holds. While a run is
+        being used, the next one is reserved (when fewer than a block's slots are left), so no sender
+        waits for that round trip: waiting for it, a run's slots began only once it returned, and
+        each refill's round trip (20–40 ms on the loaded 2-core machine, a tenth of the block) was
+        lost to the rate (bench/replicas.py)."""
+        count = max(1, int(self.BLOCK_SECONDS / interval))
+        while True:
             run = self._runs.setdefault(key, deque())
-            while run and run[0] < time.monotonic() - interval:  # left over from an idle moment
+            now = time.monotonic()
+            while run and run[0] < now - interval:  # left over from an idle moment
                 run.popleft()
-            if not run:
-                count = max(1, int(self.BLOCK_SECONDS / interval))
-                start = max(0.0, await self._run(_RESERVE, {"key": key, "interval": interval * count}))
-                first = time.monotonic() + start
-                run.extend(first + n * interval for n in range(count))
-            return max(0.0, run.popleft() - time.monotonic())
+            refill = self._refills.get(key)
+            if len(run) < count and (refill is None or refill.done()):
+                refill = self._refills[key] = asyncio.create_task(self._extend(key, interval, count, run))
+                refill.add_done_callback(_retrieved)
+            if run:
+                return max(0.0, run.popleft() - now)
+            assert refill is not None
+            await asyncio.shield(refill)  # raises when the database does not answer
+
+    async def _extend(self, key: str, interval: float, count: int, run: deque[float]) -> None:
+        """Reserves ``count`` more slots of ``key`` and adds them to ``run`` (unless a flood wait voided it)."""
+        start = max(0.0, await self._run(_RESERVE, {"key": key, "interval": interval * count}))
+        if self._runs.get(key) is not run:
+            return
+        first = time.monotonic() + start
+        if run:
+            first = max(first, run[-1] + interval)
+        run.extend(first + n * interval for n in range(count))
 
     async def _together(self, key: str, interval: float) -> float:
         """A chat's slot, reserved in one statement with the others asked for meanwhile."""
@@ -200,6 +227,7 @@ class DatabaseSlots:
     async def hold(self, key: str, seconds: float) -> None:
         await self.fallback.hold(key, seconds)
         self._runs.pop(key, None)  # slots taken before the flood wait are void
+        self._refills.pop(key, None)
         try:
             await self._run(_HOLD, {"key": key, "seconds": seconds})
         except Exception:
@@ -227,9 +255,13 @@ class Throttle:
         self.slots: Slots = slots or LocalSlots()
         self.key = key
         self._paused_until = 0.0
+        self._pauses = 0  # flood waits begun so far: a slot taken before one is void
 
     def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        until = time.monotonic() + seconds
+        if until > self._paused_until:
+            self._paused_until = until
+            self._pauses += 1
 
     async def flood(self, seconds: float) -> None:
         """The platform answered 429: this process and (shared slots) every replica wait."""
@@ -251,11 +283,19 @@ class Throttle:
                 await asyncio.sleep(wait)
 
     async def overall_turn(self) -> None:
-        """Wait for the channel's overall limit (and any flood wait)."""
-        wait = await self.slots.reserve(f"{self.key}:all", 1 / self.limits.per_second)
-        if wait > 0:
-            await asyncio.sleep(wait)
-        await self._wait_if_paused()  # a 429 may have arrived meanwhile
+        """Wait for the channel's overall limit (and any flood wait).
+
+        A slot taken before a flood wait began is void: the senders that held one would all go at the
+        wait's end, on top of the slots taken after it, and draw the next 429 (one every two seconds,
+        half the rate, bench/replicas.py). They take a new slot after the wait instead."""
+        while True:
+            await self._wait_if_paused()
+            pauses = self._pauses
+            wait = await self.slots.reserve(f"{self.key}:all", 1 / self.limits.per_second)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._pauses == pauses:
+                return
 
     async def acquire(self, chat_id: str, is_group: bool) -> None:
         await self.chat_turn(chat_id, is_group)
@@ -285,6 +325,15 @@ class Outcome:
     flood: bool = False
     attempted: bool = False  # handed to the platform: holds a place in the unrecorded window
     parts_sent: int | None = None  # of a message in parts, how many have gone out by now
+
+
+# How the rows of a chat after a failure are recorded (a chat's messages go in order).
+_Rest = Callable[[Claimed], Outcome]
+
+
+def _stopped(sender: asyncio.Task[_Rest | None]) -> _Rest | None:
+    """How a finished chat sender said its chat's later rows are recorded (None: send them)."""
+    return None if sender.cancelled() or sender.exception() is not None else sender.result()
 
 
 class OutcomesNotRecorded(Exception):
@@ -369,6 +418,8 @@ class OutboxDelivery:
         engine = getattr(sessions, "kw", {}).get("bind")
         shared = engine is not None and not is_sqlite(settings.database_url)
         self.slots: Slots = DatabaseSlots(engine) if shared else LocalSlots()
+        # The recorder's own connection writes messages sent in one statement each.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if engine is not None else None
         self.throttles = {
             name: Throttle(channel.limits, self.slots, limits_key(settings, name)) for name, channel in channels.items()
         }
@@ -488,16 +539,29 @@ class OutboxDelivery:
     # --- sending -------------------------------------------------------------------------------
 
     async def _send_chat(
-        self, rows: list[Claimed], outcomes: asyncio.Queue[Outcome | None], window: _Unrecorded
-    ) -> None:
-        """One chat's rows, in order; a failure stops the rest of this chat's batch (kept for later).
-        The chat's own limit is waited out before taking a place in the window, the overall limit after."""
+        self,
+        rows: list[Claimed],
+        outcomes: asyncio.Queue[Outcome | None],
+        window: _Unrecorded,
+        after: asyncio.Task[_Rest | None] | None = None,
+    ) -> _Rest | None:
+        """One chat's rows, in order; a failure stops the rest of this chat's rows (kept for later), and
+        the rows of the same chat in the next batch (``after`` is this chat's sender there). Returns
+        how such rows are recorded, or None. The chat's own limit is waited out before taking a place
+        in the window, the overall limit after."""
+        if after is not None:
+            await asyncio.wait([after])
+            if (stopped := _stopped(after)) is not None:
+                for row in rows:
+                    outcomes.put_nowait(stopped(row))
+                return stopped
         for index, row in enumerate(rows):
             channel = self.channels[row.channel]
             throttle = self.throttles[row.channel]
             await throttle.chat_turn(row.chat_id, row.is_group)
             if not await window.take():
-                return  # the database is not taking outcomes: the rest stays claimed, released later
+                return None  # the database is not taking outcomes: the rest stays claimed, released later
+            rest: _Rest
             try:
                 await throttle.overall_turn()
                 await channel.deliver(
@@ -508,24 +572,16 @@ class OutboxDelivery:
                 outcomes.put_nowait(
                     Outcome(row, "retry", str(exc), exc.seconds, flood=True, attempted=True, parts_sent=exc.parts_sent)
                 )
-                for rest in rows[index + 1 :]:
-                    outcomes.put_nowait(Outcome(rest, "retry", str(exc), exc.seconds, flood=True))
-                return
+                rest = functools.partial(Outcome, result="retry", detail=str(exc), seconds=exc.seconds, flood=True)
             except TemporaryFailure as exc:
                 outcomes.put_nowait(Outcome(row, "temporary", str(exc), attempted=True, parts_sent=exc.parts_sent))
-                for rest in rows[index + 1 :]:
-                    outcomes.put_nowait(Outcome(rest, "retry", "chờ tin trước của cùng chat", 1.0))
-                return
+                rest = functools.partial(Outcome, result="retry", detail="chờ tin trước của cùng chat", seconds=1.0)
             except ChatUnreachable as exc:
                 outcomes.put_nowait(Outcome(row, "gone", str(exc), attempted=True))
-                for rest in rows[index + 1 :]:
-                    outcomes.put_nowait(Outcome(rest, "gone", str(exc)))
-                return
+                rest = functools.partial(Outcome, result="gone", detail=str(exc))
             except ChatMoved as exc:  # sent again at once, to the chat's new id
                 outcomes.put_nowait(Outcome(row, "moved", exc.new_chat_id, attempted=True))
-                for rest in rows[index + 1 :]:
-                    outcomes.put_nowait(Outcome(rest, "moved", exc.new_chat_id))
-                return
+                rest = functools.partial(Outcome, result="moved", detail=exc.new_chat_id)
             except Rejected as exc:
                 outcomes.put_nowait(Outcome(row, "failed", str(exc), attempted=True))
                 continue
@@ -533,39 +589,69 @@ class OutboxDelivery:
                 log.exception("sending outbox row %s failed", row.id)
                 outcomes.put_nowait(Outcome(row, "temporary", f"{type(exc).__name__}: {exc}", attempted=True))
                 continue
-            outcomes.put_nowait(Outcome(row, "sent", attempted=True))
-            if self.metrics is not None and row.due_at is not None:
-                late = (self.clock() - row.due_at).total_seconds()
-                self.metrics.lateness.labels(row.channel).observe(max(0.0, late))
+            else:
+                outcomes.put_nowait(Outcome(row, "sent", attempted=True))
+                if self.metrics is not None and row.due_at is not None:
+                    late = (self.clock() - row.due_at).total_seconds()
+                    self.metrics.lateness.labels(row.channel).observe(max(0.0, late))
+                continue
+            for later in rows[index + 1 :]:
+                outcomes.put_nowait(rest(later))
+            return rest
+        return None
 
     async def _recorder(
         self, outcomes: asyncio.Queue[Outcome | None], report: DeliveryReport, window: _Unrecorded
     ) -> None:
         """Writes outcomes as they come: whatever arrived while the last write ran goes in the next one
         (never more than the window), and the window's places are given back once it is committed.
-        Returns after the ``None`` that ends the batch; raises :class:`OutcomesNotRecorded` (keeping the
-        outcomes in ``_unwritten``) when the database does not take them."""
-        finished = False
-        while not finished:
-            item = await outcomes.get()
-            pending: list[Outcome] = []
-            while True:
-                if item is None:
-                    finished = True
-                else:
-                    pending.append(item)
-                if outcomes.empty():
-                    break
-                item = outcomes.get_nowait()
-            if not pending:
-                continue
-            try:
-                await self._record(pending, report, renew=self._renewal_due())
-            except Exception as exc:
-                self._unwritten.extend(pending)
-                log.exception("outbox: %s outcomes could not be written; sending stops", len(pending))
-                raise OutcomesNotRecorded(str(exc)) from exc
-            window.give_back(sum(1 for outcome in pending if outcome.attempted))
+        Returns after the ``None`` that ends the run; raises :class:`OutcomesNotRecorded` (keeping the
+        outcomes in ``_unwritten``) when the database does not take them.
+
+        Messages sent, the common outcome, are written by one statement on a connection the recorder
+        keeps (autocommit: one round trip). A session a write cost six round trips on PostgreSQL (the
+        pool's ping is a transaction of its own), about 30 ms on the loaded 2-core machine; a message's
+        place in the window is held until its outcome is written, so that time capped the rate
+        (bench/replicas.py)."""
+        async with contextlib.AsyncExitStack() as stack:
+            connection: AsyncConnection | None = None
+            finished = False
+            while not finished:
+                item = await outcomes.get()
+                pending: list[Outcome] = []
+                while True:
+                    if item is None:
+                        finished = True
+                    else:
+                        pending.append(item)
+                    if outcomes.empty():
+                        break
+                    item = outcomes.get_nowait()
+                if not pending:
+                    continue
+                try:
+                    renew = self._renewal_due()
+                    if self._autocommit is not None and not renew and all(o.result == "sent" for o in pending):
+                        if connection is None:
+                            connection = await stack.enter_async_context(self._autocommit.connect())
+                        await self._record_sent(connection, pending, report)
+                    else:
+                        await self._record(pending, report, renew=renew)
+                except Exception as exc:
+                    self._unwritten.extend(pending)
+                    log.exception("outbox: %s outcomes could not be written; sending stops", len(pending))
+                    raise OutcomesNotRecorded(str(exc)) from exc
+                window.give_back(sum(1 for outcome in pending if outcome.attempted))
+
+    async def _record_sent(self, connection: AsyncConnection, outcomes: list[Outcome], report: DeliveryReport) -> None:
+        """Messages that went out, in one statement (autocommit)."""
+        table = OutboxMessage.__table__
+        await connection.execute(
+            update(table)
+            .where(table.c.id.in_([o.row.id for o in outcomes]))
+            .values(status="sent", sent_at=self.clock(), claimed_by=None)
+        )
+        report.sent.extend(o.row for o in outcomes)
 
     def _renewal_due(self) -> bool:
         """Claims are renewed a few times per claim timeout, so no other process reclaims rows this one
@@ -640,31 +726,23 @@ class OutboxDelivery:
                 )
                 log.info("chat link %s deactivated: %s", link_id, reason)
 
-    async def _send_batch(self, rows: list[Claimed], report: DeliveryReport) -> None:
+    def _start_batch(
+        self,
+        rows: list[Claimed],
+        outcomes: asyncio.Queue[Outcome | None],
+        window: _Unrecorded,
+        chats: dict[tuple[str, str], asyncio.Task[_Rest | None]],
+    ) -> list[asyncio.Task[_Rest | None]]:
+        """One sender per chat of a batch, each after that chat's sender of the batch before (in order)."""
         by_chat: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
         for row in rows:
             by_chat[(row.channel, row.chat_id)].append(row)
-        outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
-        window = _Unrecorded(self.settings.delivery_concurrency)
-        recorder = asyncio.create_task(self._recorder(outcomes, report, window))
-        senders = asyncio.gather(*(self._send_chat(chat_rows, outcomes, window) for chat_rows in by_chat.values()))
-        try:
-            await asyncio.wait({recorder, senders}, return_when=asyncio.FIRST_COMPLETED)
-            if recorder.done():  # the database failed us: let what is in flight finish, send nothing more
-                window.close()
-                await asyncio.gather(senders, return_exceptions=True)
-                while not outcomes.empty():
-                    if (item := outcomes.get_nowait()) is not None:
-                        self._unwritten.append(item)
-        finally:
-            if not senders.done():  # cancelled: stop sending (what is in flight may have gone out)
-                senders.cancel()
-                await asyncio.gather(senders, return_exceptions=True)
-            outcomes.put_nowait(None)
-        if not recorder.done():
-            await recorder
-        recorder.result()  # raises OutcomesNotRecorded
-        senders.result()
+        started = []
+        for key, chat_rows in by_chat.items():
+            task = asyncio.create_task(self._send_chat(chat_rows, outcomes, window, after=chats.get(key)))
+            chats[key] = task
+            started.append(task)
+        return started
 
     async def _settle(self, report: DeliveryReport) -> None:
         """After the database failed a batch: write the outcomes kept in memory, then release this
@@ -684,18 +762,56 @@ class OutboxDelivery:
         log.info("outbox: %s outcomes written after the database came back", len(kept))
 
     async def deliver_due(self, *, drain: bool = True) -> DeliveryReport:
-        """Send everything due now; while one batch is being sent the next one is claimed, so a
-        long broadcast does not pause between batches. Returns what happened."""
+        """Send everything due now. While one batch is being sent the next one is claimed and its
+        senders start, queueing for the same window behind the first's, so a long broadcast does not
+        pause between batches. Returns what happened."""
         report = DeliveryReport()
         await self._settle(report)
         self._renewed_at = time.monotonic()
         rows = await self._claim(self.clock(), report)
-        while rows:
-            sending = asyncio.create_task(self._send_batch(rows, report))
-            try:
-                rows = await self._claim(self.clock(), report) if drain else []
-            finally:
-                await sending
+        if not rows:
+            return report
+        outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+        window = _Unrecorded(self.settings.delivery_concurrency)
+        recorder = asyncio.create_task(self._recorder(outcomes, report, window))
+        chats: dict[tuple[str, str], asyncio.Task[_Rest | None]] = {}
+        current = self._start_batch(rows, outcomes, window, chats)
+        senders = list(current)
+        unclaimed: Exception | None = None  # the claim failed: what was claimed is sent, then it is raised
+        try:
+            while current:
+                following: list[asyncio.Task[_Rest | None]] = []
+                if drain and unclaimed is None:
+                    try:
+                        rows = await self._claim(self.clock(), report)
+                    except Exception as exc:
+                        unclaimed, rows = exc, []
+                    following = self._start_batch(rows, outcomes, window, chats)
+                    senders += following
+                batch = asyncio.gather(*current, return_exceptions=True)
+                await asyncio.wait({batch, recorder}, return_when=asyncio.FIRST_COMPLETED)
+                if recorder.done():  # it stops before the end only when the database failed it
+                    break
+                current = following
+                senders = [task for task in senders if not task.done()]
+                for key in [key for key, task in chats.items() if task.done() and _stopped(task) is None]:
+                    del chats[key]  # a chat stopped by a failure stays, so that its later rows wait too
+        except BaseException:  # cancelled: stop sending (what is in flight may have gone out)
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+            outcomes.put_nowait(None)
+            raise
+        if recorder.done():  # the database failed us: let what is in flight finish, send nothing more
+            window.close()
+            await asyncio.gather(*senders, return_exceptions=True)
+            while not outcomes.empty():
+                if (item := outcomes.get_nowait()) is not None:
+                    self._unwritten.append(item)
+        outcomes.put_nowait(None)
+        await recorder  # raises OutcomesNotRecorded
+        if unclaimed is not None:
+            raise unclaimed
         return report
 
     async def next_due_in(self, ceiling: float) -> float:

@@ -256,6 +256,15 @@ class Dispatcher:
         self._is_config_admin = admin_ids or self._settings_admin
         # Chats that may hold numbered options (channels without buttons): only those need clearing.
         self._offered: dict[tuple[str, str], bool] = {}
+        # Per channel, options stored in the background with the channel's answered updates (Zalo).
+        self._behind: dict[str, options.WrittenBehind] = {}
+
+    def options_behind(self, channel: str) -> options.WrittenBehind:
+        """The options of ``channel`` to be stored in the background by whoever attaches to it (the
+        channel's batches of answered updates, bot/channels/seen.py); written directly while nobody is."""
+        if channel not in self._behind:
+            self._behind[channel] = options.WrittenBehind(channel)
+        return self._behind[channel]
 
     def _settings_admin(self, incoming: Incoming) -> bool:
         """Bootstrap admins come from settings, per channel (QTBOT_ADMIN_TELEGRAM_IDS, QTBOT_ADMIN_ZALO_IDS)."""
@@ -286,10 +295,15 @@ class Dispatcher:
         if number is None:
             return incoming
         lifetime = timedelta(minutes=self.settings.dialog_timeout_minutes)
-        async with self.sessions() as session:
-            data = await options.chosen(
-                session, incoming.channel, incoming.chat_id, number, now=incoming.received_at, lifetime=lifetime
-            )
+        behind = self._behind.get(incoming.channel)
+        unstored = behind.offered(incoming.chat_id) if behind is not None else None
+        if unstored is not None:  # offered a moment ago, not yet stored: what was offered counts
+            data = options.choose(unstored, number, now=incoming.received_at, lifetime=lifetime)
+        else:
+            async with self.sessions() as session:
+                data = await options.chosen(
+                    session, incoming.channel, incoming.chat_id, number, now=incoming.received_at, lifetime=lifetime
+                )
         return incoming if data is None else replace(incoming, text=None, callback_data=data)
 
     async def _remember_options(self, incoming: Incoming, replies: list[Reply]) -> None:
@@ -303,11 +317,15 @@ class Dispatcher:
         chat = (channel, chat_id)
         if not offered and self._offered.get(chat) is False:
             return
-        async with self.sessions() as session, session.begin():
-            if offered:
-                await options.offer(session, *chat, offered, now=now)
-            else:
-                await options.clear(session, *chat)
+        behind = self._behind.get(channel)
+        if behind is not None and behind.active:
+            behind.offer(chat_id, offered or None, now=now)
+        else:
+            async with self.sessions() as session, session.begin():
+                if offered:
+                    await options.offer(session, *chat, offered, now=now)
+                else:
+                    await options.clear(session, *chat)
         if len(self._offered) > 50_000:
             self._offered.clear()
         self._offered[chat] = bool(offered)

@@ -11,7 +11,8 @@ from sqlalchemy import func, select, update
 from bot.app import App
 from bot.channels.base import ChatOrderedPipeline
 from bot.channels.seen import SeenKeys
-from bot.models import InboxUpdate, SeenUpdate, utcnow
+from bot.models import ChatOptions, InboxUpdate, SeenUpdate, utcnow
+from bot.services.options import WrittenBehind
 
 NOW = datetime(2022, 6, 22, 3, tzinfo=UTC)
 
@@ -210,3 +211,51 @@ async def test_a_failing_update_does_not_stop_the_ones_after_it() -> None:
     await pipeline.submit("b", lambda: ok(3))
     await pipeline.drain()
     assert sorted(done) == [2, 3]
+
+
+async def offered(app: App) -> dict[str, list[list[str]]]:
+    async with app.sessions() as session:
+        return {row.chat_id: row.options for row in await session.scalars(select(ChatOptions))}
+
+
+async def test_options_are_stored_in_the_batch_of_the_update_that_offered_them(empty_app: App) -> None:
+    """An update is never stored as answered without the options its answer offered: after a crash it
+    is answered (and offers them) again. A batch that fails keeps both for the next round, and an offer
+    made meanwhile is not overwritten by the older one put back."""
+    behind = WrittenBehind("zalo")
+    seen = SeenKeys(empty_app.sessions, "zalo", lambda: NOW, flush_every=3600, options=behind)
+    await seen.start()
+    assert behind.active
+    assert seen.claim("m:1")
+    behind.offer("c1", [("Lưu", "dlg:ok"), ("Hủy", "dlg:cancel")], now=NOW)  # the answer offers options
+    assert behind.offered("c1") == ([("Lưu", "dlg:ok"), ("Hủy", "dlg:cancel")], NOW)
+    seen.answered("m:1")
+    working = seen.sessions
+
+    def broken() -> None:
+        raise ConnectionError("database unreachable")
+
+    seen.sessions = broken  # type: ignore[assignment]
+    try:
+        await seen.flush()
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the failure must reach the caller")
+    assert behind.offered("c1") is not None  # still what "1" means here
+    behind.offer("c2", None, now=NOW)
+    seen.sessions = working
+    await seen.flush()
+    assert await stored(empty_app) == ["m:1"]
+    assert await offered(empty_app) == {"c1": [["Lưu", "dlg:ok"], ["Hủy", "dlg:cancel"]]}
+    assert behind.offered("c1") is None  # the database knows now
+    # A newer offer made while an older batch fails is the one kept.
+    behind.offer("c1", [("Đồng ý", "/a")], now=NOW)
+    batch = behind.take()
+    behind.offer("c1", None, now=NOW)
+    behind.done(batch, stored=False)
+    assert behind.offered("c1") == (None, NOW)
+    await seen.flush()
+    assert await offered(empty_app) == {}
+    await seen.stop()
+    assert not behind.active

@@ -62,12 +62,16 @@ class ZaloHarness:
 
 
 @contextlib.asynccontextmanager
-async def zalo_bot(app: App, fake: FakeZalo, **overrides: object) -> AsyncIterator[ZaloChannel]:
+async def zalo_bot(
+    app: App, fake: FakeZalo, *, flush_every: float | None = None, **overrides: object
+) -> AsyncIterator[ZaloChannel]:
     settings = zalo_settings(app.settings, fake, zalo_poll_timeout=1, **overrides)
     app.dispatcher.settings = settings
     channel = ZaloChannel(
         app.dispatcher, settings, transport=fake.transport(), clock=fixed_clock(NOW, settings), min_poll_interval=0.01
     )
+    if flush_every is not None:  # how often answered updates (and options offered) are stored
+        channel.seen.flush_every = flush_every
     await channel.start()
     try:
         yield channel
@@ -161,6 +165,7 @@ async def test_a_guided_dialog_with_numbered_options_survives_a_restart(demo_db_
             assert "Đã thêm [S" in await bot.say("1", chat=ADMIN)
             # A message without options clears them: a stray "1" presses nothing.
             await bot.say("/donvi", chat=ADMIN)
+            await channel.seen.flush()  # stored with the next batch of answered updates
             async with second.sessions() as session:
                 assert await session.scalar(select(func.count()).select_from(ChatOptions)) == 0
         await second.close()
@@ -596,6 +601,104 @@ async def test_two_messages_of_one_chat_answered_at_once_keep_their_options(zalo
     replies = [[Reply("a", buttons=[[Button(f"Chọn {n}", f"/donvi {n}")]])] for n in range(8)]
     now = fixed_clock(NOW, zalo.app.settings)()
     await asyncio.gather(*(zalo.app.dispatcher.remember_options("zalo", OFFICER, r, now=now) for r in replies))
+    await asyncio.gather(*(zalo.channel.seen.flush() for _ in range(3)))  # batches at once, one at a time
     async with zalo.app.sessions() as session:
         rows = list(await session.scalars(select(ChatOptions).where(ChatOptions.chat_id == OFFICER)))
     assert len(rows) == 1 and rows[0].options[0][0].startswith("Chọn ")
+
+
+async def options_stored(app: App, chat: str) -> list[list[str]] | None:
+    async with app.sessions() as session:
+        row = await session.scalar(
+            select(ChatOptions).where(ChatOptions.channel == "zalo", ChatOptions.chat_id == chat)
+        )
+    return None if row is None else row.options
+
+
+async def start_a_meeting_dialog(bot: ZaloHarness) -> str:
+    """An admin's /themhop up to its first numbered options (who is invited)."""
+    assert "Thời gian?" in await bot.say("/themhop", chat=ADMIN)
+    assert "Địa điểm" in await bot.say("chiều 30/6", chat=ADMIN)
+    assert "Nội dung?" in await bot.say("Hội trường Bộ CHQS tỉnh", chat=ADMIN)
+    offered = await bot.say("Hội nghị triển khai diễn tập", chat=ADMIN)
+    assert "1. Cả cụm" in offered
+    return offered
+
+
+async def test_a_number_typed_before_the_options_are_stored_presses_what_was_offered(demo_db_url: str) -> None:
+    """Options are stored with the next batch of answered updates; until then the process's own
+    memory says what the numbers mean."""
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo() as fake, zalo_bot(app, fake, flush_every=3600) as channel:  # no batch unless asked
+        bot = ZaloHarness(app, fake, channel)
+        await start_a_meeting_dialog(bot)
+        assert await options_stored(app, ADMIN) is None  # not stored yet
+        summary = await bot.say("1", chat=ADMIN)
+        assert "Thời gian: 13h30 Thứ Năm 30/06/2022" in summary and "1. Lưu" in summary
+        assert await options_stored(app, ADMIN) is None
+        await channel.seen.flush()
+        stored = await options_stored(app, ADMIN)
+        assert stored is not None and stored[0][0] == "Lưu"
+        assert "Đã thêm [S" in await bot.say("1", chat=ADMIN)
+        assert await options_stored(app, ADMIN) == stored  # the clear waits for the batch
+        assert "Đã thêm" not in await bot.say("1", chat=ADMIN)  # but counts at once: "1" presses nothing
+        await channel.seen.flush()
+        assert await options_stored(app, ADMIN) is None
+    await app.close()
+
+
+async def test_options_stored_by_a_background_batch_survive_a_process_that_died(demo_db_url: str) -> None:
+    async with FakeZalo() as fake:
+        first = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+        async with zalo_bot(first, fake, flush_every=0.02) as channel:
+            await start_a_meeting_dialog(ZaloHarness(first, fake, channel))
+            for _ in range(200):
+                if await options_stored(first, ADMIN) is not None:
+                    break
+                await asyncio.sleep(0.02)
+            assert await options_stored(first, ADMIN) is not None
+            # Dies: nothing more is stored (no final batch at a stop).
+            assert channel.seen._flusher is not None
+            channel.seen._flusher.cancel()
+            channel.seen._flusher = None
+            channel.seen.flush = _nothing  # type: ignore[method-assign]
+        await first.close()
+        second = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+        async with zalo_bot(second, fake) as channel:
+            summary = await ZaloHarness(second, fake, channel).say("1", chat=ADMIN)
+            assert "Thời gian: 13h30 Thứ Năm 30/06/2022" in summary and "1. Lưu" in summary
+        await second.close()
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def test_another_dispatcher_on_the_same_database_sees_the_options_once_stored(demo_db_url: str) -> None:
+    """Replicas share the database: within one batch interval another replica does not know the new
+    options yet (a number means what it meant before); once the batch is stored it does."""
+    app = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    replica = App(make_settings(demo_db_url, admin_zalo_ids=[ADMIN]))
+    async with FakeZalo() as fake, zalo_bot(app, fake, flush_every=3600) as channel:
+        await start_a_meeting_dialog(ZaloHarness(app, fake, channel))
+        info = channel.info()
+        clock = channel.clock
+
+        async def replica_says(text: str) -> str:
+            incoming = Incoming(
+                channel="zalo",
+                chat_id=ADMIN,
+                chat_type="private",
+                sender_id=ADMIN,
+                sender_name="A",
+                received_at=clock(),
+                text=text,
+            )
+            replica.dispatcher.settings = channel.settings
+            return "\n".join(r.text for r in await replica.dispatcher.handle(incoming, info))
+
+        assert "Thời gian: 13h30" not in await replica_says("1")  # not stored yet: "1" offered nothing there
+        await channel.seen.flush()
+        assert "Thời gian: 13h30 Thứ Năm 30/06/2022" in await replica_says("1")
+    await replica.close()
+    await app.close()

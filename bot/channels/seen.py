@@ -16,6 +16,10 @@ two replicas agree on who took it). Once answered it leaves the inbox, in the sa
 An update still in the inbox ``older_than`` after it was taken belonged to a process that died: any
 live process takes it again (:meth:`SeenKeys.overdue`) and answers it. A crash then costs the updates
 answered in the last ``flush_every`` seconds, answered twice; none is lost.
+
+The numbered options the answers offered (``options``, bot/services/options.WrittenBehind) go into the
+same batches and transactions, so an update is never stored as answered without its options: one
+whose options a crash lost is answered again, and offers them again.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import SeenUpdate
 from bot.services import channel_state
+from bot.services import options as chat_options
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,7 @@ class SeenKeys:
         *,
         flush_every: float = 0.25,
         remembered: int = 10_000,
+        options: chat_options.WrittenBehind | None = None,
     ) -> None:
         self.sessions = sessions
         self.channel = channel
@@ -56,6 +62,9 @@ class SeenKeys:
         self._inboxed: set[str] = set()  # taken into the inbox by this process, not yet answered
         self._left_inbox: list[str] = []  # answered, still to be deleted from the inbox
         self._flusher: asyncio.Task[None] | None = None
+        # Numbered options offered by the answers, stored in the same batches (see WrittenBehind).
+        self.options = options
+        self._lock = options.lock if options is not None else asyncio.Lock()
 
     async def start(self) -> None:
         """Forget what is older than the TTL, remember the newest keys, write answered keys from now on."""
@@ -70,6 +79,8 @@ class SeenKeys:
             for key in reversed(list(newest)):
                 self._remember(key)
         if self._flusher is None:
+            if self.options is not None:
+                self.options.attach()
             self._flusher = asyncio.create_task(self._flush_forever(), name=f"{self.channel}-seen-keys")
 
     async def stop(self) -> None:
@@ -78,8 +89,13 @@ class SeenKeys:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        with contextlib.suppress(Exception):
-            await self.flush()
+            with contextlib.suppress(Exception):
+                await self.flush()
+            if self.options is not None:
+                self.options.detach()
+        else:
+            with contextlib.suppress(Exception):
+                await self.flush()
 
     def claim(self, key: str) -> bool:
         """True for the first taker of ``key`` in this process; False for a copy."""
@@ -133,19 +149,30 @@ class SeenKeys:
         self._inboxed.discard(key)
 
     async def flush(self) -> None:
-        if not self._answered and not self._left_inbox:
-            return
-        batch, self._answered = self._answered, {}
-        left, self._left_inbox = self._left_inbox, []
-        try:
-            async with self.sessions() as session, session.begin():
-                await channel_state.record_seen(session, self.channel, batch)
-                await channel_state.updates_answered(session, self.channel, left)
-        except Exception:
-            for key, at in batch.items():  # the next round tries again
-                self._answered.setdefault(key, at)
-            self._left_inbox.extend(left)
-            raise
+        """Store the answered keys, the inbox departures and the options offered, in one transaction.
+        Options are taken last: those of an update answered by now are in this batch or an earlier one,
+        so no update is stored as answered without its options."""
+        async with self._lock:
+            batch, self._answered = self._answered, {}
+            left, self._left_inbox = self._left_inbox, []
+            offers = self.options.take() if self.options is not None else {}
+            if not batch and not left and not offers:
+                return
+            try:
+                async with self.sessions() as session, session.begin():
+                    await channel_state.record_seen(session, self.channel, batch)
+                    await channel_state.updates_answered(session, self.channel, left)
+                    if offers and self.options is not None:
+                        await chat_options.store(session, self.options.channel, offers)
+            except BaseException:
+                for key, at in batch.items():  # the next round tries again
+                    self._answered.setdefault(key, at)
+                self._left_inbox.extend(left)
+                if self.options is not None:
+                    self.options.done(offers, stored=False)
+                raise
+            if self.options is not None:
+                self.options.done(offers, stored=True)
 
     async def _flush_forever(self) -> None:
         while True:

@@ -216,7 +216,8 @@ class ZaloChannel:
         self._polling: asyncio.Task[None] | None = None
         self._sweeping: asyncio.Task[None] | None = None
         self._pipeline = ChatOrderedPipeline(IN_FLIGHT)
-        self.seen = SeenKeys(self.sessions, NAME, clock)
+        # Numbered options go to the database with the answered updates' batches (bot/channels/seen.py).
+        self.seen = SeenKeys(self.sessions, NAME, clock, options=dispatcher.options_behind(NAME))
         self._unsaved_sent = 0
         self._month_sent = 0  # as last read from the database (all replicas), plus what is unsaved
         self._last_saved = time.monotonic()
@@ -532,6 +533,8 @@ class ZaloChannel:
         if reply.buttons:  # "1" answered to a pushed message presses its first option
             try:
                 await self.dispatcher.remember_options(NAME, chat_id, [reply], now=self.clock())
+                # Stored now, not with the next batch: the outbox marks the message sent on its own.
+                await self.seen.flush()
             except Exception:  # sent is sent: never a reason to send it again
                 log.exception("Zalo: the options of a pushed message could not be kept")
 

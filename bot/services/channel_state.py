@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import insert_ignore
+from bot.db import dialect_insert, insert_ignore
 from bot.models import ChannelUsage, ChatLink, InboxUpdate, Member, SeenUpdate, StoredFile, utcnow
 from bot.services.notices import Notice
 from bot.services.reminders import Push, write_pushes
@@ -34,12 +35,32 @@ async def record_seen(session: AsyncSession, channel: str, keys: dict[str, datet
 async def take_update(session: AsyncSession, channel: str, key: str, payload: object, *, now: datetime) -> bool:
     """Take a webhook update before its 200: mark it seen and put it in the inbox, unless some process
     (this one before a restart, or another replica) has taken it already."""
-    seen = {"channel": channel, "update_key": key[:120], "seen_at": now}
-    if not await insert_ignore(session, SeenUpdate.__table__, [seen], key=["channel", "update_key"]):
+    # Two plain statements with bound parameters (compiled once, then taken from SQLAlchemy's cache),
+    # not the ORM's unit of work: this is paid by every webhook call before its 200.
+    statements = _TAKE.get(_dialect(session))
+    if statements is None:
+        insert = dialect_insert(_dialect(session))
+        seen_table = SeenUpdate.__table__
+        statements = (
+            insert(seen_table).on_conflict_do_nothing(index_elements=[seen_table.c.channel, seen_table.c.update_key]),
+            insert(InboxUpdate.__table__),
+        )
+        _TAKE[_dialect(session)] = statements
+    take_seen, take_inbox = statements
+    key = key[:120]
+    result = await session.execute(take_seen, {"channel": channel, "update_key": key, "seen_at": now})
+    if not result.rowcount:  # type: ignore[attr-defined]
         return False
-    session.add(InboxUpdate(channel=channel, update_key=key[:120], payload=payload, taken_at=utcnow()))
-    await session.flush()
+    row = {"channel": channel, "update_key": key, "payload": payload, "taken_at": utcnow(), "attempts": 1}
+    await session.execute(take_inbox, row)
     return True
+
+
+_TAKE: dict[str, tuple[Any, Any]] = {}
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 async def updates_answered(session: AsyncSession, channel: str, keys: list[str]) -> None:
