@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.cache import WATCH, VersionWatch
 from bot.channels.base import Channel, RateLimits
 from bot.config import Settings
-from bot.db import create_engine, session_factory, upgrade_database
+from bot.db import create_engine, create_read_engine, session_factory, upgrade_database
 from bot.messages import ChannelInfo, Reply
 from bot.models import Unit, utcnow
 from bot.services import app_state
@@ -153,7 +153,14 @@ class App:
         self.engine = create_engine(settings.database_url)
         self.versions = VersionWatch()
         self.sessions = session_factory(self.engine, **{WATCH: self.versions})
-        self.dispatcher = Dispatcher(self.sessions, settings, versions=self.versions)
+        # Read-only questions are answered on their own engine (see bot.db.create_read_engine).
+        self.read_engine = create_read_engine(settings.database_url, self.engine)
+        self.dispatcher = Dispatcher(
+            self.sessions,
+            settings,
+            versions=self.versions,
+            read_sessions=session_factory(self.read_engine, **{WATCH: self.versions}),
+        )
 
     @functools.cached_property
     def metrics(self) -> Metrics:
@@ -185,6 +192,8 @@ class App:
             return await app_state.get(session, app_state.DEMO_CLOCK)
 
     async def close(self) -> None:
+        if self.read_engine.sync_engine.pool is not self.engine.sync_engine.pool:
+            await self.read_engine.dispose()
         await self.engine.dispose()
 
     def jobs(self, channels: dict[str, Channel], *, clock: Callable[[], datetime] | None = None) -> Jobs:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +55,65 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
+    """The engine read-only questions are answered on: no transaction of their own to open and commit.
+
+    PostgreSQL: autocommit (each SELECT alone, no BEGIN/COMMIT round trips), no ping.
+    SQLite: its own small pool whose connections run their statements in the event loop's thread
+    instead of aiosqlite's worker thread (an indexed read takes microseconds; the hand-offs to the
+    worker and back cost far more on a busy machine), with ``query_only`` so that nothing can write
+    through it. Reads never wait for a writer under WAL (a busy_timeout of 2 s covers the rare
+    moments one must, such as WAL recovery), so the loop is not held by a lock; writes
+    stay on ``engine``, whose statements may wait (busy_timeout) in the worker thread."""
+    if not is_sqlite(url):
+        # Its own pool, without the ping before each checkout (one more round trip per question):
+        # the dispatcher asks again once on a fresh connection when a read finds its connection dead.
+        return create_async_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4)
+    if make_url(url).database in (None, "", ":memory:"):
+        return engine
+    database = make_url(url).database
+    inline = _inline_connection_class()
+
+    async def connect() -> Any:
+        def connector() -> sqlite3.Connection:
+            # Made in the worker thread, then used in the loop's thread only.
+            return sqlite3.connect(database, timeout=2, check_same_thread=False)
+
+        connection = inline(connector, 64)
+        connection._thread.daemon = True  # as SQLAlchemy does for its own aiosqlite connections
+        return await connection
+
+    # No AUTOCOMMIT here: the driver opens no transaction before a SELECT anyway, and resetting the
+    # isolation level at each check-in would go through the worker thread.
+    read = create_async_engine(url, async_creator=connect, pool_size=2, max_overflow=8)
+    event.listen(read.sync_engine, "connect", _sqlite_read_pragmas)
+    return read
+
+
+@cache
+def _inline_connection_class() -> type:
+    import aiosqlite
+
+    class InlineConnection(aiosqlite.Connection):
+        """An aiosqlite connection whose calls, once connected, run at once in the caller's thread."""
+
+        async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            if not self._running or not self._connection:
+                raise ValueError("Connection closed")
+            return fn(*args, **kwargs)
+
+    return InlineConnection
+
+
+def _sqlite_read_pragmas(dbapi_connection, record) -> None:
+    _sqlite_pragmas(dbapi_connection, record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    # A read waits for a lock only in rare moments (WAL recovery); the loop waits with it, so not long.
+    cursor.execute("PRAGMA busy_timeout=2000")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -7,13 +7,20 @@ import unicodedata
 
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s/:.,+\-–]")
+_COMBINING = re.compile("[\u0300-\u036f]+")
 
 
 def strip_diacritics(text: str) -> str:
     """'Kim Bảng' -> 'Kim Bang'; 'Đồng Hóa' -> 'Dong Hoa'."""
     text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    if text.isascii():
+        return text
+    # Vietnamese marks are all in the Combining Diacritical Marks block (every one of them is Mn);
+    # other non-spacing marks, rarer, go one character at a time.
+    stripped = _COMBINING.sub("", unicodedata.normalize("NFD", text))
+    if stripped.isascii():
+        return stripped
+    return "".join(ch for ch in stripped if unicodedata.category(ch) != "Mn")
 
 
 def normalize(text: str) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
@@ -72,6 +72,8 @@ class Context:
     menu: list[tuple[str, str, str]] = field(default_factory=list)
     # The commands of a role (for a sender whose role changes while answering: /start CODE).
     menu_of: Callable[[str], list[tuple[str, str, str]]] = lambda _role: []
+    # Nothing is written while answering (a question): small tables may come from the reference data.
+    read_only: bool = False
     # Supplied by the channel: shows a progress text while this answer is being made (None: the
     # channel shows none, as for pushed or replayed work).
     progress: ProgressSink | None = None
@@ -112,6 +114,13 @@ class Context:
 
     async def people(self) -> list[PersonRef]:
         return await self.reference.people(self.session)
+
+    async def kept(self, key: Hashable, load: Callable[[], Awaitable[list[Any]]]) -> list[Any]:
+        """``load()``'s rows, kept per content version when answering a question (see
+        :meth:`ReferenceData.kept`); read afresh in a transaction that may write."""
+        if self.read_only:
+            return await self.reference.kept(key, load)
+        return await load()
 
     async def cluster(self) -> ClusterView | None:
         """The cluster of the current year."""

@@ -101,7 +101,8 @@ async def cmd_duty(ctx: Context) -> Reply:
         events = await schedule.events_between(
             ctx.session, start, end, kinds=("conference", "meeting", "inspection"), unit_id=unit.id
         )
-        periods = await duty.reinforced_periods_covering(ctx.session, day)
+        every = await ctx.kept(("readiness periods",), lambda: duty.readiness_periods_all(ctx.session))
+        periods = duty.covering(every, day)
         duty_day = days[0] if days else None
         acks = await _acks(ctx, unit.id, days)
         return views.day_reply(

@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot import lexicon
 from bot.services.units import PersonRef, UnitDirectory, UnitMatch
@@ -35,7 +35,11 @@ SUBJECT_RULES: list[tuple[str, re.Pattern[str]]] = [(s, re.compile(p)) for s, p 
 _STRONG_TASK = re.compile(r"\b(ft ?\d{1,2}|nhiem vu)\b")
 OPERATION_RULES: list[tuple[str, re.Pattern[str]]] = [(o, re.compile(p)) for o, p in lexicon.OPERATION_PATTERNS]
 _ABBREVIATION = {k: v for k, v in lexicon.ABBREVIATIONS.items() if " " not in k}
-_ABBREVIATION_PHRASES = {k: v for k, v in lexicon.ABBREVIATIONS.items() if " " in k}
+_ABBREVIATION_PHRASES = [
+    (phrase, re.compile(rf"\b{re.escape(phrase)}\b"), spelled)
+    for phrase, spelled in lexicon.ABBREVIATIONS.items()
+    if " " in phrase
+]
 
 _TOKEN = re.compile(r"(?<!\S)([usdpm]):(\S+)")
 # Period phrases, removed before looking for dates so "quý 2/2022" is not read as a day.
@@ -179,8 +183,9 @@ def canonical(text: str) -> str:
     'nv nao sap den han ko' -> 'nhiem vu nao sap den han khong'."""
     capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
     norm = normalize(text).replace("–", " ")
-    for phrase, spelled in _ABBREVIATION_PHRASES.items():
-        norm = re.sub(rf"\b{re.escape(phrase)}\b", spelled, norm)
+    for phrase, pattern, spelled in _ABBREVIATION_PHRASES:
+        if phrase in norm:  # the pattern cannot match otherwise (and most questions have none)
+            norm = pattern.sub(spelled, norm)
     words = []
     for word in norm.split():
         word = lexicon.TYPOS.get(word, word)
@@ -278,27 +283,77 @@ def _moment(canon: str) -> time | None:
     return found
 
 
+@dataclass(frozen=True)
+class _PeopleIndex:
+    """What :func:`find_people` needs of a people snapshot, worked out once per snapshot."""
+
+    people: list[PersonRef]
+    named: list[tuple[PersonRef, re.Pattern[str], int]]  # full names of two words or more, word count
+    sizes: dict[int, list[int]]  # word count -> indexes into ``named``
+    accented: list[str]  # each person's given name as written, lower case
+    by_given: dict[str, list[PersonRef]]
+    spelled: dict[int, str]  # person id -> canonical position
+    spelled_patterns: dict[int, re.Pattern[str]]
+
+    @classmethod
+    def of(cls, people: list[PersonRef]) -> _PeopleIndex:
+        named = [
+            (p, re.compile(rf"\b{re.escape(p.norm_name)}\b"), len(p.norm_name.split()))
+            for p in people
+            if " " in p.norm_name  # a one-word name is a given name
+        ]
+        sizes: dict[int, list[int]] = {}
+        for index, (_, _, size) in enumerate(named):
+            sizes.setdefault(size, []).append(index)
+        by_given: dict[str, list[PersonRef]] = {}
+        for person in people:
+            by_given.setdefault(person.given, []).append(person)
+        spelled = {p.id: canonical(p.position) for p in people if p.position}
+        return cls(
+            people,
+            named,
+            sizes,
+            [unicodedata.normalize("NFC", p.full_name.split()[-1]).lower() for p in people],
+            by_given,
+            spelled,
+            {pid: re.compile(rf"\b{re.escape(text)}\b") for pid, text in spelled.items()},
+        )
+
+
+_people_indexes: dict[int, _PeopleIndex] = {}
+
+
+def _people_index(people: list[PersonRef]) -> _PeopleIndex:
+    """The index of a snapshot (kept while the snapshot is: it holds the list, so its id stays its own)."""
+    found = _people_indexes.get(id(people))
+    if found is None or found.people is not people:
+        if len(_people_indexes) >= 8:
+            _people_indexes.clear()
+        found = _people_indexes[id(people)] = _PeopleIndex.of(people)
+    return found
+
+
 def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef]:
     """The people a question names: by full name (exact or a close spelling), or by the given name
     alone ("Phúc", "anh Hải", "đ/c Quang"). Several equally good matches are all returned."""
     if not people:
         return []
+    known = _people_index(people)
     words = canon.split()
-    named = [p for p in people if " " in p.norm_name]  # a one-word name is a given name
-    full = [p for p in named if re.search(rf"\b{re.escape(p.norm_name)}\b", canon)]
+    full = [p for p, pattern, _ in known.named if p.norm_name in canon and pattern.search(canon)]
     if full:
         return full
-    scored: list[tuple[float, PersonRef]] = []
-    for person in named:
-        size = len(person.norm_name.split())
+    scored: dict[int, float] = {}  # index into named -> best score of a window
+    for size, members in known.sizes.items():
+        names = [known.named[i][0].norm_name for i in members]
         for start in range(max(0, len(words) - size + 1)):
             window = " ".join(words[start : start + size])
-            score = fuzz.ratio(window, person.norm_name)
-            if score >= 88:
-                scored.append((score, person))
+            for _, score, position in process.extract(window, names, scorer=fuzz.ratio, score_cutoff=88, limit=None):
+                number = members[position]
+                scored[number] = max(score, scored.get(number, 0.0))
     if scored:
-        best = max(s for s, _ in scored)
-        return list(dict.fromkeys(p for s, p in scored if s == best))
+        best = max(scored.values())
+        return list(dict.fromkeys(known.named[i][0] for i in sorted(scored) if scored[i] == best))
     given: list[PersonRef] = []
     # A given name typed with its diacritics is a name even when, without them, it is an everyday word
     # ("Hải" is a person, "hai" is two).
@@ -307,8 +362,7 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
     typed = {w.lower() for w in raw_words}
     capitalised = {normalize(w) for w in raw_words[1:] if w[:1].isupper() and not w.isupper()}
     left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
-    for person in people:
-        accented = unicodedata.normalize("NFC", person.full_name.split()[-1]).lower()
+    for person, accented in zip(people, known.accented, strict=True):
         if person.given not in left:
             continue
         if (accented != person.given and accented in typed) or person.given in capitalised:
@@ -322,11 +376,13 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
             continue
         if len(word) < 2:
             continue
-        given.extend(p for p in people if p.given == word)
+        given.extend(known.by_given.get(word, ()))
     if given:
         return list(dict.fromkeys(given))
-    spelled = {p.id: canonical(p.position) for p in people if p.position}
-    positions = [p for p in people if p.id in spelled and re.search(rf"\b{re.escape(spelled[p.id])}\b", canon)]
+    spelled = known.spelled
+    positions = [
+        p for p in people if p.id in spelled and spelled[p.id] in canon and known.spelled_patterns[p.id].search(canon)
+    ]
     if positions:
         longest = max(len(spelled[p.id]) for p in positions)
         return [p for p in positions if len(spelled[p.id]) == longest]

@@ -17,26 +17,36 @@ _OWN_UNIT = re.compile(r"\b(don vi (toi|minh|chung toi)|cua (toi|minh|chung toi)
 
 async def period_table(ctx: Context) -> tuple[results.ResultTable | None, str, Reply | None]:
     """The table of the asked (or latest visible) period, or the reply explaining why there is none."""
+    table, label, problem, _visible = await _period_table(ctx)
+    return table, label, problem
+
+
+async def _period_table(
+    ctx: Context,
+) -> tuple[results.ResultTable | None, str, Reply | None, list[results.ReviewPeriod]]:
+    """:func:`period_table`, and the periods this asker may see (read once for both)."""
     cluster = await ctx.cluster()
     if cluster is None:
-        return None, "", Reply("Chưa có cụm thi đua nào trong dữ liệu.")
+        return None, "", Reply("Chưa có cụm thi đua nào trong dữ liệu."), []
     admin = ctx.viewer.at_least("admin")
     spec = ctx.slots.period
-    period = (
-        await results.find_period(ctx.session, cluster.id, spec)
-        if spec
-        else await results.latest_period(ctx.session, cluster.id, ctx.today, include_drafts=admin)
+    visible = await ctx.kept(
+        ("review periods", cluster.id, admin),
+        lambda: results.visible_periods(ctx.session, cluster.id, include_drafts=admin),
     )
-    if period is None or (period.status != "published" and not admin):
-        visible = await results.visible_periods(ctx.session, cluster.id, include_drafts=admin)
+    # Drafts are among them for admins only, so a draft asked for by anyone else is not found.
+    period = results.period_of(visible, spec) if spec else results.latest_of(visible, ctx.today)
+    if period is None:
         labels = [results.period_spec(p).label() for p in visible]
         label = spec.label() if spec else "nào"
-        return None, "", views.no_period_reply(label, labels)
-    return await results.result_table(ctx.session, period), results.period_spec(period).label(), None
+        return None, "", views.no_period_reply(label, labels), visible
+    criteria = await ctx.kept(("criteria", cluster.id), lambda: results.criteria_of(ctx.session, cluster.id))
+    table = await results.result_table(ctx.session, period, criteria=criteria)
+    return table, results.period_spec(period).label(), None, visible
 
 
 async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Reply:
-    table, label, problem = await period_table(ctx)
+    table, label, problem, visible = await _period_table(ctx)
     if problem is not None:
         return problem
     assert table is not None
@@ -54,7 +64,6 @@ async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Repl
         reply = views.unit_with_chart(table, unit, label, token, trend)
         command = f"/ketqua u:{unit.id}"
     # A period picker: the other periods this asker may see.
-    visible = await results.visible_periods(ctx.session, table.period.cluster_id, include_drafts=admin)
     others = [p for p in visible if p.id != table.period.id][:4]
     if others:
         specs = [results.period_spec(p) for p in others]

@@ -22,7 +22,7 @@ from bot.db import DatabaseUnavailable, unreachable
 from bot.errors import DomainError, UserError
 from bot.messages import ChannelInfo, Incoming, ProgressSink, Reply, esc
 from bot.services import dialogs, options
-from bot.services.members import ROLE_ORDER, ensure_admin_chat, resolve_viewer
+from bot.services.members import ROLE_ORDER, Viewer, ensure_admin_chat, resolve_viewer
 from bot.services.units import ReferenceData
 from bot.views import help as help_views
 from bot.views.errors import phrase
@@ -201,12 +201,30 @@ def menu_for(role: str) -> list[tuple[str, str, str]]:
 
 
 @dataclass(frozen=True)
+class Asker:
+    """An asker as resolved at one content version."""
+
+    viewer: Viewer
+    in_dialog: bool
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What a cacheable answer may depend on: the role, the unit, and the position too (a unit's
+        commander sees more of its roster: who acknowledged their shift)."""
+        viewer = self.viewer
+        position = viewer.member.position_short if viewer.member else None
+        return (viewer.role, viewer.unit.id if viewer.unit else None, self.in_dialog, position)
+
+
+@dataclass(frozen=True)
 class Route:
     """What a message asks for, decided from its text alone (no database)."""
 
     key: tuple[str, ...]  # identifies the question for the answer cache
     run: Callable[[Context], Awaitable[Answer]]
     cacheable: bool
+    # Writes nothing: answered on the read-only engine when the asker is already known.
+    read_only: bool = False
 
 
 class Dispatcher:
@@ -223,13 +241,17 @@ class Dispatcher:
         versions: VersionWatch | None = None,
         admin_ids: Callable[[Incoming], bool] | None = None,
         metrics: Metrics | None = None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.metrics = metrics
         self.sessions = sessions
+        self.read_sessions = read_sessions or sessions
         self.settings = settings
         self.reference = ReferenceData()
         self.versions = versions or VersionWatch()
         self.answers = VersionedCache(size=5000)
+        # Askers resolved at the current content version (members and chat links are content, so
+        # a join, a role change or a revoked link empties it).
         self._viewers = VersionedCache(size=20000)
         self._is_config_admin = admin_ids or self._settings_admin
         # Chats that may hold numbered options (channels without buttons): only those need clearing.
@@ -353,12 +375,12 @@ class Dispatcher:
         if not text:
             if incoming.chat_type != "private":
                 return None
-            return Route(("empty",), _not_understood, cacheable=True)
+            return Route(("empty",), _not_understood, cacheable=True, read_only=True)
         if command is not None:
             name, args = command
             spec = COMMAND_BY_NAME.get(name)
             if spec is None:
-                return Route(("unknown", name), partial(_unknown_command, name=name), cacheable=True)
+                return Route(("unknown", name), partial(_unknown_command, name=name), cacheable=True, read_only=True)
             run = partial(
                 self._run,
                 command_name=spec.names[0],
@@ -367,17 +389,19 @@ class Dispatcher:
                 long_text=spec.long_text,
                 unit_arg=spec.unit_arg,
             )
-            return Route(("cmd", spec.names[0], args), run, cacheable=spec.cacheable)
+            return Route(("cmd", spec.names[0], args), run, cacheable=spec.cacheable, read_only=spec.cacheable)
         if incoming.chat_type == "private" and INVITE_CODE.fullmatch(text):
             # Zalo has no deep links: a bare invite code sent by a guest is "/start CODE".
             return Route(("maybe_code", text), partial(self._bare_code, text=text), cacheable=False)
         intent = detect_intent(text)
         if intent is None:
-            return Route(("text", text), partial(self._fallback, text=text), cacheable=True)
+            return Route(("text", text), partial(self._fallback, text=text), cacheable=True, read_only=True)
         command_name, handler = INTENTS[intent]
         run = partial(self._run, command_name=command_name, handler=handler, args=text, long_text=False)
         # "khi nào tôi trực" depends on who asks, not only on their role and unit: never cached.
-        return Route(("text", text), run, cacheable=not mentions_asker(text))
+        # Plain questions read, except a swap asked in words ("ai nhận giúp ca 24/6").
+        read_only = COMMAND_BY_NAME[command_name].cacheable
+        return Route(("text", text), run, cacheable=not mentions_asker(text) and read_only, read_only=read_only)
 
     async def _answer(
         self, incoming: Incoming, channel: ChannelInfo, route: Route, progress: ProgressSink | None = None
@@ -387,11 +411,17 @@ class Dispatcher:
         version = await self.versions.current(self.sessions)
         self.reference.use(version)
         asker_key = (incoming.channel, incoming.chat_id, incoming.sender_id)
-        asker = self._viewers.get(version, asker_key)  # (role, unit id, in a dialog, position)
-        if route.cacheable and asker is not None and not asker[2]:
-            cached = self.answers.get(version, (route.key, asker, channel.name, minute))
-            if cached is not None:
-                return cached
+        known: Asker | None = self._viewers.get(version, asker_key)
+        if known is not None and not known.in_dialog:
+            if route.cacheable:
+                cached = self.answers.get(version, (route.key, known.key, channel.name, minute))
+                if cached is not None:
+                    return cached
+            if route.read_only:
+                answer = await self._read(incoming, channel, route, known, now, progress)
+                if route.cacheable:
+                    self.answers.put(version, (route.key, known.key, channel.name, minute), answer)
+                return answer
         async with self.sessions() as session, session.begin():
             viewer = await resolve_viewer(
                 session,
@@ -416,6 +446,7 @@ class Dispatcher:
                 reference=self.reference,
                 menu=menu_for(viewer.role),
                 menu_of=menu_for,
+                read_only=route.read_only,
                 progress=progress,
             )
             answer = await self._with_dialog(ctx, route)
@@ -423,13 +454,57 @@ class Dispatcher:
             in_dialog = viewer.at_least("admin") and (
                 await dialogs.current(session, incoming.channel, incoming.chat_id, incoming.sender_id) is not None
             )
-        # The position too: a unit's commander sees more of its roster (who acknowledged their shift).
-        position = viewer.member.position_short if viewer.member else None
-        asker = (viewer.role, viewer.unit.id if viewer.unit else None, in_dialog, position)
+        asker = Asker(viewer, in_dialog)
         self._viewers.put(version, asker_key, asker)
-        if route.cacheable and not asker[2]:
-            self.answers.put(version, (route.key, asker, channel.name, minute), answer)
+        if route.cacheable and not in_dialog:
+            self.answers.put(version, (route.key, asker.key, channel.name, minute), answer)
         return answer
+
+    async def _read(
+        self,
+        incoming: Incoming,
+        channel: ChannelInfo,
+        route: Route,
+        known: Asker,
+        now: datetime,
+        progress: ProgressSink | None = None,
+    ) -> Answer:
+        """A read-only question from an asker already resolved at this content version: no asker
+        query, no dialog check (a dialog begun since would have changed the version), and one
+        session on the read-only engine without a transaction to open or commit."""
+        try:
+            return await self._read_once(incoming, channel, route, known, now, progress)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # A pooled connection found dead (the database restarted): once more on a fresh one.
+            return await self._read_once(incoming, channel, route, known, now, progress)
+
+    async def _read_once(
+        self,
+        incoming: Incoming,
+        channel: ChannelInfo,
+        route: Route,
+        known: Asker,
+        now: datetime,
+        progress: ProgressSink | None = None,
+    ) -> Answer:
+        viewer = replace(known.viewer, sender_name=incoming.sender_name)
+        async with self.read_sessions() as session:
+            ctx = Context(
+                incoming,
+                session,
+                viewer,
+                self.settings,
+                channel,
+                now,
+                reference=self.reference,
+                menu=menu_for(viewer.role),
+                menu_of=menu_for,
+                read_only=route.read_only,
+                progress=progress,
+            )
+            return await route.run(ctx)
 
     async def _with_dialog(self, ctx: Context, route: Route) -> Answer:
         """A dialog in progress takes every message but a command; a command ends it."""

@@ -10,7 +10,9 @@ from bot.views import tasks as views
 from handlers.context import Context
 
 
-async def cmd_tasks(ctx: Context) -> Reply:
+async def cmd_tasks(ctx: Context, *, of_year: tuple[int, list[tasks.Task]] | None = None) -> Reply:
+    """``of_year``: the tasks of a year already read (a plain question's), filtered here instead of
+    read again."""
     slots = ctx.slots
     periods: list[str] | None = None
     year = ctx.today.year
@@ -23,7 +25,10 @@ async def cmd_tasks(ctx: Context) -> Reply:
         elif slots.period.kind == "quarter":
             title_period = tasks.period_of(slots.period.bounds()[0])
             periods = [title_period, f"{year}-Q{slots.period.number}"]
-    found = await tasks.tasks_for(ctx.session, periods=periods, year=year)
+    if of_year is not None and of_year[0] == year:  # every period asked is of that year ("2022-H2")
+        found = [t for t in of_year[1] if periods is None or t.period in periods]
+    else:
+        found = await tasks.tasks_for(ctx.session, periods=periods, year=year)
     unit = slots.unit.unit if slots.unit else ctx.viewer.unit
     directory = await ctx.directory()
     units = {u.id: u for u in directory.commands()}
@@ -41,7 +46,7 @@ async def ask_tasks(ctx: Context) -> Reply:
     that have not reported or finished it), the tasks due soon, or else what /nhiemvu answers."""
     slots = ctx.slots
     year = slots.period.year if slots.period else ctx.today.year
-    found = await tasks.tasks_for(ctx.session, year=year)
+    found = of_year = await tasks.tasks_for(ctx.session, year=year)
     if not found and slots.period is None:
         found = await tasks.tasks_for(ctx.session)
     directory = await ctx.directory()
@@ -72,4 +77,4 @@ async def ask_tasks(ctx: Context) -> Reply:
         return views.overdue_reply(found, ctx.today, unit=unit)
     if slots.operation == "due_soon":
         return views.due_soon_reply(found, ctx.today, DUE_SOON_DAYS, unit=unit)
-    return await cmd_tasks(ctx)
+    return await cmd_tasks(ctx, of_year=(year, of_year))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot import lexicon
 from bot.errors import UserError
@@ -48,20 +49,65 @@ class DutyDay:
         return next((s for s in self.shifts if s.role == role), None)
 
 
-async def roster(session: AsyncSession, unit_id: int, start: date, end: date) -> list[DutyDay]:
-    """Shifts of a unit from ``start`` to ``end`` (inclusive), grouped by day; days without shifts
-    are left out."""
-    rows = await session.scalars(
+# The questions' reads are built once (building a statement costs more than running it on an index);
+# each loads the person on duty in the same statement.
+@cache
+def _roster_query() -> Select[tuple[DutyShift]]:
+    return (
         select(DutyShift)
-        .options(selectinload(DutyShift.member))
+        .options(joinedload(DutyShift.member))
         .where(
-            DutyShift.unit_id == unit_id,
-            DutyShift.duty_date >= start,
-            DutyShift.duty_date <= end,
+            DutyShift.unit_id == bindparam("unit_id"),
+            DutyShift.duty_date >= bindparam("start"),
+            DutyShift.duty_date <= bindparam("end"),
             DutyShift.status != "cancelled",
         )
         .order_by(DutyShift.duty_date, DutyShift.id)
     )
+
+
+@cache
+def _running_query() -> Select[tuple[DutyShift]]:
+    return (
+        select(DutyShift)
+        .options(joinedload(DutyShift.member))
+        .where(
+            DutyShift.unit_id == bindparam("unit_id"),
+            DutyShift.status != "cancelled",
+            DutyShift.starts_at <= bindparam("moment"),
+            DutyShift.ends_at > bindparam("moment"),
+        )
+    )
+
+
+@cache
+def _member_shifts_query() -> Select[tuple[DutyShift]]:
+    return (
+        select(DutyShift)
+        .options(joinedload(DutyShift.member))
+        .where(
+            DutyShift.member_id == bindparam("member_id"),
+            DutyShift.status != "cancelled",
+            DutyShift.duty_date >= bindparam("start"),
+            DutyShift.duty_date <= bindparam("end"),
+        )
+        .order_by(DutyShift.duty_date, DutyShift.id)
+    )
+
+
+@cache
+def _covering_query() -> Select[tuple[ReadinessPeriod]]:
+    return (
+        select(ReadinessPeriod)
+        .where(ReadinessPeriod.starts_on <= bindparam("day"), ReadinessPeriod.ends_on >= bindparam("day"))
+        .order_by(ReadinessPeriod.id)
+    )
+
+
+async def roster(session: AsyncSession, unit_id: int, start: date, end: date) -> list[DutyDay]:
+    """Shifts of a unit from ``start`` to ``end`` (inclusive), grouped by day; days without shifts
+    are left out."""
+    rows = await session.scalars(_roster_query(), {"unit_id": unit_id, "start": start, "end": end})
     days: dict[date, list[DutyShift]] = {}
     for shift in rows:
         days.setdefault(shift.duty_date, []).append(shift)
@@ -88,11 +134,18 @@ async def readiness_periods(session: AsyncSession, year: int) -> list[ReadinessP
     return list(rows)
 
 
+async def readiness_periods_all(session: AsyncSession) -> list[ReadinessPeriod]:
+    """Every readiness period (a small table), in the order :func:`reinforced_periods_covering` gives."""
+    return list(await session.scalars(select(ReadinessPeriod).order_by(ReadinessPeriod.id)))
+
+
+def covering(periods: list[ReadinessPeriod], day: date) -> list[ReadinessPeriod]:
+    """Those of ``periods`` that cover ``day``."""
+    return [p for p in periods if p.starts_on <= day <= p.ends_on]
+
+
 async def reinforced_periods_covering(session: AsyncSession, day: date) -> list[ReadinessPeriod]:
-    rows = await session.scalars(
-        select(ReadinessPeriod).where(ReadinessPeriod.starts_on <= day, ReadinessPeriod.ends_on >= day)
-    )
-    return list(rows)
+    return list(await session.scalars(_covering_query(), {"day": day}))
 
 
 def period_named(periods: list[ReadinessPeriod], norm_text: str) -> ReadinessPeriod | None:
@@ -264,33 +317,13 @@ async def person_names(session: AsyncSession, people: list[tuple[int | None, str
 
 async def on_duty_at(session: AsyncSession, unit_id: int, moment: datetime) -> list[DutyShift]:
     """The shifts of a unit running at ``moment`` (a 24-hour shift that began the day before counts)."""
-    rows = await session.scalars(
-        select(DutyShift)
-        .options(selectinload(DutyShift.member))
-        .where(
-            DutyShift.unit_id == unit_id,
-            DutyShift.status != "cancelled",
-            DutyShift.starts_at <= moment,
-            DutyShift.ends_at > moment,
-        )
-    )
+    rows = await session.scalars(_running_query(), {"unit_id": unit_id, "moment": moment})
     return sorted(rows, key=lambda s: role_sort_key(s.role))
 
 
 async def shifts_of_member(session: AsyncSession, member_id: int, start: date, end: date) -> list[DutyShift]:
     """A person's shifts from ``start`` to ``end`` (inclusive), by day."""
-    rows = await session.scalars(
-        select(DutyShift)
-        .options(selectinload(DutyShift.member))
-        .where(
-            DutyShift.member_id == member_id,
-            DutyShift.status != "cancelled",
-            DutyShift.duty_date >= start,
-            DutyShift.duty_date <= end,
-        )
-        .order_by(DutyShift.duty_date, DutyShift.id)
-    )
-    return list(rows)
+    return list(await session.scalars(_member_shifts_query(), {"member_id": member_id, "start": start, "end": end}))
 
 
 async def next_shift_of_member(session: AsyncSession, member_id: int, after: date) -> DutyShift | None:
@@ -306,7 +339,7 @@ async def rosters_of_day(session: AsyncSession, unit_ids: list[int], day: date) 
     """Every given unit's duty on one day (units without shifts are left out)."""
     rows = await session.scalars(
         select(DutyShift)
-        .options(selectinload(DutyShift.member))
+        .options(joinedload(DutyShift.member))
         .where(DutyShift.unit_id.in_(unit_ids), DutyShift.duty_date == day, DutyShift.status != "cancelled")
         .order_by(DutyShift.id)
     )

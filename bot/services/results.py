@@ -108,8 +108,17 @@ async def visible_periods(session: AsyncSession, cluster_id: int, *, include_dra
 async def latest_period(
     session: AsyncSession, cluster_id: int, today: date, *, include_drafts: bool
 ) -> ReviewPeriod | None:
-    periods = await visible_periods(session, cluster_id, include_drafts=include_drafts)
+    return latest_of(await visible_periods(session, cluster_id, include_drafts=include_drafts), today)
+
+
+def latest_of(periods: list[ReviewPeriod], today: date) -> ReviewPeriod | None:
+    """The latest of ``periods`` (newest first) begun by ``today``, else the earliest."""
     return next((p for p in periods if p.starts_on <= today), periods[-1] if periods else None)
+
+
+def period_of(periods: list[ReviewPeriod], spec: PeriodSpec) -> ReviewPeriod | None:
+    """The period of ``periods`` that ``spec`` names (what :func:`find_period` finds, among them)."""
+    return next((p for p in periods if (p.year, p.kind, p.number) == (spec.year, spec.kind, spec.number)), None)
 
 
 async def criteria_of(session: AsyncSession, cluster_id: int) -> list[Criterion]:
@@ -144,8 +153,12 @@ async def compute_results(session: AsyncSession, period: ReviewPeriod) -> list[R
     return results
 
 
-async def result_table(session: AsyncSession, period: ReviewPeriod) -> ResultTable:
-    criteria = await criteria_of(session, period.cluster_id)
+async def result_table(
+    session: AsyncSession, period: ReviewPeriod, *, criteria: list[Criterion] | None = None
+) -> ResultTable:
+    """``criteria``: the period's cluster's, when the caller has them."""
+    if criteria is None:
+        criteria = await criteria_of(session, period.cluster_id)
     codes = {c.id: c.code for c in criteria}
     rows = await session.execute(
         select(ReviewResult, Unit)

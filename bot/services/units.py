@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, make_dataclass
 from datetime import date
+from functools import cache
+from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -261,6 +265,19 @@ async def current_cluster(session: AsyncSession, year: int, directory: UnitDirec
     return ClusterView(cluster.id, cluster.name, cluster.year, cluster.theme, cluster.illustrative, tuple(members))
 
 
+@cache
+def _snapshot_class(cls: type) -> type:
+    names = [attr.key for attr in sa_inspect(cls).column_attrs]
+    # Compared and hashed by identity, as the rows are.
+    return make_dataclass(f"{cls.__name__}Snapshot", names, frozen=True, eq=False)
+
+
+def snapshot(row: Any) -> Any:
+    """A frozen copy of an ORM row's columns, read like the row itself (``period.status``)."""
+    names = _snapshot_class(type(row)).__dataclass_fields__
+    return _snapshot_class(type(row))(**{name: getattr(row, name) for name in names})
+
+
 class ReferenceData:
     """Per-process snapshots of the unit directory and the clusters, kept while the content version
     (bot/cache.py) stays the same: any change anywhere, on any replica, drops them."""
@@ -271,11 +288,21 @@ class ReferenceData:
         self._directory: UnitDirectory | None = None
         self._clusters: dict[int, ClusterView | None] = {}
         self._people: list[PersonRef] | None = None
+        self._kept: dict[Hashable, Any] = {}
 
     def use(self, version: int) -> None:
         """The content version the current message is answered at."""
         if version != self._version:
             self._version, self._directory, self._clusters, self._people = version, None, {}, None
+            self._kept = {}
+
+    async def kept(self, key: Hashable, load: Callable[[], Awaitable[list[Any]]]) -> list[Any]:
+        """The rows ``load`` reads (a small table's: periods, criteria), read once per content version
+        and kept as frozen copies (:func:`snapshot`), never as ORM objects. For read-only questions only:
+        a use case that changes such rows must read them in its own transaction."""
+        if key not in self._kept:
+            self._kept[key] = [snapshot(row) for row in await load()]
+        return self._kept[key]
 
     async def directory(self, session: AsyncSession) -> UnitDirectory:
         if self._directory is None:
