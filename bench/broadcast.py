@@ -29,14 +29,12 @@ import httpx
 from sqlalchemy import insert, select
 from telegram.request import HTTPXRequest
 
-from bot.config import SecretStr
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import App, settle_memory
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.delivery import OutboxDelivery
 from bot.models import ChatLink, Subscription, utcnow
 from bot.services import announcements

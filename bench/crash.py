@@ -45,14 +45,12 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.config import SecretStr
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.broadcast import FIRST_CHAT, TOKEN, prepare  # noqa: E402
 from bot.app import App  # noqa: E402
-from bot.config import Settings  # noqa: E402
+from bot.config import SecretStr, Settings  # noqa: E402
 from bot.models import ChatLink, OutboxMessage, Subscription, Unit  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, FloodLimits  # noqa: E402
 

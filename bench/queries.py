@@ -47,15 +47,13 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, TypeHandler, filters
 from telegram.request import HTTPXRequest
 
-from bot.config import SecretStr
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import App, settle_memory
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.cli import fixed_clock
-from bot.config import Settings
+from bot.config import SecretStr, Settings
 from bot.messages import Incoming
 from bot.models import ClusterMember, DutyShift, Member, Unit
 from bot.services.members import create_invite, join_with_invite
