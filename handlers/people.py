@@ -164,7 +164,7 @@ async def cmd_members(ctx: Context) -> Reply:
     for user in users:
         member = user.member
         channels = [chat.channel + ("" if chat.active else " (đã chặn bot)") for chat in user.chats]
-        where = directory.by_id[member.unit_id].short_name if member.unit_id in directory.by_id else "—"
+        where = directory.by_id[member.unit_id].short_name if member.unit_id in directory.by_id else "cấp cụm"
         name = " ".join(p for p in (member.rank, member.full_name) if p)
         lines.append(
             f"M{member.id} {esc(name)} — {esc(where)} — {ROLE_NAMES.get(member.role or '', '')}"

@@ -371,6 +371,8 @@ async def test_members_roles_and_the_audit_log(demo_app: App) -> None:
     officer_line = next(line for line in members.splitlines() if "Người dùng console (Kim Bảng)" in line)
     code = officer_line.split()[0]
     assert "cán bộ" in officer_line
+    admin_line = next(line for line in members.splitlines() if "Quản trị (console)" in line)
+    assert "— cấp cụm — quản trị" in admin_line  # an admin of the cluster has no unit: said, not "—"
     assert "thành quản trị" in await ask(admin, f"/capquyen {code}")
     async with demo_app.sessions() as session:
         member = await session.get(Member, int(code[1:]))
