@@ -436,19 +436,7 @@ class Dispatcher:
                 await ensure_admin_chat(
                     session, channel=incoming.channel, chat_id=incoming.chat_id, name=incoming.sender_name
                 )
-            ctx = Context(
-                incoming,
-                session,
-                viewer,
-                self.settings,
-                channel,
-                now,
-                reference=self.reference,
-                menu=menu_for(viewer.role),
-                menu_of=menu_for,
-                read_only=route.read_only,
-                progress=progress,
-            )
+            ctx = self._context(incoming, session, viewer, channel, now, route, progress)
             answer = await self._with_dialog(ctx, route)
             # Only admins have guided dialogs (every form is an admin command).
             in_dialog = viewer.at_least("admin") and (
@@ -459,6 +447,30 @@ class Dispatcher:
         if route.cacheable and not in_dialog:
             self.answers.put(version, (route.key, asker.key, channel.name, minute), answer)
         return answer
+
+    def _context(
+        self,
+        incoming: Incoming,
+        session: AsyncSession,
+        viewer: Viewer,
+        channel: ChannelInfo,
+        now: datetime,
+        route: Route,
+        progress: ProgressSink | None,
+    ) -> Context:
+        return Context(
+            incoming,
+            session,
+            viewer,
+            self.settings,
+            channel,
+            now,
+            reference=self.reference,
+            menu=menu_for(viewer.role),
+            menu_of=menu_for,
+            read_only=route.read_only,
+            progress=progress,
+        )
 
     async def _read(
         self,
@@ -491,20 +503,7 @@ class Dispatcher:
     ) -> Answer:
         viewer = replace(known.viewer, sender_name=incoming.sender_name)
         async with self.read_sessions() as session:
-            ctx = Context(
-                incoming,
-                session,
-                viewer,
-                self.settings,
-                channel,
-                now,
-                reference=self.reference,
-                menu=menu_for(viewer.role),
-                menu_of=menu_for,
-                read_only=route.read_only,
-                progress=progress,
-            )
-            return await route.run(ctx)
+            return await route.run(self._context(incoming, session, viewer, channel, now, route, progress))
 
     async def _with_dialog(self, ctx: Context, route: Route) -> Answer:
         """A dialog in progress takes every message but a command; a command ends it."""
