@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import lexicon
@@ -39,13 +40,24 @@ def period_of(day: date, half: int | None = None) -> str:
     return f"{day.year}-H{half}"
 
 
-async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, year: int | None = None) -> list[Task]:
+@cache
+def _tasks_query(by_periods: bool, in_year: bool) -> Select[tuple[Task]]:
+    """Built once per shape, with bound parameters (a question's read)."""
     query = select(Task).where(Task.status != "cancelled")
+    if by_periods:
+        query = query.where(Task.period.in_(bindparam("periods", expanding=True)))
+    elif in_year:
+        query = query.where(Task.period.like(bindparam("year_prefix")))
+    return query.order_by(Task.due_on.is_(None), Task.due_on, Task.id)
+
+
+async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, year: int | None = None) -> list[Task]:
+    params: dict[str, object] = {}
     if periods:
-        query = query.where(Task.period.in_(periods))
+        params["periods"] = list(periods)
     elif year is not None:
-        query = query.where(Task.period.like(f"{year}%"))
-    return list(await session.scalars(query.order_by(Task.due_on.is_(None), Task.due_on, Task.id)))
+        params["year_prefix"] = f"{year}%"
+    return list(await session.scalars(_tasks_query(bool(periods), year is not None), params))
 
 
 # --- Changing tasks (admins) and reporting progress (officers) ------------------------------------
