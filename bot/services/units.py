@@ -266,8 +266,9 @@ async def current_cluster(session: AsyncSession, year: int, directory: UnitDirec
 
 
 @cache
-def _snapshot_class(cls: type) -> type:
-    names = [attr.key for attr in sa_inspect(cls).column_attrs]
+def _snapshot_class(cls: type, extra: tuple[str, ...] = ()) -> type:
+    """``extra``: fields after the columns, for what is read with the row (a task's assignments)."""
+    names = [attr.key for attr in sa_inspect(cls).column_attrs] + list(extra)
     # Compared and hashed by identity, as the rows are.
     return make_dataclass(f"{cls.__name__}Snapshot", names, frozen=True, eq=False)
 
@@ -279,9 +280,10 @@ def snapshot_columns(cls: type) -> tuple[Any, ...]:
     return tuple(attr.columns[0] for attr in sa_inspect(cls).column_attrs)
 
 
-def snapshot_of_row(cls: type, row: Sequence[Any], start: int = 0) -> Any:
-    """The snapshot of ``cls`` made from ``row[start:]`` (a row of :func:`snapshot_columns`)."""
-    return _snapshot_class(cls)(*row[start : start + len(snapshot_columns(cls))])
+def snapshot_of_row(cls: type, row: Sequence[Any], start: int = 0, **extra: Any) -> Any:
+    """The snapshot of ``cls`` made from ``row[start:]`` (a row of :func:`snapshot_columns`), with
+    ``extra`` fields read beside it (``assignments=[...]``)."""
+    return _snapshot_class(cls, tuple(extra))(*row[start : start + len(snapshot_columns(cls))], **extra)
 
 
 def snapshot(row: Any) -> Any:
