@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, Select, bindparam, or_, select
@@ -16,6 +17,7 @@ from bot.models import ChatLink, Directive, Event, Unit, event_units
 from bot.services.notices import Notice, event_brief, event_facts, event_time_facts
 from bot.services.reminders import entity_changed, event_audience, notify
 from bot.services.subscriptions import load_audience
+from bot.services.units import snapshot_columns, snapshot_of_row
 from bot.textnorm import normalize
 from bot.vntime import capitalize, fmt_day_month, fmt_time, fmt_weekday_date
 
@@ -82,28 +84,45 @@ async def events_between(
 
 
 @cache
-def _conferences_query(by_subkind: bool, in_year: bool) -> Select[tuple[Event]]:
-    query = (
-        select(Event)
-        .options(selectinload(Event.units))
-        .where(Event.kind.in_(("conference", "meeting")), Event.status != "cancelled")
+def _conferences_query(by_subkind: bool, in_year: bool) -> Select[Any]:
+    events = Event.__table__.c
+    query = select(*snapshot_columns(Event)).where(
+        events.kind.in_(("conference", "meeting")), events.status != "cancelled"
     )
     if by_subkind:
-        query = query.where(Event.subkind.in_(bindparam("subkinds", expanding=True)))
+        query = query.where(events.subkind.in_(bindparam("subkinds", expanding=True)))
     if in_year:
-        query = query.where(Event.starts_at >= bindparam("start"), Event.starts_at < bindparam("end"))
-    return query.order_by(Event.starts_at)
+        query = query.where(events.starts_at >= bindparam("start"), events.starts_at < bindparam("end"))
+    return query.order_by(events.starts_at)
+
+
+@cache
+def _event_units_query() -> Select[Any]:
+    return (
+        select(event_units.c.event_id, *snapshot_columns(Unit))
+        .join_from(event_units, Unit.__table__, Unit.__table__.c.id == event_units.c.unit_id)
+        .where(event_units.c.event_id.in_(bindparam("event_ids", expanding=True)))
+        .order_by(event_units.c.event_id, Unit.__table__.c.id)
+    )
 
 
 async def find_conferences(
     session: AsyncSession, *, subkinds: tuple[str, ...] | None, year: int | None, tz: ZoneInfo
 ) -> list[Event]:
+    """Conferences and meetings (of ``subkinds``, in ``year``), each with its participating units: frozen
+    snapshots (:func:`bot.services.units.snapshot`) read by Core selects built once, read only."""
     params: dict[str, object] = {}
     if subkinds:
         params["subkinds"] = list(subkinds)
     if year is not None:
         params["start"], params["end"] = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
-    return list(await session.scalars(_conferences_query(bool(subkinds), year is not None), params))
+    rows = (await session.execute(_conferences_query(bool(subkinds), year is not None), params)).all()
+    if not rows:
+        return []
+    units: dict[int, list[Unit]] = {row.id: [] for row in rows}
+    for row in await session.execute(_event_units_query(), {"event_ids": list(units)}):
+        units[row.event_id].append(snapshot_of_row(Unit, row, 1))
+    return [snapshot_of_row(Event, row, units=units[row.id]) for row in rows]
 
 
 async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int = 10) -> list[Event]:
