@@ -32,7 +32,7 @@ STATEMENTS = {
     "mai ai truc": 2,  # the day's shifts, the day's meetings (readiness periods are reference data)
     "hôm nay ai trực chỉ huy?": 2,
     "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 2,
-    "lịch diễn tập xã Ba Sao": 3,
+    "lịch diễn tập xã Ba Sao": 2,  # the commune's plans and their milestones (the commune is known)
     # Results and scores (periods and criteria are reference data); a unit's card adds its trend chart.
     "Bình Lục quý II được bao nhiêu điểm?": 3,
     "kết quả chấm điểm quý 2": 2,

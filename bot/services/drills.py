@@ -76,18 +76,24 @@ async def _milestones(session: AsyncSession, plan_ids: list[int]) -> dict[int, l
     return grouped
 
 
-async def _views(session: AsyncSession, plans: list[DrillPlan]) -> list[DrillView]:
+async def _views(
+    session: AsyncSession, plans: list[DrillPlan], known: dict[int, Unit] | None = None
+) -> list[DrillView]:
+    """``known``: areas the caller already has (by id); the others are read."""
     if not plans:
         return []
     milestones = await _milestones(session, [p.id for p in plans])
-    area_ids = [p.area_unit_id for p in plans if p.area_unit_id]
-    areas = {u.id: u for u in await session.scalars(_units_query(), {"unit_ids": area_ids})}
+    areas = dict(known or {})
+    area_ids = [p.area_unit_id for p in plans if p.area_unit_id and p.area_unit_id not in areas]
+    if area_ids:
+        areas.update((u.id, u) for u in await session.scalars(_units_query(), {"unit_ids": area_ids}))
     return [DrillView(p, areas.get(p.area_unit_id), milestones[p.id]) for p in plans]
 
 
-async def drills_of_area(session: AsyncSession, area: Unit) -> list[DrillView]:
+async def drills_of_area(session: AsyncSession, area: Unit | UnitRef) -> list[DrillView]:
+    """The drills of one commune (``area``, the row or its snapshot, is the area of each view)."""
     plans = await session.scalars(_area_plans_query(), {"area_id": area.id})
-    return await _views(session, list(plans))
+    return await _views(session, list(plans), {area.id: area})  # type: ignore[dict-item]
 
 
 async def programme(session: AsyncSession, organiser_id: int, year: int) -> tuple[DrillView | None, list[DrillView]]:
