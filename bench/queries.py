@@ -9,7 +9,10 @@ The real bot runs twice on the same messages: as shipped (answers cached per con
 bot/cache.py) and with the answer cache switched off, so the cost of a database round trip per
 question is visible too. Everything is measured twice: with the fake Bot API in this process (the
 headline figures; its parsing of the bot's long replies is charged to the bot) and in its own
-process over HTTP (as Telegram's servers would be). Prints one JSON line.
+process over HTTP (as Telegram's servers would be). Each run also gives this process's CPU time per
+reply (``cpu_ms_per_reply``; the fake's too when it is in this process) and ``cpu_ratio*``, echo's
+over the bot's: on a machine shared with other work the rates swing with its load, the CPU time
+hardly does. Prints one JSON line.
 Targets: real bot ≥ 0.5x the echo bot's throughput, p99 < 50 ms.
 
 ``--channel zalo``: the same questions through the real ``ZaloChannel`` against the fake Zalo Bot API in
@@ -91,6 +94,10 @@ class Stopwatch:
         self.latencies: list[float] = []
         self.first: float | None = None
         self.last: float = 0.0
+        # This process's CPU time over the same span (the bot's, plus the fake's when it is in this
+        # process): unlike the rates, it hardly moves with other processes' load on the machine.
+        self.cpu_first = 0.0
+        self.cpu_last = 0.0
 
     def install(self, application: Application) -> None:
         application.add_handler(TypeHandler(Update, self._start), group=-1)
@@ -101,14 +108,18 @@ class Stopwatch:
         self.started[update.update_id] = now
         if self.first is None:
             self.first = now
+            self.cpu_first = time.process_time()
 
     async def _stop(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         now = time.perf_counter()
         self.latencies.append(now - self.started.pop(update.update_id))
         self.last = now
+        self.cpu_last = time.process_time()
 
     def figures(self) -> dict[str, float]:
-        return self.summary(self.latencies, self.first, self.last)
+        figures = self.summary(self.latencies, self.first, self.last)
+        figures["cpu_ms_per_reply"] = round((self.cpu_last - self.cpu_first) * 1000 / max(1, len(self.latencies)), 3)
+        return figures
 
     @staticmethod
     def summary(latencies: list[float], first: float | None, last: float) -> dict[str, float]:
@@ -324,6 +335,10 @@ async def measure(fake: Fake, url: str, messages: list[tuple[int, str]]) -> dict
         "echo": echo,
         "throughput_ratio": round(bot["replies_per_s"] / echo["replies_per_s"], 3),
         "throughput_ratio_without_answer_cache": round(uncached["replies_per_s"] / echo["replies_per_s"], 3),
+        # The same ratios from this process's CPU time per reply (echo's over the bot's): what the rates
+        # would be if nothing else ran on the machine.
+        "cpu_ratio": round(echo["cpu_ms_per_reply"] / bot["cpu_ms_per_reply"], 3),
+        "cpu_ratio_without_answer_cache": round(echo["cpu_ms_per_reply"] / uncached["cpu_ms_per_reply"], 3),
     }
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.cache import WATCH, VersionWatch
 from bot.channels.base import Channel, RateLimits
 from bot.config import Settings
-from bot.db import create_engine, create_read_engine, session_factory, upgrade_database
+from bot.db import create_engine, create_read_engine, read_session_factory, session_factory, upgrade_database
 from bot.messages import ChannelInfo, Reply
 from bot.models import Unit, utcnow
 from bot.services import app_state
@@ -159,7 +159,7 @@ class App:
             self.sessions,
             settings,
             versions=self.versions,
-            read_sessions=session_factory(self.read_engine, **{WATCH: self.versions}),
+            read_sessions=read_session_factory(self.read_engine, **{WATCH: self.versions}),
         )
 
     @functools.cached_property

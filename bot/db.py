@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, event, inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
 from bot.cache import TrackedSession
@@ -57,54 +57,89 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
+def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEngine:
     """The engine read-only questions are answered on: no transaction of their own to open and commit.
 
-    PostgreSQL: autocommit (each SELECT alone, no BEGIN/COMMIT round trips), no ping.
-    SQLite: its own small pool whose connections run their statements in the event loop's thread
-    instead of aiosqlite's worker thread (an indexed read takes microseconds; the hand-offs to the
-    worker and back cost far more on a busy machine), with ``query_only`` so that nothing can write
-    through it. Reads never wait for a writer under WAL (a busy_timeout of 2 s covers the rare
-    moments one must, such as WAL recovery), so the loop is not held by a lock; writes
-    stay on ``engine``, whose statements may wait (busy_timeout) in the worker thread."""
+    PostgreSQL: autocommit (each SELECT alone, no BEGIN/COMMIT round trips), no ping, and
+    ``default_transaction_read_only`` so that nothing can write through it.
+    SQLite: a plain (synchronous) sqlite3 engine whose sessions run in the event loop's thread
+    (:class:`InlineEngine`): an indexed read takes microseconds, while the asyncio layers around it
+    (a greenlet per statement, aiosqlite's hand-offs) cost several times that. ``query_only`` makes
+    sure nothing can write through it. Reads never wait for a writer under WAL (a busy_timeout of 2 s
+    covers the rare moments one must, such as WAL recovery), so the loop is not held by a lock;
+    writes stay on ``engine``, whose statements may wait (busy_timeout) in aiosqlite's thread."""
     if not is_sqlite(url):
         # Its own pool, without the ping before each checkout (one more round trip per question):
         # the dispatcher asks again once on a fresh connection when a read finds its connection dead.
-        return create_async_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4)
+        # Read-only sessions on the server too: a write through this engine is refused.
+        readonly = {"server_settings": {"default_transaction_read_only": "on"}}
+        connect_args = readonly if make_url(url).get_driver_name() == "asyncpg" else {}
+        return create_async_engine(
+            url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4, connect_args=connect_args
+        )
     if make_url(url).database in (None, "", ":memory:"):
         return engine
-    database = make_url(url).database
-    inline = _inline_connection_class()
-
-    async def connect() -> Any:
-        def connector() -> sqlite3.Connection:
-            # Made in the worker thread, then used in the loop's thread only.
-            return sqlite3.connect(database, timeout=2, check_same_thread=False)
-
-        connection = inline(connector, 64)
-        connection._thread.daemon = True  # as SQLAlchemy does for its own aiosqlite connections
-        return await connection
-
-    # No AUTOCOMMIT here: the driver opens no transaction before a SELECT anyway, and resetting the
-    # isolation level at each check-in would go through the worker thread.
-    read = create_async_engine(url, async_creator=connect, pool_size=2, max_overflow=8)
-    event.listen(read.sync_engine, "connect", _sqlite_read_pragmas)
-    return read
+    sync_url = make_url(url).set(drivername="sqlite")
+    read = sa_create_engine(sync_url, connect_args={"timeout": 2}, pool_size=2, max_overflow=8)
+    event.listen(read, "connect", _sqlite_read_pragmas)
+    return InlineEngine(read)
 
 
-@cache
-def _inline_connection_class() -> type:
-    import aiosqlite
+class InlineEngine:
+    """A synchronous SQLite engine for read-only questions, used from the event loop's thread through
+    :class:`InlineSession`; it has what the app asks of an engine (``sync_engine``, ``dispose``)."""
 
-    class InlineConnection(aiosqlite.Connection):
-        """An aiosqlite connection whose calls, once connected, run at once in the caller's thread."""
+    def __init__(self, engine: Engine) -> None:
+        self.sync_engine = engine
 
-        async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-            if not self._running or not self._connection:
-                raise ValueError("Connection closed")
-            return fn(*args, **kwargs)
+    async def dispose(self) -> None:
+        self.sync_engine.dispose()
 
-    return InlineConnection
+
+class InlineSession:
+    """The part of :class:`AsyncSession` that read-only questions use (execute, scalars, scalar, get),
+    run at once in the caller's thread on a synchronous :class:`Session`. Results are read before the
+    session closes, as they are inside a question's ``async with``."""
+
+    def __init__(self, session: Session) -> None:
+        self.sync_session = session
+
+    @property
+    def bind(self) -> Engine:
+        return self.sync_session.get_bind()
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self.sync_session.info
+
+    async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return self.sync_session.execute(statement, params, **kwargs)
+
+    async def scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return self.sync_session.scalars(statement, params, **kwargs)
+
+    async def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        return self.sync_session.scalar(statement, params, **kwargs)
+
+    async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        return self.sync_session.get(entity, ident, **kwargs)
+
+    async def close(self) -> None:
+        self.sync_session.close()
+
+    async def __aenter__(self) -> InlineSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.sync_session.close()
+
+
+def read_session_factory(read: AsyncEngine | InlineEngine, **info: object) -> Callable[[], Any]:
+    """Sessions on the engine of :func:`create_read_engine`: :class:`InlineSession` on SQLite."""
+    if isinstance(read, InlineEngine):
+        factory = sessionmaker(read.sync_engine, expire_on_commit=False, info=info)
+        return lambda: InlineSession(factory())
+    return session_factory(read, **info)
 
 
 def _sqlite_read_pragmas(dbapi_connection, record) -> None:

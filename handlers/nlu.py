@@ -333,6 +333,10 @@ def _people_index(people: list[PersonRef]) -> _PeopleIndex:
     return found
 
 
+# One dict for good: lexicon.phrases_in compiles a word list's patterns once per dict.
+_POSITION_PHRASES = {w: w for w in lexicon.POSITION_WORDS}
+
+
 def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef]:
     """The people a question names: by full name (exact or a close spelling), or by the given name
     alone ("Phúc", "anh Hải", "đ/c Quang"). Several equally good matches are all returned."""
@@ -387,7 +391,7 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         longest = max(len(spelled[p.id]) for p in positions)
         return [p for p in positions if len(spelled[p.id]) == longest]
     # A part of a position ("TMT" of "Phó CHT–TMT"), when only one person holds it.
-    asked = lexicon.first_phrase(canon, {w: w for w in lexicon.POSITION_WORDS})
+    asked = lexicon.first_phrase(canon, _POSITION_PHRASES)
     holders = [p for p in people if asked and p.id in spelled and re.search(rf"\b{asked}\b", spelled[p.id])]
     return holders if len(holders) == 1 else []
 

@@ -195,9 +195,15 @@ def split_command(text: str) -> tuple[str, str] | None:
 
 
 def menu_for(role: str) -> list[tuple[str, str, str]]:
-    return [
+    return list(_menu(role))
+
+
+@cache
+def _menu(role: str) -> tuple[tuple[str, str, str], ...]:
+    """A role's commands, worked out once (every message's context has its asker's)."""
+    return tuple(
         (c.names[0], c.names[1], c.description) for c in COMMANDS if c.menu and ROLE_ORDER[role] >= ROLE_ORDER[c.role]
-    ]
+    )
 
 
 @dataclass(frozen=True)

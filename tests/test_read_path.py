@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
 from bot.messages import ChannelInfo, Incoming, Reply
@@ -31,7 +32,7 @@ STATEMENTS = {
     "mai ai truc": 2,  # the day's shifts, the day's meetings (readiness periods are reference data)
     "hôm nay ai trực chỉ huy?": 2,
     "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 2,
-    "lịch diễn tập xã Ba Sao": 3,
+    "lịch diễn tập xã Ba Sao": 2,  # the commune's plans and their milestones (the commune is known)
     # Results and scores (periods and criteria are reference data); a unit's card adds its trend chart.
     "Bình Lục quý II được bao nhiêu điểm?": 3,
     "kết quả chấm điểm quý 2": 2,
@@ -159,3 +160,15 @@ async def test_reference_data_changed_is_seen_at_once(uncached: App) -> None:
         )
     reply = (await dispatcher.handle(message("7001", "/truc 23/06/2022"), TELEGRAM))[0].text
     assert "Đang trong đợt tăng cường trực Kiểm tra" in reply
+
+
+async def test_the_read_engine_cannot_write(uncached: App) -> None:
+    """Questions are answered on the read engine (on SQLite a synchronous session in the loop's
+    thread, with ``query_only``): a write through it is refused, never applied."""
+    if uncached.read_engine is uncached.engine:  # an in-memory database has one engine only
+        pytest.skip("a single engine")
+    async with uncached.dispatcher.read_sessions() as session:
+        with pytest.raises(DBAPIError):
+            await session.execute(text("UPDATE units SET name = 'x'"))
+    async with uncached.sessions() as session:
+        assert "x" not in set(await session.scalars(select(Unit.name)))

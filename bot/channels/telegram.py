@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.channels.base import (
     ChatLocks,
@@ -54,6 +56,8 @@ from handlers.router import Dispatcher, menu_for
 
 # PTB 22 gives RetryAfter.retry_after as a timedelta with this (and warns without it).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+# Answers are sent with Bot.do_api_request("sendMessage") on purpose (TelegramChannel._send_text).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 log = logging.getLogger(__name__)
 NAME = "telegram"
@@ -314,9 +318,7 @@ class TelegramChannel:
         parts = split_text(reply.text, measure=utf16_len)
         for index, part in enumerate(parts):
             markup = keyboard(reply) if index == len(parts) - 1 else None
-            await self._with_retry(
-                lambda p=part, m=markup: bot.send_message(chat_id, p, parse_mode=ParseMode.HTML, reply_markup=m)
-            )
+            await self._with_retry(lambda p=part, m=markup: self._send_text(chat_id, p, m))
         if reply.photo is not None:
             await self._send_photo(chat_id, reply.photo)
         if reply.document is not None:
@@ -345,6 +347,15 @@ class TelegramChannel:
                 log.info("progress not shown: %s", exc)
 
         return show
+
+    async def _send_text(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """sendMessage without reading the sent message back into PTB objects (its entities, its
+        keyboard): an answer never needs it, and for a long reply with buttons that cost more than
+        the rest of sending it. Errors are raised as by ``Bot.send_message``."""
+        arguments: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
+        if markup is not None:
+            arguments["reply_markup"] = markup
+        await self.application.bot.do_api_request("sendMessage", api_kwargs=arguments)
 
     async def _send_photo(self, chat_id: str, photo: Document) -> None:
         bot = self.application.bot

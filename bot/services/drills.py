@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
@@ -43,34 +44,56 @@ class DrillView:
     milestones: list[Event]
 
 
-async def _milestones(session: AsyncSession, plan_ids: list[int]) -> dict[int, list[Event]]:
-    events = await session.scalars(
+# The questions' reads, built once with bound parameters.
+@cache
+def _milestones_query() -> Select[tuple[Event]]:
+    return (
         select(Event)
-        .where(Event.drill_plan_id.in_(plan_ids), Event.status != "cancelled")
+        .where(Event.drill_plan_id.in_(bindparam("plan_ids", expanding=True)), Event.status != "cancelled")
         .order_by(Event.starts_at, Event.id)
     )
+
+
+@cache
+def _units_query() -> Select[tuple[Unit]]:
+    return select(Unit).where(Unit.id.in_(bindparam("unit_ids", expanding=True)))
+
+
+@cache
+def _area_plans_query() -> Select[tuple[DrillPlan]]:
+    return (
+        select(DrillPlan)
+        .where(DrillPlan.area_unit_id == bindparam("area_id"), DrillPlan.status != "cancelled")
+        .order_by(DrillPlan.year.desc())
+    )
+
+
+async def _milestones(session: AsyncSession, plan_ids: list[int]) -> dict[int, list[Event]]:
+    events = await session.scalars(_milestones_query(), {"plan_ids": plan_ids})
     grouped: dict[int, list[Event]] = {pid: [] for pid in plan_ids}
     for event in events:
         grouped[event.drill_plan_id].append(event)  # type: ignore[index]
     return grouped
 
 
-async def _views(session: AsyncSession, plans: list[DrillPlan]) -> list[DrillView]:
+async def _views(
+    session: AsyncSession, plans: list[DrillPlan], known: dict[int, Unit] | None = None
+) -> list[DrillView]:
+    """``known``: areas the caller already has (by id); the others are read."""
     if not plans:
         return []
     milestones = await _milestones(session, [p.id for p in plans])
-    area_ids = [p.area_unit_id for p in plans if p.area_unit_id]
-    areas = {u.id: u for u in await session.scalars(select(Unit).where(Unit.id.in_(area_ids)))}
+    areas = dict(known or {})
+    area_ids = [p.area_unit_id for p in plans if p.area_unit_id and p.area_unit_id not in areas]
+    if area_ids:
+        areas.update((u.id, u) for u in await session.scalars(_units_query(), {"unit_ids": area_ids}))
     return [DrillView(p, areas.get(p.area_unit_id), milestones[p.id]) for p in plans]
 
 
-async def drills_of_area(session: AsyncSession, area: Unit) -> list[DrillView]:
-    plans = await session.scalars(
-        select(DrillPlan)
-        .where(DrillPlan.area_unit_id == area.id, DrillPlan.status != "cancelled")
-        .order_by(DrillPlan.year.desc())
-    )
-    return await _views(session, list(plans))
+async def drills_of_area(session: AsyncSession, area: Unit | UnitRef) -> list[DrillView]:
+    """The drills of one commune (``area``, the row or its snapshot, is the area of each view)."""
+    plans = await session.scalars(_area_plans_query(), {"area_id": area.id})
+    return await _views(session, list(plans), {area.id: area})  # type: ignore[dict-item]
 
 
 async def programme(session: AsyncSession, organiser_id: int, year: int) -> tuple[DrillView | None, list[DrillView]]:

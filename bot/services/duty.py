@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from bot import lexicon
 from bot.errors import UserError
 from bot.models import DutyShift, Member, ReadinessPeriod
+from bot.services.units import snapshot_columns, snapshot_of_row
 from bot.textnorm import contains_phrase, normalize
 from bot.vntime import fmt_date, fmt_time
 
@@ -52,17 +54,20 @@ class DutyDay:
 # The questions' reads are built once (building a statement costs more than running it on an index);
 # each loads the person on duty in the same statement.
 @cache
-def _roster_query() -> Select[tuple[DutyShift]]:
+def _roster_query() -> Select[Any]:
+    """A Core select (a roster is read for most questions, and loading its shifts and people as ORM
+    objects cost more than the query): each shift's columns, then its person's."""
+    shifts, members = DutyShift.__table__.c, Member.__table__.c
     return (
-        select(DutyShift)
-        .options(joinedload(DutyShift.member))
+        select(*snapshot_columns(DutyShift), *snapshot_columns(Member))
+        .outerjoin_from(DutyShift.__table__, Member.__table__, members.id == shifts.member_id)
         .where(
-            DutyShift.unit_id == bindparam("unit_id"),
-            DutyShift.duty_date >= bindparam("start"),
-            DutyShift.duty_date <= bindparam("end"),
-            DutyShift.status != "cancelled",
+            shifts.unit_id == bindparam("unit_id"),
+            shifts.duty_date >= bindparam("start"),
+            shifts.duty_date <= bindparam("end"),
+            shifts.status != "cancelled",
         )
-        .order_by(DutyShift.duty_date, DutyShift.id)
+        .order_by(shifts.duty_date, shifts.id)
     )
 
 
@@ -106,10 +111,13 @@ def _covering_query() -> Select[tuple[ReadinessPeriod]]:
 
 async def roster(session: AsyncSession, unit_id: int, start: date, end: date) -> list[DutyDay]:
     """Shifts of a unit from ``start`` to ``end`` (inclusive), grouped by day; days without shifts
-    are left out."""
-    rows = await session.scalars(_roster_query(), {"unit_id": unit_id, "start": start, "end": end})
+    are left out. The shifts (with their ``member``) are frozen snapshots
+    (:func:`bot.services.units.snapshot`), read only."""
+    split = len(snapshot_columns(DutyShift))
     days: dict[date, list[DutyShift]] = {}
-    for shift in rows:
+    for row in await session.execute(_roster_query(), {"unit_id": unit_id, "start": start, "end": end}):
+        member = snapshot_of_row(Member, row, split) if row.member_id is not None else None
+        shift = snapshot_of_row(DutyShift, row, member=member)
         days.setdefault(shift.duty_date, []).append(shift)
     return [DutyDay(day, sorted(shifts, key=lambda s: role_sort_key(s.role))) for day, shifts in days.items()]
 

@@ -7,12 +7,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import InvalidScore, UnknownCriterion, UserError
 from bot.models import Cluster, Criterion, ReviewPeriod, ReviewResult, Score, Unit
+from bot.services.units import snapshot_columns, snapshot_of_row
 from bot.textnorm import normalize
 from bot.vntime import PeriodSpec
 
@@ -153,27 +156,44 @@ async def compute_results(session: AsyncSession, period: ReviewPeriod) -> list[R
     return results
 
 
+# The reads of a period's table, built once with bound parameters, as Core selects: a table is read
+# for every question about scores, and loading its rows as ORM objects cost more than the query.
+@cache
+def _results_query() -> Select[Any]:
+    results, units = ReviewResult.__table__.c, Unit.__table__.c
+    return (
+        select(*snapshot_columns(ReviewResult), *snapshot_columns(Unit))
+        .join_from(ReviewResult.__table__, Unit.__table__, units.id == results.unit_id)
+        .where(results.period_id == bindparam("period_id"))
+        .order_by(results.rank, units.id)
+    )
+
+
+@cache
+def _scores_query() -> Select[tuple[int, int, Decimal]]:
+    scores = Score.__table__.c
+    return select(scores.unit_id, scores.criterion_id, scores.points).where(scores.period_id == bindparam("period_id"))
+
+
 async def result_table(
     session: AsyncSession, period: ReviewPeriod, *, criteria: list[Criterion] | None = None
 ) -> ResultTable:
-    """``criteria``: the period's cluster's, when the caller has them."""
+    """``criteria``: the period's cluster's, when the caller has them. The rows' results and units are
+    frozen snapshots (:func:`bot.services.units.snapshot`), read only."""
     if criteria is None:
         criteria = await criteria_of(session, period.cluster_id)
     codes = {c.id: c.code for c in criteria}
-    rows = await session.execute(
-        select(ReviewResult, Unit)
-        .join(Unit, Unit.id == ReviewResult.unit_id)
-        .where(ReviewResult.period_id == period.id)
-        .order_by(ReviewResult.rank, Unit.id)
-    )
+    params = {"period_id": period.id}
+    split = len(snapshot_columns(ReviewResult))
+    rows = (await session.execute(_results_query(), params)).all()
     scores: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    for score in await session.scalars(select(Score).where(Score.period_id == period.id)):
-        scores[score.unit_id][codes.get(score.criterion_id, "?")] = score.points
-    return ResultTable(
-        period,
-        criteria,
-        [ResultRow(result, unit, scores[unit.id]) for result, unit in rows.all()],
-    )
+    for unit_id, criterion_id, points in await session.execute(_scores_query(), params):
+        scores[unit_id][codes.get(criterion_id, "?")] = points
+    table = []
+    for row in rows:
+        unit = snapshot_of_row(Unit, row, split)
+        table.append(ResultRow(snapshot_of_row(ReviewResult, row), unit, scores[unit.id]))
+    return ResultTable(period, criteria, table)
 
 
 @dataclass(frozen=True)
@@ -184,25 +204,32 @@ class PeriodTotal:
     grade: str | None
 
 
+@cache
+def _trend_query(include_drafts: bool) -> Select[Any]:
+    periods, results = ReviewPeriod.__table__.c, ReviewResult.__table__.c
+    query = (
+        select(*snapshot_columns(ReviewPeriod), results.total, results.rank, results.grade)
+        .join_from(ReviewPeriod.__table__, ReviewResult.__table__, results.period_id == periods.id)
+        .where(
+            periods.cluster_id == bindparam("cluster_id"),
+            periods.kind == bindparam("kind"),
+            periods.ends_on <= bindparam("ends_on"),
+            results.unit_id == bindparam("unit_id"),
+        )
+    )
+    if not include_drafts:
+        query = query.where(periods.status == "published")
+    return query.order_by(periods.ends_on)
+
+
 async def unit_trend(
     session: AsyncSession, period: ReviewPeriod, unit_id: int, *, include_drafts: bool
 ) -> list[PeriodTotal]:
     """A unit's total, rank and grade in each period of ``period``'s kind (quarters with quarters) it
-    was scored in, up to ``period``, oldest first."""
-    query = (
-        select(ReviewPeriod, ReviewResult)
-        .join(ReviewResult, ReviewResult.period_id == ReviewPeriod.id)
-        .where(
-            ReviewPeriod.cluster_id == period.cluster_id,
-            ReviewPeriod.kind == period.kind,
-            ReviewPeriod.ends_on <= period.ends_on,
-            ReviewResult.unit_id == unit_id,
-        )
-    )
-    if not include_drafts:
-        query = query.where(ReviewPeriod.status == "published")
-    rows = await session.execute(query.order_by(ReviewPeriod.ends_on))
-    return [PeriodTotal(period, result.total, result.rank, result.grade) for period, result in rows.all()]
+    was scored in, up to ``period``, oldest first (the periods as frozen snapshots)."""
+    params = {"cluster_id": period.cluster_id, "kind": period.kind, "ends_on": period.ends_on, "unit_id": unit_id}
+    rows = await session.execute(_trend_query(include_drafts), params)
+    return [PeriodTotal(snapshot_of_row(ReviewPeriod, row), *row[-3:]) for row in rows]
 
 
 def period_spec(period: ReviewPeriod) -> PeriodSpec:

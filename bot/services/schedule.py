@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +17,7 @@ from bot.models import ChatLink, Directive, Event, Unit, event_units
 from bot.services.notices import Notice, event_brief, event_facts, event_time_facts
 from bot.services.reminders import entity_changed, event_audience, notify
 from bot.services.subscriptions import load_audience
+from bot.services.units import snapshot_columns, snapshot_of_row
 from bot.textnorm import normalize
 from bot.vntime import capitalize, fmt_day_month, fmt_time, fmt_weekday_date
 
@@ -42,11 +45,26 @@ def local_day_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, da
     )
 
 
-def _concerning(unit_id: int | None):
-    if unit_id is None:
-        return True
-    participant = select(event_units.c.event_id).where(event_units.c.unit_id == unit_id)
-    return or_(Event.cluster_wide.is_(True), Event.host_unit_id == unit_id, Event.id.in_(participant))
+# The questions' reads are built once per shape, with bound parameters: building a statement of this
+# size (and its cache key) costs more than running it on an index.
+@cache
+def _between_query(for_unit: bool, by_kind: bool, limited: bool) -> Select[tuple[Event]]:
+    start, end = bindparam("start"), bindparam("end")
+    query = select(Event).where(
+        Event.status != "cancelled",
+        Event.starts_at < end,
+        or_(Event.ends_at >= start, Event.ends_at.is_(None) & (Event.starts_at >= start)),
+    )
+    if for_unit:
+        unit_id = bindparam("unit_id")
+        participant = select(event_units.c.event_id).where(event_units.c.unit_id == unit_id)
+        query = query.where(or_(Event.cluster_wide.is_(True), Event.host_unit_id == unit_id, Event.id.in_(participant)))
+    if by_kind:
+        query = query.where(Event.kind.in_(bindparam("kinds", expanding=True)))
+    query = query.order_by(Event.starts_at, Event.id)
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    return query
 
 
 async def events_between(
@@ -60,34 +78,51 @@ async def events_between(
 ) -> list[Event]:
     """Planned events overlapping [start, end), optionally only those concerning a unit; the first
     ``limit`` of them when given."""
-    query = select(Event).where(
-        Event.status != "cancelled",
-        Event.starts_at < end,
-        or_(Event.ends_at >= start, Event.ends_at.is_(None) & (Event.starts_at >= start)),
-        _concerning(unit_id),
+    query = _between_query(unit_id is not None, bool(kinds), limit is not None)
+    params = {"start": start, "end": end, "unit_id": unit_id, "kinds": list(kinds or ()), "limit": limit}
+    return list(await session.scalars(query, {k: v for k, v in params.items() if v is not None and v != []}))
+
+
+@cache
+def _conferences_query(by_subkind: bool, in_year: bool) -> Select[Any]:
+    events = Event.__table__.c
+    query = select(*snapshot_columns(Event)).where(
+        events.kind.in_(("conference", "meeting")), events.status != "cancelled"
     )
-    if kinds:
-        query = query.where(Event.kind.in_(kinds))
-    query = query.order_by(Event.starts_at, Event.id)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(await session.scalars(query))
+    if by_subkind:
+        query = query.where(events.subkind.in_(bindparam("subkinds", expanding=True)))
+    if in_year:
+        query = query.where(events.starts_at >= bindparam("start"), events.starts_at < bindparam("end"))
+    return query.order_by(events.starts_at)
+
+
+@cache
+def _event_units_query() -> Select[Any]:
+    return (
+        select(event_units.c.event_id, *snapshot_columns(Unit))
+        .join_from(event_units, Unit.__table__, Unit.__table__.c.id == event_units.c.unit_id)
+        .where(event_units.c.event_id.in_(bindparam("event_ids", expanding=True)))
+        .order_by(event_units.c.event_id, Unit.__table__.c.id)
+    )
 
 
 async def find_conferences(
     session: AsyncSession, *, subkinds: tuple[str, ...] | None, year: int | None, tz: ZoneInfo
 ) -> list[Event]:
-    query = (
-        select(Event)
-        .options(selectinload(Event.units))
-        .where(Event.kind.in_(("conference", "meeting")), Event.status != "cancelled")
-    )
+    """Conferences and meetings (of ``subkinds``, in ``year``), each with its participating units: frozen
+    snapshots (:func:`bot.services.units.snapshot`) read by Core selects built once, read only."""
+    params: dict[str, object] = {}
     if subkinds:
-        query = query.where(Event.subkind.in_(subkinds))
+        params["subkinds"] = list(subkinds)
     if year is not None:
-        start, end = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
-        query = query.where(Event.starts_at >= start, Event.starts_at < end)
-    return list(await session.scalars(query.order_by(Event.starts_at)))
+        params["start"], params["end"] = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
+    rows = (await session.execute(_conferences_query(bool(subkinds), year is not None), params)).all()
+    if not rows:
+        return []
+    units: dict[int, list[Unit]] = {row.id: [] for row in rows}
+    for row in await session.execute(_event_units_query(), {"event_ids": list(units)}):
+        units[row.event_id].append(snapshot_of_row(Unit, row, 1))
+    return [snapshot_of_row(Event, row, units=units[row.id]) for row in rows]
 
 
 async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int = 10) -> list[Event]:
@@ -106,11 +141,17 @@ async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int 
     )
 
 
-async def find_directives(session: AsyncSession, number: str | None, words: str | None) -> list[Directive]:
+@cache
+def _directives_query(by_number: bool) -> Select[tuple[Directive]]:
     query = select(Directive)
-    if number:
-        query = query.where(or_(Directive.number == number, Directive.number == number.lstrip("0")))
-    rows = list(await session.scalars(query.order_by(Directive.id)))
+    if by_number:
+        query = query.where(or_(Directive.number == bindparam("number"), Directive.number == bindparam("bare")))
+    return query.order_by(Directive.id)
+
+
+async def find_directives(session: AsyncSession, number: str | None, words: str | None) -> list[Directive]:
+    params = {"number": number, "bare": number.lstrip("0")} if number else {}
+    rows = list(await session.scalars(_directives_query(bool(number)), params))
     if words and not number:
         key = normalize(words)
         rows = [d for d in rows if key in normalize(d.title)]

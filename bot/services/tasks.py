@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import lexicon
 from bot.errors import UserError
 from bot.models import Task, TaskAssignment
+from bot.services.units import snapshot_columns, snapshot_of_row
 from bot.textnorm import contains_phrase, normalize
 from bot.vntime import fmt_date
 
@@ -39,13 +42,44 @@ def period_of(day: date, half: int | None = None) -> str:
     return f"{day.year}-H{half}"
 
 
+# A question's reads, built once per shape with bound parameters, as Core selects: loading a year's
+# tasks and their assignments as ORM objects cost several times the queries.
+@cache
+def _tasks_query(by_periods: bool, in_year: bool) -> Select[Any]:
+    tasks = Task.__table__.c
+    query = select(*snapshot_columns(Task)).where(tasks.status != "cancelled")
+    if by_periods:
+        query = query.where(tasks.period.in_(bindparam("periods", expanding=True)))
+    elif in_year:
+        query = query.where(tasks.period.like(bindparam("year_prefix")))
+    return query.order_by(tasks.due_on.is_(None), tasks.due_on, tasks.id)
+
+
+@cache
+def _assignments_query() -> Select[Any]:
+    assignments = TaskAssignment.__table__.c
+    return (
+        select(*snapshot_columns(TaskAssignment))
+        .where(assignments.task_id.in_(bindparam("task_ids", expanding=True)))
+        .order_by(assignments.task_id, assignments.id)
+    )
+
+
 async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, year: int | None = None) -> list[Task]:
-    query = select(Task).where(Task.status != "cancelled")
+    """Tasks not cancelled (of ``periods``, or of ``year``), due first, each with its assignments in
+    the order they were made; frozen snapshots (:func:`bot.services.units.snapshot`), read only."""
+    params: dict[str, object] = {}
     if periods:
-        query = query.where(Task.period.in_(periods))
+        params["periods"] = list(periods)
     elif year is not None:
-        query = query.where(Task.period.like(f"{year}%"))
-    return list(await session.scalars(query.order_by(Task.due_on.is_(None), Task.due_on, Task.id)))
+        params["year_prefix"] = f"{year}%"
+    rows = (await session.execute(_tasks_query(bool(periods), year is not None), params)).all()
+    if not rows:
+        return []
+    assigned: dict[int, list[TaskAssignment]] = {row.id: [] for row in rows}
+    for row in await session.execute(_assignments_query(), {"task_ids": list(assigned)}):
+        assigned[row.task_id].append(snapshot_of_row(TaskAssignment, row))
+    return [snapshot_of_row(Task, row, assignments=assigned[row.id]) for row in rows]
 
 
 # --- Changing tasks (admins) and reporting progress (officers) ------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, make_dataclass
 from datetime import date
 from functools import cache
@@ -266,10 +266,24 @@ async def current_cluster(session: AsyncSession, year: int, directory: UnitDirec
 
 
 @cache
-def _snapshot_class(cls: type) -> type:
-    names = [attr.key for attr in sa_inspect(cls).column_attrs]
+def _snapshot_class(cls: type, extra: tuple[str, ...] = ()) -> type:
+    """``extra``: fields after the columns, for what is read with the row (a task's assignments)."""
+    names = [attr.key for attr in sa_inspect(cls).column_attrs] + list(extra)
     # Compared and hashed by identity, as the rows are.
     return make_dataclass(f"{cls.__name__}Snapshot", names, frozen=True, eq=False)
+
+
+@cache
+def snapshot_columns(cls: type) -> tuple[Any, ...]:
+    """The table columns of mapped class ``cls`` in the order of its snapshot's fields: a Core select
+    of them reads rows that :func:`snapshot_of_row` turns into snapshots without ORM loading."""
+    return tuple(attr.columns[0] for attr in sa_inspect(cls).column_attrs)
+
+
+def snapshot_of_row(cls: type, row: Sequence[Any], start: int = 0, **extra: Any) -> Any:
+    """The snapshot of ``cls`` made from ``row[start:]`` (a row of :func:`snapshot_columns`), with
+    ``extra`` fields read beside it (``assignments=[...]``)."""
+    return _snapshot_class(cls, tuple(extra))(*row[start : start + len(snapshot_columns(cls))], **extra)
 
 
 def snapshot(row: Any) -> Any:
