@@ -4,6 +4,7 @@ have a quota), and files served at ``/files/<token>``."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 from collections.abc import Callable
@@ -37,32 +38,44 @@ async def record_seen(session: AsyncSession, channel: str, keys: dict[str, datet
 
 async def take_update(session: AsyncSession, channel: str, key: str, payload: object, *, now: datetime) -> bool:
     """Take a webhook update before its 200: mark it seen and put it in the inbox, unless some process
-    (this one before a restart, or another replica) has taken it already.
+    (this one before a restart, or another replica) has taken it already. Committed when it returns;
+    the caller need only close ``session`` (which may wait until after the 200: nothing is left to do).
 
-    This is paid by every webhook call before its 200, so it is as few waits as the database allows.
+    This is paid by every webhook call before its 200, so it waits as little as the database allows.
     PostgreSQL: one statement (the seen-set insert and the inbox insert in one CTE), then the commit.
-    SQLite: the two inserts through the driver connection, one hand-off each to its worker thread
-    (SQLAlchemy's cursor costs three: open, run, close), then the commit; in the session's transaction
-    all the same (the driver opens it before the first insert, the session commits it)."""
+    SQLite: both inserts and the commit in one hand-off to aiosqlite's worker thread, on the driver's
+    connection (SQLAlchemy's cursors and commit cost eight: each cursor's open, run and close)."""
     key = key[:120]
     connection = await session.connection()
     if connection.dialect.name != "sqlite":
-        result = await session.execute(
-            _TAKE_ONE, {"channel": channel, "update_key": key, "seen_at": now, "payload": payload, "taken_at": utcnow()}
-        )
+        params = {"channel": channel, "update_key": key, "seen_at": now, "payload": payload, "taken_at": utcnow()}
+        result = await session.execute(_TAKE_ONE, params)
+        await session.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]
     raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
+    driver = raw.driver_connection  # an aiosqlite.Connection
     assert driver is not None
     seen_at, taken_at, document = _sqlite_binds(connection.dialect)
-    statement, params = _SQLITE_SEEN, (channel, key, seen_at(now))
+    seen = (channel, key, seen_at(now))
+    inbox = (channel, key, document(payload), taken_at(utcnow()))
+    # aiosqlite's private _execute runs a function in its worker thread (pinned in pyproject.toml).
+    return await driver._execute(_take_sqlite, driver._conn, seen, inbox)
+
+
+def _take_sqlite(connection: sqlite3.Connection, seen: tuple[Any, ...], inbox: tuple[Any, ...]) -> bool:
+    """In aiosqlite's thread: both inserts and the commit, or nothing (a copy, or an error, which is
+    raised as SQLAlchemy raises it: a locked or broken database is an OperationalError)."""
+    statement, params = _SQLITE_SEEN, seen
     try:
-        taken = await driver.execute(statement, params)
-        if not taken.rowcount:
+        if not connection.execute(statement, params).rowcount:
+            connection.rollback()
             return False
-        statement, params = _SQLITE_INBOX, (channel, key, document(payload), taken_at(utcnow()))
-        await driver.execute(statement, params)
-    except sqlite3.Error as exc:  # as SQLAlchemy would raise it (a locked or broken database: OperationalError)
+        statement, params = _SQLITE_INBOX, inbox
+        connection.execute(statement, params)
+        connection.commit()
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            connection.rollback()
         raise DBAPIError.instance(statement, params, exc, sqlite3.Error) from exc
     return True
 
