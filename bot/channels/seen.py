@@ -201,6 +201,7 @@ class SeenKeys:
 
 
 async def _close(session: AsyncSession) -> None:
-    """Close a session whose work is committed: what could go wrong now is no one's concern."""
+    """Close a session whose work is committed; an error here changes nothing that was taken (the pool
+    throws away a connection that fails to be reset)."""
     with contextlib.suppress(Exception):
         await session.close()
