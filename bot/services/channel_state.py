@@ -42,16 +42,17 @@ async def take_update(session: AsyncSession, channel: str, key: str, payload: ob
     the caller need only close ``session`` (which may wait until after the 200: nothing is left to do).
 
     This is paid by every webhook call before its 200, so it waits as little as the database allows.
-    PostgreSQL: one statement (the seen-set insert and the inbox insert in one CTE), then the commit.
+    PostgreSQL: one statement (the seen-set insert and the inbox insert in one CTE), in autocommit.
     SQLite: both inserts and the commit in one hand-off to aiosqlite's worker thread, on the driver's
     connection (SQLAlchemy's cursors and commit cost eight: each cursor's open, run and close)."""
     key = key[:120]
-    connection = await session.connection()
-    if connection.dialect.name != "sqlite":
+    if session.bind is not None and session.bind.dialect.name != "sqlite":
+        # One statement is atomic on its own: in autocommit, no BEGIN and COMMIT round trips around it.
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         params = {"channel": channel, "update_key": key, "seen_at": now, "payload": payload, "taken_at": utcnow()}
-        result = await session.execute(_TAKE_ONE, params)
-        await session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        result = await connection.execute(_TAKE_ONE, params)
+        return bool(result.rowcount)
+    connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection  # an aiosqlite.Connection
     assert driver is not None
