@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
 from bot.channels.base import ChatOrderedPipeline
 from bot.channels.seen import SeenKeys
+from bot.db import unreachable
 from bot.models import ChatOptions, InboxUpdate, SeenUpdate, utcnow
 from bot.services.options import WrittenBehind
 
@@ -104,6 +107,38 @@ async def test_a_webhook_update_is_in_the_inbox_from_its_200_until_it_was_answer
     await seen.flush()
     assert await inbox(empty_app) == []
     assert await stored(empty_app) == ["m:1"]
+    await seen.stop()
+
+
+async def test_a_taken_update_reads_back_as_the_orm_stores_it(empty_app: App) -> None:
+    """The take writes its rows without the ORM (bot/services/channel_state.take_update): the times and
+    the payload must read back, and compare, as the ORM's own would."""
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    payload = {"message": {"message_id": "5", "text": "lịch trực tuần này"}, "n": [1, 2.5, None]}
+    before = utcnow()
+    assert await seen.take("m:5", payload)
+    async with empty_app.sessions() as session:
+        seen_at = await session.scalar(select(SeenUpdate.seen_at).where(SeenUpdate.update_key == "m:5"))
+        row = await session.scalar(select(InboxUpdate).where(InboxUpdate.update_key == "m:5"))
+    assert seen_at == NOW
+    assert row is not None and row.payload == payload and row.attempts == 1
+    assert before <= row.taken_at <= utcnow()
+    other = seen_keys(empty_app)
+    assert await other.overdue(timedelta(seconds=30), attempts=3) == []  # compared as a time: not overdue
+    await seen.stop()
+
+
+async def test_a_database_error_in_the_take_is_sqlalchemys_so_the_webhook_answers_5xx(empty_app: App) -> None:
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    async with empty_app.sessions() as session, session.begin():
+        await session.execute(text("DROP TABLE inbox_updates"))
+    with pytest.raises(DBAPIError) as caught:
+        await seen.take("m:6", {})
+    assert unreachable(caught.value) or empty_app.settings.database_url.startswith("postgresql")
+    async with empty_app.sessions() as session:  # nothing half taken: the seen row went with the rollback
+        assert await session.scalar(select(func.count()).select_from(SeenUpdate)) == 0
     await seen.stop()
 
 

@@ -62,6 +62,7 @@ class SeenKeys:
         self._inboxed: set[str] = set()  # taken into the inbox by this process, not yet answered
         self._left_inbox: list[str] = []  # answered, still to be deleted from the inbox
         self._flusher: asyncio.Task[None] | None = None
+        self._closing: set[asyncio.Task[None]] = set()  # sessions of takes, closed after their 200
         # Numbered options offered by the answers, stored in the same batches (see WrittenBehind).
         self.options = options
         self._lock = options.lock if options is not None else asyncio.Lock()
@@ -84,6 +85,8 @@ class SeenKeys:
             self._flusher = asyncio.create_task(self._flush_forever(), name=f"{self.channel}-seen-keys")
 
     async def stop(self) -> None:
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -109,8 +112,16 @@ class SeenKeys:
         or anywhere. Errors of the database propagate, so the webhook answers 5xx."""
         if key in self._keys:
             return False
-        async with self.sessions() as session, session.begin():
+        session = self.sessions()
+        try:
             taken = await channel_state.take_update(session, self.channel, key, payload, now=self.clock())
+        except BaseException:
+            await session.close()
+            raise
+        # Committed: the connection goes back to the pool after the 200, not before (one wait less).
+        closing = asyncio.create_task(_close(session), name=f"{self.channel}-take-close")
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
         self._remember(key)
         if taken:
             self._inboxed.add(key)
@@ -187,3 +198,10 @@ class SeenKeys:
         self._keys.move_to_end(key)
         while len(self._keys) > self.remembered:
             self._keys.popitem(last=False)
+
+
+async def _close(session: AsyncSession) -> None:
+    """Close a session whose work is committed; an error here changes nothing that was taken (the pool
+    throws away a connection that fails to be reset)."""
+    with contextlib.suppress(Exception):
+        await session.close()
