@@ -15,11 +15,19 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlparse
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.cache import WATCH, VersionWatch
 from bot.channels.base import Channel, RateLimits
 from bot.config import Settings
-from bot.db import create_engine, create_read_engine, read_session_factory, session_factory, upgrade_database
+from bot.db import (
+    create_engine,
+    create_read_engine,
+    create_take_engine,
+    read_session_factory,
+    session_factory,
+    upgrade_database,
+)
 from bot.messages import ChannelInfo, Reply
 from bot.models import Unit, utcnow
 from bot.services import app_state
@@ -155,11 +163,13 @@ class App:
         self.sessions = session_factory(self.engine, **{WATCH: self.versions})
         # Read-only questions are answered on their own engine (see bot.db.create_read_engine).
         self.read_engine = create_read_engine(settings.database_url, self.engine)
+        self.take_engine = create_take_engine(settings.database_url, self.engine)
         self.dispatcher = Dispatcher(
             self.sessions,
             settings,
             versions=self.versions,
             read_sessions=read_session_factory(self.read_engine, **{WATCH: self.versions}),
+            take_sessions=async_sessionmaker(self.take_engine, expire_on_commit=False),
         )
 
     @functools.cached_property
@@ -194,6 +204,8 @@ class App:
     async def close(self) -> None:
         if self.read_engine.sync_engine.pool is not self.engine.sync_engine.pool:
             await self.read_engine.dispose()
+        if self.take_engine is not self.engine:
+            await self.take_engine.dispose()
         await self.engine.dispose()
 
     def jobs(self, channels: dict[str, Channel], *, clock: Callable[[], datetime] | None = None) -> Jobs:

@@ -57,6 +57,19 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def create_take_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
+    """The engine a webhook update is taken on before its 200 (bot/services/channel_state.take_update).
+
+    PostgreSQL: autocommit and no ping before each checkout. The take is one statement, atomic on its
+    own; the ping of ``engine``'s pool is three round trips outside autocommit (BEGIN, ``;``, ROLLBACK),
+    three quarters of the take's wait. A pooled connection found dead fails the take, which is then
+    tried once more on a fresh connection (:meth:`bot.channels.seen.SeenKeys.take`). Never use it for
+    more than one statement that must be atomic. SQLite: ``engine`` (the take commits on its own)."""
+    if is_sqlite(url):
+        return engine
+    return create_async_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=2)
+
+
 def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEngine:
     """The engine read-only questions are answered on: no transaction of their own to open and commit.
 

@@ -248,10 +248,13 @@ class Dispatcher:
         admin_ids: Callable[[Incoming], bool] | None = None,
         metrics: Metrics | None = None,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
+        take_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.metrics = metrics
         self.sessions = sessions
         self.read_sessions = read_sessions or sessions
+        # Webhook updates are taken into the inbox on these (bot.db.create_take_engine).
+        self.take_sessions = take_sessions or sessions
         self.settings = settings
         self.reference = ReferenceData()
         self.versions = versions or VersionWatch()

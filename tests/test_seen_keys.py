@@ -21,7 +21,7 @@ NOW = datetime(2022, 6, 22, 3, tzinfo=UTC)
 
 
 def seen_keys(app: App, **options: float) -> SeenKeys:
-    return SeenKeys(app.sessions, "zalo", lambda: NOW, **options)
+    return SeenKeys(app.sessions, "zalo", lambda: NOW, take_sessions=app.dispatcher.take_sessions, **options)
 
 
 async def stored(app: App) -> list[str]:
@@ -139,6 +139,30 @@ async def test_a_database_error_in_the_take_is_sqlalchemys_so_the_webhook_answer
     assert unreachable(caught.value) or empty_app.settings.database_url.startswith("postgresql")
     async with empty_app.sessions() as session:  # nothing half taken: the seen row went with the rollback
         assert await session.scalar(select(func.count()).select_from(SeenUpdate)) == 0
+    await seen.stop()
+
+
+async def test_a_take_on_a_connection_the_database_dropped_is_tried_once_more(empty_app: App) -> None:
+    """PostgreSQL's take engine pings no connection before using it (bot.db.create_take_engine): a pooled
+    connection the server ended (a restart, an idle timeout) fails the take, which goes again on a
+    fresh one instead of answering the platform 503."""
+    if not empty_app.settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite takes on the write engine")
+    seen = seen_keys(empty_app, flush_every=3600)
+    await seen.start()
+    assert await seen.take("m:7", {})
+    await asyncio.sleep(0.05)  # the first take's session goes back to the pool after its 200
+    async with empty_app.sessions() as session, session.begin():
+        ended = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND query LIKE 'WITH seen AS%'"
+            )
+        )
+    assert ended >= 1  # the take engine's pooled connection, the last statement it ran being the take
+    assert await seen.take("m:8", {"message": {"message_id": "8"}})
+    assert await inbox(empty_app) == [("m:7", 1), ("m:8", 1)]
     await seen.stop()
 
 

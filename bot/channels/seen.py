@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.db import unreachable
 from bot.models import SeenUpdate
 from bot.services import channel_state
 from bot.services import options as chat_options
@@ -51,8 +52,10 @@ class SeenKeys:
         flush_every: float = 0.25,
         remembered: int = 10_000,
         options: chat_options.WrittenBehind | None = None,
+        take_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self.sessions = sessions
+        self.take_sessions = take_sessions or sessions  # see bot.db.create_take_engine
         self.channel = channel
         self.clock = clock
         self.flush_every = flush_every
@@ -112,12 +115,15 @@ class SeenKeys:
         or anywhere. Errors of the database propagate, so the webhook answers 5xx."""
         if key in self._keys:
             return False
-        session = self.sessions()
         try:
-            taken = await channel_state.take_update(session, self.channel, key, payload, now=self.clock())
-        except BaseException:
-            await session.close()
-            raise
+            session, taken = await self._take(key, payload)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # A pooled connection found dead (the database restarted): once more on a fresh one. Had
+            # the first try stored it after all, this one finds it taken: it waits in the inbox, and
+            # the sweep of overdue updates answers it.
+            session, taken = await self._take(key, payload)
         # Committed: the connection goes back to the pool after the 200, not before (one wait less).
         closing = asyncio.create_task(_close(session), name=f"{self.channel}-take-close")
         self._closing.add(closing)
@@ -126,6 +132,14 @@ class SeenKeys:
         if taken:
             self._inboxed.add(key)
         return taken
+
+    async def _take(self, key: str, payload: object) -> tuple[AsyncSession, bool]:
+        session = self.take_sessions()
+        try:
+            return session, await channel_state.take_update(session, self.channel, key, payload, now=self.clock())
+        except BaseException:
+            await session.close()
+            raise
 
     async def overdue(self, older_than: timedelta, attempts: int) -> list[tuple[str, object]]:
         """Inbox updates a dead process took and never answered, now taken by this one."""

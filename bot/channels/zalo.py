@@ -243,7 +243,9 @@ class ZaloChannel:
         self._sweeping: asyncio.Task[None] | None = None
         self._pipeline = ChatOrderedPipeline(IN_FLIGHT)
         # Numbered options go to the database with the answered updates' batches (bot/channels/seen.py).
-        self.seen = SeenKeys(self.sessions, NAME, clock, options=dispatcher.options_behind(NAME))
+        self.seen = SeenKeys(
+            self.sessions, NAME, clock, options=dispatcher.options_behind(NAME), take_sessions=dispatcher.take_sessions
+        )
         self._unsaved_sent = 0
         self._month_sent = 0  # as last read from the database (all replicas), plus what is unsaved
         self._last_saved = time.monotonic()
