@@ -92,13 +92,23 @@ def _web_server(config: uvicorn.Config) -> uvicorn.Server:
     return WebServer(config)
 
 
+# Allocations between two collections of the youngest generation, once the process has settled.
+GC_YOUNG_THRESHOLD = 20_000
+
+
 def settle_memory() -> None:
     """For a long-running process, once start-up is done: move everything loaded so far (modules,
     settings, the engine) out of the garbage collector's way. Its full collections were the pauses
     that cost a long broadcast 2 % of its rate (bench/broadcast.py). Not for short-lived apps (tests):
-    what is frozen is never collected."""
+    what is frozen is never collected.
+
+    Then the youngest generation is collected every 20,000 allocations instead of 700: a question
+    allocates thousands of short-lived objects (PTB's update and request objects, rows, snapshots),
+    almost none in cycles, and the default made a collection run several times per answer
+    (dispatcher alone, without the answer cache: 0.52 -> 0.49 ms CPU a question)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 class LiveChannel(Protocol):

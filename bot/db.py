@@ -111,47 +111,83 @@ class InlineEngine:
 
 class InlineSession:
     """The part of :class:`AsyncSession` that read-only questions use (execute, scalars, scalar, get),
-    run at once in the caller's thread on a synchronous :class:`Session`. Results are read before the
-    session closes, as they are inside a question's ``async with``."""
+    run at once in the caller's thread. Results are read before the session closes, as they are
+    inside a question's ``async with``.
 
-    def __init__(self, session: Session) -> None:
-        self.sync_session = session
+    A Core select (most of what questions read: rosters, results, snapshots) goes straight to one
+    pooled :class:`Connection`; an ORM :class:`Session` is made only when a statement needs one (an
+    entity select, ``get``), bound to that same connection, so every statement of a question still
+    reads the same snapshot. The Session's own work per statement and its setup and teardown cost
+    more than such a read itself."""
+
+    def __init__(self, engine: Engine, factory: Callable[..., Session]) -> None:
+        self._engine = engine
+        self._factory = factory
+        self._connection: Connection | None = None
+        self._session: Session | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return self._connection
+
+    @property
+    def sync_session(self) -> Session:
+        if self._session is None:
+            self._session = self._factory(bind=self.connection)
+        return self._session
 
     @property
     def bind(self) -> Engine:
-        return self.sync_session.get_bind()
+        return self._engine
 
     @property
     def info(self) -> dict[Any, Any]:
         return self.sync_session.info
 
+    def _on_connection(self, statement: Any) -> bool:
+        """Whether ``statement`` is plain Core (no ORM entity or attribute in it): no Session needed."""
+        return not getattr(statement, "_propagate_attrs", None) and self._session is None
+
     async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if not kwargs and self._on_connection(statement):
+            return self.connection.execute(statement, params)
         return self.sync_session.execute(statement, params, **kwargs)
 
     async def scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if not kwargs and self._on_connection(statement):
+            return self.connection.scalars(statement, params)
         return self.sync_session.scalars(statement, params, **kwargs)
 
     async def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if not kwargs and self._on_connection(statement):
+            return self.connection.scalar(statement, params)
         return self.sync_session.scalar(statement, params, **kwargs)
 
     async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
         return self.sync_session.get(entity, ident, **kwargs)
 
     async def close(self) -> None:
-        self.sync_session.close()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     async def __aenter__(self) -> InlineSession:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.sync_session.close()
+        await self.close()
 
 
 def read_session_factory(read: AsyncEngine | InlineEngine, **info: object) -> Callable[[], Any]:
     """Sessions on the engine of :func:`create_read_engine`: :class:`InlineSession` on SQLite."""
     if isinstance(read, InlineEngine):
         factory = sessionmaker(read.sync_engine, expire_on_commit=False, info=info)
-        return lambda: InlineSession(factory())
+        return lambda: InlineSession(read.sync_engine, factory)
     return session_factory(read, **info)
 
 

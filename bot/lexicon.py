@@ -421,7 +421,8 @@ def phrases_in(norm: str, words: dict[str, str]) -> list[str]:
     found: list[str] = []
     rest = f" {norm} "
     for phrase, pattern in _compiled(words):
-        if pattern.search(rest):
+        # The plain substring test first: most phrases are absent, and it is several times cheaper.
+        if phrase in rest and pattern.search(rest):
             found.append(words[phrase])
             rest = pattern.sub(" ", rest)
     return found

@@ -197,9 +197,9 @@ class _Ctx:
         self.marked = strip_diacritics(nfc) != nfc
         acc = _SPACES.sub(" ", _ACC_PUNCT.sub(" ", nfc.lower())).strip()
         acc_words = acc.split(" ") if acc else []
-        aligned = len(acc_words) == len(self.words) and all(
-            strip_diacritics(a) == w for a, w in zip(acc_words, self.words, strict=True)
-        )
+        # Word by word the same as the normalised text: stripping marks never adds or removes a
+        # space, so comparing the whole texts once says the same.
+        aligned = len(acc_words) == len(self.words) and strip_diacritics(acc) == self.norm
         self.acc: list[str] | None = acc_words if aligned else None
 
     def index(self, pos: int) -> int:

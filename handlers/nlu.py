@@ -203,7 +203,11 @@ def detect_intent(text: str) -> str | None:
 
 def mentions_asker(text: str) -> bool:
     """Whether a question is about the asker's own shifts ("khi nào tôi trực")."""
-    canon = canonical(text)
+    return canonical_mentions_asker(canonical(text))
+
+
+def canonical_mentions_asker(canon: str) -> bool:
+    """:func:`mentions_asker` of a text already made :func:`canonical`."""
     return bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon)))
 
 

@@ -28,7 +28,7 @@ from bot.views import help as help_views
 from bot.views.errors import phrase
 from bot.vntime import DateParseError
 from handlers.context import Context
-from handlers.nlu import detect_intent, guess_subject, mentions_asker, parse_query
+from handlers.nlu import canonical, canonical_mentions_asker, detect_subject, guess_subject, parse_query
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -402,7 +402,8 @@ class Dispatcher:
         if incoming.chat_type == "private" and INVITE_CODE.fullmatch(text):
             # Zalo has no deep links: a bare invite code sent by a guest is "/start CODE".
             return Route(("maybe_code", text), partial(self._bare_code, text=text), cacheable=False)
-        intent = detect_intent(text)
+        canon = canonical(text)  # once for both the subject and whether the asker is named
+        intent = detect_subject(canon)[0]
         if intent is None:
             return Route(("text", text), partial(self._fallback, text=text), cacheable=True, read_only=True)
         command_name, handler = INTENTS[intent]
@@ -410,7 +411,8 @@ class Dispatcher:
         # "khi nào tôi trực" depends on who asks, not only on their role and unit: never cached.
         # Plain questions read, except a swap asked in words ("ai nhận giúp ca 24/6").
         read_only = COMMAND_BY_NAME[command_name].cacheable
-        return Route(("text", text), run, cacheable=not mentions_asker(text) and read_only, read_only=read_only)
+        cacheable = read_only and not canonical_mentions_asker(canon)
+        return Route(("text", text), run, cacheable=cacheable, read_only=read_only)
 
     async def _answer(
         self, incoming: Incoming, channel: ChannelInfo, route: Route, progress: ProgressSink | None = None

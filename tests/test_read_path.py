@@ -13,6 +13,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
+from bot.db import InlineEngine
 from bot.messages import ChannelInfo, Incoming, Reply
 from bot.models import ChatLink, Member, ReadinessPeriod, Unit
 from bot.services.members import create_invite, join_with_invite
@@ -172,3 +173,20 @@ async def test_the_read_engine_cannot_write(uncached: App) -> None:
             await session.execute(text("UPDATE units SET name = 'x'"))
     async with uncached.sessions() as session:
         assert "x" not in set(await session.scalars(select(Unit.name)))
+
+
+async def test_a_core_read_needs_no_orm_session_and_both_read_one_connection(uncached: App) -> None:
+    """On SQLite a read session sends a Core select straight to its connection and makes an ORM
+    session only for a statement that needs one, on that same connection (one snapshot a question)."""
+    if not isinstance(uncached.read_engine, InlineEngine):
+        pytest.skip("PostgreSQL reads, or an in-memory database, use AsyncSession")
+    units = Unit.__table__.c
+    async with uncached.dispatcher.read_sessions() as session:
+        names = list(await session.scalars(select(units.name).order_by(units.id)))
+        assert session._session is None
+        connection = session.connection
+        rows = list(await session.scalars(select(Unit).order_by(Unit.id)))
+        assert [u.name for u in rows] == names
+        assert session.sync_session.connection() is connection
+        assert await session.scalar(select(units.name).where(units.id == rows[0].id)) == names[0]
+    assert session._session is None and session._connection is None

@@ -3,13 +3,14 @@ and a database already at the newest migration is not handed to Alembic at all."
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.app import App
+from bot.app import GC_YOUNG_THRESHOLD, App, settle_memory
 from tests.chatting import qtbot_env
 
 # What `qtbot --help` must not import: the libraries that take most of a second between them.
@@ -129,3 +130,14 @@ async def test_a_database_behind_is_still_upgraded(demo_app: App) -> None:
     await upgrade_database(demo_app.engine)
     async with demo_app.engine.connect() as connection:
         assert (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar() == head_revision()
+
+
+def test_a_settled_process_collects_its_young_objects_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        settle_memory()
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+        assert before[0] < GC_YOUNG_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,10 +19,10 @@ from sqlalchemy import func, select, text
 from telegram.request import HTTPXRequest
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import TelegramChannel, keyboard, keyboard_json
 from bot.cli import fixed_clock
 from bot.config import ConfigError, load_settings
-from bot.messages import Reply
+from bot.messages import Button, Reply
 from bot.models import DutyShift, Event
 from bot.web import web_app
 from tests.chatting import qtbot_env, qtbot_running, qtbot_start_failure
@@ -473,3 +474,13 @@ async def test_a_rejected_telegram_token_ends_in_one_line_without_the_token(demo
     lines = err.strip().splitlines()
     assert code == 1 and len(lines) == 1 and "QTBOT_TELEGRAM_TOKEN" in lines[0], err
     assert "not-the-right-key" not in out + err
+
+
+def test_an_answers_keyboard_json_is_what_ptb_would_send() -> None:
+    """Answers carry their keyboard as JSON made once per layout: the same as PTB's own serialising."""
+    menu = [[Button("Trực hôm nay", "/truc"), Button("Kết quả “quý”", "/ketqua q2")], [Button("Giúp", "/help")]]
+    reply = Reply("x", buttons=menu)
+    assert json.loads(keyboard_json(reply)) == keyboard(reply).to_dict()
+    assert keyboard_json(Reply("y", buttons=[row[:] for row in menu])) is keyboard_json(reply)
+    assert keyboard_json(Reply("x", buttons=[menu[1]])) != keyboard_json(reply)
+    assert keyboard_json(Reply("z")) is None

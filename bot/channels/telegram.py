@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import warnings
@@ -72,6 +73,25 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
+# The keyboards of answers sent by _send_text, as the JSON Telegram is sent: a role's menu comes
+# under most answers, so building it as PTB objects and serialising them again for each was waste.
+_KEYBOARD_JSON: dict[tuple[tuple[tuple[str, str], ...], ...], str] = {}
+
+
+def keyboard_json(reply: Reply) -> str | None:
+    """:func:`keyboard`'s ``reply_markup`` as its JSON text (what PTB would send), made once per layout."""
+    if not reply.buttons:
+        return None
+    layout = tuple(tuple((b.text, b.data) for b in row) for row in reply.buttons)
+    found = _KEYBOARD_JSON.get(layout)
+    if found is None:
+        if len(_KEYBOARD_JSON) >= 1024:
+            _KEYBOARD_JSON.clear()
+        rows = [[{"text": text, "callback_data": data} for text, data in row] for row in layout]
+        found = _KEYBOARD_JSON[layout] = json.dumps({"inline_keyboard": rows})
+    return found
+
+
 def retry_seconds(error: RetryAfter) -> float:
     value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -109,7 +129,9 @@ class TelegramChannel:
         self.application: Application = builder.build()
         self._handlers = (
             CallbackQueryHandler(self._on_callback),
-            MessageHandler(filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, self._on_message),
+            # A text is never a service message: only other messages are checked against the ~25
+            # kinds of status update (each its own filter call).
+            MessageHandler(filters.UpdateType.MESSAGE & (filters.TEXT | ~filters.StatusUpdate.ALL), self._on_message),
         )
         for handler in self._handlers:
             self.application.add_handler(handler)
@@ -317,7 +339,7 @@ class TelegramChannel:
         bot = self.application.bot
         parts = split_text(reply.text, measure=utf16_len)
         for index, part in enumerate(parts):
-            markup = keyboard(reply) if index == len(parts) - 1 else None
+            markup = keyboard_json(reply) if index == len(parts) - 1 else None
             await self._with_retry(lambda p=part, m=markup: self._send_text(chat_id, p, m))
         if reply.photo is not None:
             await self._send_photo(chat_id, reply.photo)
@@ -348,10 +370,11 @@ class TelegramChannel:
 
         return show
 
-    async def _send_text(self, chat_id: str, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _send_text(self, chat_id: str, text: str, markup: str | None) -> None:
         """sendMessage without reading the sent message back into PTB objects (its entities, its
         keyboard): an answer never needs it, and for a long reply with buttons that cost more than
-        the rest of sending it. Errors are raised as by ``Bot.send_message``."""
+        the rest of sending it. ``markup``: the keyboard's JSON (:func:`keyboard_json`). Errors are
+        raised as by ``Bot.send_message``."""
         arguments: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
         if markup is not None:
             arguments["reply_markup"] = markup

@@ -48,20 +48,25 @@ def local_day_bounds(start: date, end: date, tz: ZoneInfo) -> tuple[datetime, da
 # The questions' reads are built once per shape, with bound parameters: building a statement of this
 # size (and its cache key) costs more than running it on an index.
 @cache
-def _between_query(for_unit: bool, by_kind: bool, limited: bool) -> Select[tuple[Event]]:
+def _between_query(for_unit: bool, by_kind: bool, limited: bool) -> Select[Any]:
+    """A Core select of the events' columns (read into snapshots: a day's meetings come with most
+    duty questions, and loading them as ORM rows cost more than the query)."""
+    events = Event.__table__.c
     start, end = bindparam("start"), bindparam("end")
-    query = select(Event).where(
-        Event.status != "cancelled",
-        Event.starts_at < end,
-        or_(Event.ends_at >= start, Event.ends_at.is_(None) & (Event.starts_at >= start)),
+    query = select(*snapshot_columns(Event)).where(
+        events.status != "cancelled",
+        events.starts_at < end,
+        or_(events.ends_at >= start, events.ends_at.is_(None) & (events.starts_at >= start)),
     )
     if for_unit:
         unit_id = bindparam("unit_id")
         participant = select(event_units.c.event_id).where(event_units.c.unit_id == unit_id)
-        query = query.where(or_(Event.cluster_wide.is_(True), Event.host_unit_id == unit_id, Event.id.in_(participant)))
+        query = query.where(
+            or_(events.cluster_wide.is_(True), events.host_unit_id == unit_id, events.id.in_(participant))
+        )
     if by_kind:
-        query = query.where(Event.kind.in_(bindparam("kinds", expanding=True)))
-    query = query.order_by(Event.starts_at, Event.id)
+        query = query.where(events.kind.in_(bindparam("kinds", expanding=True)))
+    query = query.order_by(events.starts_at, events.id)
     if limited:
         query = query.limit(bindparam("limit", type_=Integer))
     return query
@@ -77,10 +82,11 @@ async def events_between(
     limit: int | None = None,
 ) -> list[Event]:
     """Planned events overlapping [start, end), optionally only those concerning a unit; the first
-    ``limit`` of them when given."""
+    ``limit`` of them when given. Frozen snapshots (:func:`bot.services.units.snapshot`), read only."""
     query = _between_query(unit_id is not None, bool(kinds), limit is not None)
     params = {"start": start, "end": end, "unit_id": unit_id, "kinds": list(kinds or ()), "limit": limit}
-    return list(await session.scalars(query, {k: v for k, v in params.items() if v is not None and v != []}))
+    rows = await session.execute(query, {k: v for k, v in params.items() if v is not None and v != []})
+    return [snapshot_of_row(Event, row) for row in rows]
 
 
 @cache
