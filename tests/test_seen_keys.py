@@ -171,6 +171,7 @@ async def test_an_update_a_dead_process_took_is_answered_by_one_other_process(em
     await dead.start()
     payload = {"event_name": "message.text.received", "message": {"message_id": "7", "text": "/truc"}}
     assert await dead.take("m:7", payload)  # its 200 was given, then the process died
+    await dead.stop()  # its connection goes with it (it had answered nothing: nothing is flushed)
     first, second = seen_keys(empty_app), seen_keys(empty_app)
     await first.start()
     await second.start()

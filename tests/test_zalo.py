@@ -255,6 +255,7 @@ async def test_a_webhook_update_whose_answer_was_cut_short_is_answered_later_not
         key = update_key(update)
         assert key is not None and await dead.seen.take(key, update)
         await dead.client.aclose()  # gone without answering or flushing
+        await dead.seen.stop()  # its connection goes with it (it had answered nothing: nothing is flushed)
         assert await channel.sweep_inbox(older_than=timedelta(0)) == 1
         answer = await fake.wait_for_message(ADMIN)
         assert "Thứ Năm 23/06/2022" in answer[0].text

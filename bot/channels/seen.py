@@ -56,6 +56,11 @@ class SeenKeys:
     ) -> None:
         self.sessions = sessions
         self.take_sessions = take_sessions or sessions  # see bot.db.create_take_engine
+        # SQLite: the session takes are made on, kept from one take to the next (each take commits on
+        # the driver's connection, so it holds no transaction and no lock between takes). Closing it
+        # after each take cost two more hand-offs to aiosqlite's thread (the session's rollback and the
+        # pool's), each waiting for a turn of a busy event loop.
+        self._kept: AsyncSession | None = None
         self.channel = channel
         self.clock = clock
         self.flush_every = flush_every
@@ -88,6 +93,9 @@ class SeenKeys:
             self._flusher = asyncio.create_task(self._flush_forever(), name=f"{self.channel}-seen-keys")
 
     async def stop(self) -> None:
+        if self._kept is not None:
+            self._close_later(self._kept)
+            self._kept = None
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
         if self._flusher is not None:
@@ -116,30 +124,39 @@ class SeenKeys:
         if key in self._keys:
             return False
         try:
-            session, taken = await self._take(key, payload)
+            taken = await self._take(key, payload)
         except Exception as exc:
             if not unreachable(exc):
                 raise
             # A pooled connection found dead (the database restarted): once more on a fresh one. Had
             # the first try stored it after all, this one finds it taken: it waits in the inbox, and
             # the sweep of overdue updates answers it.
-            session, taken = await self._take(key, payload)
-        # Committed: the connection goes back to the pool after the 200, not before (one wait less).
-        closing = asyncio.create_task(_close(session), name=f"{self.channel}-take-close")
-        self._closing.add(closing)
-        closing.add_done_callback(self._closing.discard)
+            taken = await self._take(key, payload)
         self._remember(key)
         if taken:
             self._inboxed.add(key)
         return taken
 
-    async def _take(self, key: str, payload: object) -> tuple[AsyncSession, bool]:
-        session = self.take_sessions()
+    async def _take(self, key: str, payload: object) -> bool:
+        session = self._kept or self.take_sessions()
         try:
-            return session, await channel_state.take_update(session, self.channel, key, payload, now=self.clock())
+            taken = await channel_state.take_update(session, self.channel, key, payload, now=self.clock())
         except BaseException:
-            await session.close()
+            if session is self._kept:
+                self._kept = None
+            await _close(session)
             raise
+        if session.bind is not None and session.bind.dialect.name == "sqlite" and self._kept in (None, session):
+            self._kept = session
+        else:
+            # Committed: the connection goes back to the pool after the 200, not before (one wait less).
+            self._close_later(session)
+        return taken
+
+    def _close_later(self, session: AsyncSession) -> None:
+        closing = asyncio.create_task(_close(session), name=f"{self.channel}-take-close")
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     async def overdue(self, older_than: timedelta, attempts: int) -> list[tuple[str, object]]:
         """Inbox updates a dead process took and never answered, now taken by this one."""
