@@ -453,6 +453,11 @@ class OutboxDelivery:
         self.throttles = {
             name: Throttle(channel.limits, self.slots, limits_key(settings, name)) for name, channel in channels.items()
         }
+        # A channel's own replies (answers to questions) take the same overall slots: the platform
+        # counts every message of the token, and unpaced replies beside a broadcast drew 429s.
+        for name, channel in channels.items():
+            if (pace_with := getattr(channel, "pace_with", None)) is not None:
+                pace_with(self.throttles[name])
         self._wake = asyncio.Event()
         # Outcomes the database did not take (it was down): written before anything else is sent.
         self._unwritten: list[Outcome] = []
