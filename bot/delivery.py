@@ -11,7 +11,9 @@
   answers again, and the batch's other rows are released for the next round.
 - Limits as Telegram enforces them: overall messages per second, one message per second to a private
   chat, 20 per minute to a group, each as evenly spaced slots (:class:`LocalSlots` in one process;
-  :class:`DatabaseSlots` on PostgreSQL, shared by every replica of a bot token).
+  :class:`DatabaseSlots` on PostgreSQL, shared by every replica of a bot token). The channel's own
+  replies take the same overall slots (``pace_with``); one process gives at most ceil(rate) overall
+  turns in any second.
 - 429: the whole channel waits ``retry_after`` and the row is kept. 5xx, timeouts, network errors:
   exponential backoff, then ``failed``. Blocked or gone chats: ``failed`` at once and the chat link is
   deactivated. Reminders sent late (after the grace window's start) say "(nhắc muộn)"; older than
@@ -61,6 +63,7 @@ MAX_BACKOFF = timedelta(minutes=30)
 # under the platform's limit while the rate is set below limit / 1.01 (the benches run at 98 %, 2 %
 # of room; Telegram's default, 25 of 30, has far more). The second slot voided in a row is the last:
 # on a machine so loaded that every wake is late, the sender then sends on the third one anyway.
+# One process also gives at most ceil(rate) turns in any second (Throttle._within_one_second).
 LATE_TOLERANCE = 0.01
 MAX_VOIDED = 2
 
