@@ -22,6 +22,7 @@ from bot.app import App
 from bot.channels.telegram import TelegramChannel, keyboard, keyboard_json
 from bot.cli import fixed_clock
 from bot.config import ConfigError, load_settings
+from bot.delivery import OutboxDelivery
 from bot.messages import Button, Reply
 from bot.models import DutyShift, Event
 from bot.web import web_app
@@ -174,6 +175,41 @@ async def test_flood_wait_on_a_reply_is_honoured(tg: Harness) -> None:
     assert "Phạm Minh Dũng" in answer
     assert asyncio.get_running_loop().time() - started >= 1.0
     assert tg.fake.stats.errors.get(429) == 1
+
+
+class CountingPacer:
+    """Stands in for the outbox's Throttle: counts the overall slots taken and the flood waits."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self.floods: list[float] = []
+
+    async def overall_turn(self) -> None:
+        self.turns += 1
+
+    async def flood(self, seconds: float) -> None:
+        self.floods.append(seconds)
+
+
+async def test_replies_take_slots_of_the_tokens_overall_limit(tg: Harness) -> None:
+    """Telegram counts every message of the token: answers sent beside a broadcast at 98 % of the limit
+    without a slot drew most of the 429s of bench/replicas.py (2 a second on top of 98). Each reply
+    (and each part of an outbox message after the first, whose slot the outbox took) takes a slot of
+    the outbox's limit, and a 429 on a reply is a flood wait for every sender of the token."""
+    await tg.join(OFFICER, "Kim Bảng")
+    delivery = OutboxDelivery(tg.app.sessions, tg.channel.settings, {"telegram": tg.channel})
+    assert tg.channel.pacer is delivery.throttles["telegram"]
+    pacer = CountingPacer()
+    tg.channel.pace_with(pacer)
+    before = len(tg.fake.sent)
+    assert "Phạm Minh Dũng" in await tg.say("mai ai trực?")
+    assert pacer.turns == len(tg.fake.sent) - before > 0
+    turns = pacer.turns
+    await tg.channel.deliver(str(OFFICER), Reply("dài " * 2000), is_group=False)  # two parts
+    assert pacer.turns == turns + 1
+    tg.fake.fail_next("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1)
+    assert "Phạm Minh Dũng" in await tg.say("mai ai trực?")
+    assert pacer.floods == [1.0]
 
 
 async def test_blocked_user_does_not_stop_the_bot(tg: Harness) -> None:

@@ -63,6 +63,19 @@ class RateLimits:
     group_per_minute: int
 
 
+class Pacer(Protocol):
+    """The bot token's overall limit, shared by the outbox and the channel's own replies
+    (bot/delivery.py, ``Throttle``): the platform counts every message the token sends."""
+
+    async def overall_turn(self) -> None:
+        """Wait for a slot of the overall limit (and any flood wait)."""
+        ...
+
+    async def flood(self, seconds: float) -> None:
+        """The platform answered 429: every sender of the token waits ``seconds``."""
+        ...
+
+
 class Channel(Protocol):
     """A transport the outbox can push through."""
 

@@ -43,6 +43,7 @@ from bot.channels.base import (
     ChatMoved,
     ChatUnreachable,
     DeliveryError,
+    Pacer,
     RateLimits,
     Rejected,
     RetryLater,
@@ -144,6 +145,14 @@ class TelegramChannel:
             settings.telegram_private_interval_seconds,
             settings.telegram_group_per_minute,
         )
+        # The token's overall limit, shared with the outbox once the scheduler runs (pace_with).
+        self.pacer: Pacer | None = None
+
+    def pace_with(self, pacer: Pacer) -> None:
+        """Replies take slots of the token's overall limit too: Telegram counts every message the token
+        sends, and replies sent beside a broadcast at 98 % of the limit drew most of the 429s
+        (bench/replicas.py: 2 replies a second on top of 98 broadcast messages make 100)."""
+        self.pacer = pacer
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -328,24 +337,26 @@ class TelegramChannel:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, Forbidden):
+            chat_id = update.effective_chat.id
             with contextlib.suppress(TelegramError):
-                await context.bot.send_message(update.effective_chat.id, "Xin lỗi, bot gặp lỗi. Thử lại sau nhé.")
+                await self._paced(lambda: context.bot.send_message(chat_id, "Xin lỗi, bot gặp lỗi. Thử lại sau nhé."))
 
     # --- outgoing ------------------------------------------------------------------------------------
 
     async def send(self, chat_id: str, reply: Reply) -> None:
-        """Send a reply, split at 4096 characters, buttons on the last part. A flood-control answer
-        (429) is waited out once; anything else is raised to the caller."""
+        """Send a reply, split at 4096 characters, buttons on the last part, each message in a slot of
+        the token's overall limit. A flood-control answer (429) is waited out once (by every sender of
+        the token); anything else is raised to the caller."""
         bot = self.application.bot
         parts = split_text(reply.text, measure=utf16_len)
         for index, part in enumerate(parts):
             markup = keyboard_json(reply) if index == len(parts) - 1 else None
-            await self._with_retry(lambda p=part, m=markup: self._send_text(chat_id, p, m))
+            await self._paced(lambda p=part, m=markup: self._send_text(chat_id, p, m))
         if reply.photo is not None:
             await self._send_photo(chat_id, reply.photo)
         if reply.document is not None:
             document = reply.document
-            await self._with_retry(
+            await self._paced(
                 lambda: bot.send_document(
                     chat_id, document.content, filename=document.filename, caption=document.caption
                 )
@@ -361,11 +372,14 @@ class TelegramChannel:
         async def show(text: str) -> None:
             try:
                 if not shown:
+                    await self._turn()
                     message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
                     shown.append(message.message_id)
                 else:
                     await bot.edit_message_text(text, chat_id=chat_id, message_id=shown[0], parse_mode=ParseMode.HTML)
             except TelegramError as exc:
+                if isinstance(exc, RetryAfter) and self.pacer is not None:
+                    await self.pacer.flood(retry_seconds(exc))
                 log.info("progress not shown: %s", exc)
 
         return show
@@ -382,7 +396,7 @@ class TelegramChannel:
 
     async def _send_photo(self, chat_id: str, photo: Document) -> None:
         bot = self.application.bot
-        await self._with_retry(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
+        await self._paced(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
 
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""
@@ -393,6 +407,8 @@ class TelegramChannel:
         try:
             for index in range(first_part, len(parts)):
                 markup = keyboard(reply) if index == len(parts) - 1 else None
+                if index > first_part:  # the outbox took the first part's slot
+                    await self._turn()
                 await bot.send_message(chat_id, parts[index], parse_mode=ParseMode.HTML, reply_markup=markup)
                 sent = index + 1
         except TelegramError as exc:
@@ -400,12 +416,23 @@ class TelegramChannel:
             error.parts_sent = sent
             raise error from exc
 
-    @staticmethod
-    async def _with_retry(call: Callable[[], object]) -> object:
+    async def _turn(self) -> None:
+        """A slot of the token's overall limit for a message the outbox does not pace."""
+        if self.pacer is not None:
+            await self.pacer.overall_turn()
+
+    async def _paced(self, call: Callable[[], object]) -> object:
+        """One message in its slot; a 429 is waited out once, by every sender of the token when the
+        outbox shares its limit (its flood wait), then the message is sent again."""
+        await self._turn()
         try:
             return await call()  # type: ignore[misc]
         except RetryAfter as exc:
-            await asyncio.sleep(retry_seconds(exc))
+            if self.pacer is None:
+                await asyncio.sleep(retry_seconds(exc))
+            else:
+                await self.pacer.flood(retry_seconds(exc))
+                await self._turn()  # waits the flood out
             return await call()  # type: ignore[misc]
 
 

@@ -998,6 +998,11 @@ class FakeTelegram:
             }
             return Response(json.dumps(body), media_type="application/json")
 
+        async def progress(_request: Request) -> Response:
+            """Counters only, cheap enough to poll while the bot sends (``stats`` walks every message)."""
+            body = {"messages_sent": self.stats.messages_sent, "too_many_requests": self.stats.too_many_requests}
+            return Response(json.dumps(body), media_type="application/json")
+
         async def chats(request: Request) -> Response:
             """Register private chats in bulk (``{"ids": [...]}``), as if those users had written."""
             for chat_id in json.loads(await request.body())["ids"]:
@@ -1017,6 +1022,7 @@ class FakeTelegram:
         return Starlette(
             routes=[
                 Route("/_fake/stats", stats, methods=["GET"]),
+                Route("/_fake/progress", progress, methods=["GET"]),
                 Route("/_fake/chats", chats, methods=["POST"]),
                 Route("/_fake/send", users_send, methods=["POST"]),
                 Route("/_fake/sent", sent, methods=["GET"]),
