@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.channels.zalo import SendWindow, ZaloChannel, update_key
+from bot.channels.zalo import ZaloChannel, update_key
 from bot.cli import fixed_clock
 from bot.config import SecretStr, Settings
-from bot.messages import ChannelInfo, Incoming, Reply
+from bot.messages import ChannelInfo, Incoming
 from bot.models import ChatLink, ChatOptions, Event, OutboxMessage, SeenUpdate
 from bot.web import web_app
 from tests.chatting import qtbot_env, qtbot_running, qtbot_start_failure
@@ -704,28 +703,3 @@ async def test_another_dispatcher_on_the_same_database_sees_the_options_once_sto
         assert "Thời gian: 13h30 Thứ Năm 30/06/2022" in await replica_says("1")
     await replica.close()
     await app.close()
-
-
-async def test_the_send_window_lets_no_more_than_its_limit_start_in_any_span() -> None:
-    window = SendWindow(3, span=0.3)
-    started = []
-    for _ in range(7):
-        await window.wait()
-        started.append(time.monotonic())
-    assert started[2] - started[0] < 0.1  # the first three at once
-    for first, fourth in zip(started, started[3:], strict=False):
-        assert fourth - first >= 0.3 - 0.005  # then each waits for the one three before it to be a span old
-
-
-async def test_outbox_sends_wait_for_the_window_but_replies_do_not(zalo: ZaloHarness) -> None:
-    await zalo.say("mai ai trực")  # Zalo lets a bot write only to whom wrote to it
-    zalo.channel.window = SendWindow(2, span=0.5)
-    started = time.monotonic()
-    await asyncio.gather(*(zalo.channel.deliver(OFFICER, Reply(f"Thông báo {n}"), is_group=False) for n in range(3)))
-    assert time.monotonic() - started >= 0.5 - 0.005  # the third waited for the first to be 0.5 s old
-    pushed = [m.text for m in zalo.fake.messages(OFFICER) if m.text.startswith("Thông báo")]
-    assert sorted(pushed) == [f"Thông báo {n}" for n in range(3)]
-    started = time.monotonic()
-    for n in range(3):
-        await zalo.channel.send(OFFICER, Reply(f"Trả lời {n}"))
-    assert time.monotonic() - started < 0.5  # replies are the rate's headroom: not counted

@@ -15,9 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import math
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,28 +86,6 @@ class ZaloBot:
     name: str
     account_name: str
     can_join_groups: bool
-
-
-class SendWindow:
-    """At most ``limit`` outbox sends begun in any ``span`` seconds, as this process starts them.
-
-    The outbox paces sends at the configured rate on average (bot/delivery.py); a send that the event
-    loop starts late then goes out right before the next ones, and Zalo counts its limit over any
-    one-second window: one send too many is a 429, and Zalo's 429 is a hold of about a minute. This
-    last check, just before the HTTP call, makes such a send wait instead (a few ms, rarely)."""
-
-    def __init__(self, limit: int, span: float = 1.0) -> None:
-        self.limit = max(1, limit)
-        self.span = span
-        self._starts: deque[float] = deque(maxlen=self.limit)
-
-    async def wait(self) -> None:
-        while True:
-            now = time.monotonic()
-            if len(self._starts) < self.limit or now - self._starts[0] >= self.span:
-                self._starts.append(now)  # checked and taken with no await between: no two take it
-                return
-            await asyncio.sleep(self._starts[0] + self.span - now)
 
 
 class ZaloBotClient:
@@ -232,8 +208,6 @@ class ZaloChannel:
         self.settings = settings
         self.clock = clock
         self.client = ZaloBotClient(settings.zalo_token.get_secret_value(), settings.zalo_base_url, transport=transport)
-        # The outbox's rate, never over in any one second (replies are not counted: they are the headroom).
-        self.window = SendWindow(math.floor(settings.zalo_rate_per_second))
         self.limits = RateLimits(
             settings.zalo_rate_per_second, settings.zalo_private_interval_seconds, settings.zalo_group_per_minute
         )
@@ -551,7 +525,6 @@ class ZaloChannel:
         sent = first_part
         try:
             for part in parts[first_part:]:
-                await self.window.wait()
                 await self.client.send_message(chat_id, part)
                 sent += 1
                 await self._counted(1)
