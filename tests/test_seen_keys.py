@@ -202,23 +202,25 @@ async def test_an_update_whose_answer_keeps_failing_is_given_up_after_its_attemp
     await seen.stop()
 
 
+async def flush_while_the_database_is_down(seen: SeenKeys) -> None:
+    """A flush whose database cannot be reached: the failure must reach the caller. Leaves the
+    SeenKeys without a database; the test gives its sessions back."""
+
+    def broken() -> None:
+        raise ConnectionError("database unreachable")
+
+    seen.sessions = broken  # type: ignore[assignment]
+    with pytest.raises(ConnectionError):
+        await seen.flush()
+
+
 async def test_keys_that_cannot_be_stored_are_kept_for_the_next_round(empty_app: App) -> None:
     seen = seen_keys(empty_app, flush_every=3600)
     await seen.start()
     seen.claim("m:1")
     seen.answered("m:1")
     working = seen.sessions
-
-    def broken() -> None:
-        raise ConnectionError("database unreachable")
-
-    seen.sessions = broken  # type: ignore[assignment]
-    try:
-        await seen.flush()
-    except ConnectionError:
-        pass
-    else:
-        raise AssertionError("the failure must reach the caller")
+    await flush_while_the_database_is_down(seen)
     seen.sessions = working
     await seen.flush()
     assert await stored(empty_app) == ["m:1"]
@@ -291,17 +293,7 @@ async def test_options_are_stored_in_the_batch_of_the_update_that_offered_them(e
     assert behind.offered("c1") == ([("Lưu", "dlg:ok"), ("Hủy", "dlg:cancel")], NOW)
     seen.answered("m:1")
     working = seen.sessions
-
-    def broken() -> None:
-        raise ConnectionError("database unreachable")
-
-    seen.sessions = broken  # type: ignore[assignment]
-    try:
-        await seen.flush()
-    except ConnectionError:
-        pass
-    else:
-        raise AssertionError("the failure must reach the caller")
+    await flush_while_the_database_is_down(seen)
     assert behind.offered("c1") is not None  # still what "1" means here
     behind.offer("c2", None, now=NOW)
     seen.sessions = working
