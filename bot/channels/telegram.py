@@ -127,7 +127,18 @@ class BotApiRequest(HTTPXRequest):
     the server decodes it again; ``json.dumps`` is C. Calls with files stay multipart."""
 
     def _build_client(self) -> httpx.AsyncClient:
+        self._urls: dict[str, httpx.URL] = {}
         return _BotApiClient(**self._client_kwargs)
+
+    def _url(self, url: str) -> httpx.URL:
+        """The method's URL parsed once (httpx parses a string URL on every request; a bot calls a
+        handful of methods)."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= 64:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
 
     async def do_request(
         self,
@@ -153,7 +164,7 @@ class BotApiRequest(HTTPXRequest):
         try:
             answer = await self._client.request(
                 method=method,
-                url=url,
+                url=self._url(url),
                 headers=_JSON_HEADERS,
                 timeout=timeout,
                 content=json.dumps(request_data.parameters, ensure_ascii=False).encode(),
