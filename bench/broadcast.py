@@ -27,12 +27,11 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import insert, select
-from telegram.request import HTTPXRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import App, settle_memory
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import BotApiRequest, TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.config import SecretStr, Settings
 from bot.delivery import OutboxDelivery
@@ -224,7 +223,7 @@ async def main() -> None:
                 channel = TelegramChannel(
                     app.dispatcher,
                     settings,
-                    request=HTTPXRequest(connection_pool_size=args.concurrency, pool_timeout=30),
+                    request=BotApiRequest(connection_pool_size=args.concurrency, pool_timeout=30),
                 )
                 await channel.open()
                 settle_memory()  # as qtbot run does once it is up

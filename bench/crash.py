@@ -100,15 +100,14 @@ class Sender:
 
 async def child(sender: Sender) -> None:
     """A sending process: the outbox delivery loop until no row is left to send."""
-    from telegram.request import HTTPXRequest
 
-    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram import BotApiRequest, TelegramChannel
     from bot.delivery import OutboxDelivery
 
     settings = sender.settings()
     app = App(settings)
     channel = TelegramChannel(
-        app.dispatcher, settings, request=HTTPXRequest(connection_pool_size=sender.concurrency, pool_timeout=30)
+        app.dispatcher, settings, request=BotApiRequest(connection_pool_size=sender.concurrency, pool_timeout=30)
     )
     await channel.open()
     delivery = OutboxDelivery(app.sessions, settings, {"telegram": channel})

@@ -53,7 +53,7 @@ from telegram.request import HTTPXRequest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import App, settle_memory
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import BotApiRequest, TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.cli import fixed_clock
 from bot.config import SecretStr, Settings
@@ -148,8 +148,8 @@ class InProcessFake:
     async def __aexit__(self, *exc: object) -> None:
         await self.fake.aclose()
 
-    def request(self, pool: int = 16) -> HTTPXRequest:
-        return HTTPXRequest(connection_pool_size=pool, httpx_kwargs={"transport": self.fake.transport()})
+    def request(self, pool: int = 16, kind: type[HTTPXRequest] = BotApiRequest) -> HTTPXRequest:
+        return kind(connection_pool_size=pool, httpx_kwargs={"transport": self.fake.transport()})
 
     async def send(self, messages: list[tuple[int, str]]) -> None:
         for user, text in messages:
@@ -189,8 +189,8 @@ class ProcessFake:
         self.process.terminate()
         await self.process.wait()
 
-    def request(self, pool: int = 16) -> HTTPXRequest:
-        return HTTPXRequest(connection_pool_size=pool)
+    def request(self, pool: int = 16, kind: type[HTTPXRequest] = BotApiRequest) -> HTTPXRequest:
+        return kind(connection_pool_size=pool)
 
     async def send(self, messages: list[tuple[int, str]]) -> None:
         await self.client.post("/_fake/send", json={"messages": messages})
@@ -220,8 +220,8 @@ async def echo_bot(fake: Fake, messages: list[tuple[int, str]]) -> dict[str, flo
         ApplicationBuilder()
         .token(fake.token)
         .base_url(f"{fake.root}/bot{{token}}")
-        .request(fake.request())
-        .get_updates_request(fake.request(1))
+        .request(fake.request(kind=HTTPXRequest))  # PTB as shipped
+        .get_updates_request(fake.request(1, kind=HTTPXRequest))
         .build()
     )
     application.add_handler(MessageHandler(filters.TEXT, echo))

@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.request import HTTPXRequest
 
 from bench.crash import crash, outage
 from bot.app import App
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import BotApiRequest, TelegramChannel
 from bot.delivery import OutboxDelivery, OutcomesNotRecorded
 from bot.models import ChatLink, OutboxMessage, utcnow
 from bot.services import announcements
@@ -63,7 +62,7 @@ async def broadcast(demo_db_url: str) -> AsyncIterator[tuple[App, FakeTelegram, 
             fake.add_chat(chat)
         settings = fake_settings(app.settings, fake, telegram_rate_per_second=1000.0)
         channel = TelegramChannel(
-            app.dispatcher, settings, request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
+            app.dispatcher, settings, request=BotApiRequest(httpx_kwargs={"transport": fake.transport()})
         )
         await channel.open()
         yield app, fake, channel
@@ -136,7 +135,7 @@ async def test_two_replicas_keep_to_one_set_of_limits_through_postgresql(demo_db
         for app in apps:
             settings = fake_settings(app.settings, fake, telegram_rate_per_second=24.0, delivery_batch_size=20)
             channel = TelegramChannel(
-                app.dispatcher, settings, request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
+                app.dispatcher, settings, request=BotApiRequest(httpx_kwargs={"transport": fake.transport()})
             )
             await channel.open()
             replicas.append((channel, OutboxDelivery(app.sessions, settings, {"telegram": channel})))
@@ -175,7 +174,7 @@ async def test_a_long_message_flood_limited_after_its_first_part_sends_only_the_
         fake.add_chat(chat)
         settings = fake_settings(app.settings, fake, telegram_rate_per_second=1000.0)
         channel = TelegramChannel(
-            app.dispatcher, settings, request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()})
+            app.dispatcher, settings, request=BotApiRequest(httpx_kwargs={"transport": fake.transport()})
         )
         await channel.open()
         delivery = OutboxDelivery(app.sessions, settings, {"telegram": channel})

@@ -11,10 +11,9 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from telegram.request import HTTPXRequest
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import BotApiRequest, TelegramChannel
 from bot.delivery import OutboxDelivery
 from bot.models import ChatLink, Event, JobRun, Member, OutboxMessage, Unit
 from bot.services import announcements, schedule
@@ -88,7 +87,7 @@ async def world(demo_db_url: str) -> AsyncIterator[World]:
     async with FakeTelegram() as fake:
         settings = fake_settings(app.settings, fake, telegram_rate_per_second=1000.0)
         channel = TelegramChannel(
-            app.dispatcher, settings, request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}), clock=clock
+            app.dispatcher, settings, request=BotApiRequest(httpx_kwargs={"transport": fake.transport()}), clock=clock
         )
         await channel.open()
         yield World(app, fake, channel, clock)

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select, text
-from telegram.request import HTTPXRequest
+from telegram import Bot, InputFile
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel, keyboard, keyboard_json
+from bot.channels.telegram import BotApiRequest, TelegramChannel, keyboard, keyboard_markup
 from bot.cli import fixed_clock
 from bot.config import ConfigError, load_settings
 from bot.delivery import OutboxDelivery
@@ -35,6 +35,7 @@ from tests.fakes.telegram.harness import fake_settings, telegram_bot
 ADMIN = 999
 OFFICER = 111
 GUEST = 222
+OTHER_OFFICER = 112
 
 
 @dataclass
@@ -426,7 +427,7 @@ async def test_webhook_mode_serves_updates_and_refuses_forged_ones(demo_db_url: 
         channel = TelegramChannel(
             app.dispatcher,
             settings,
-            request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+            request=BotApiRequest(httpx_kwargs={"transport": fake.transport()}),
             clock=fixed_clock(NOW, settings),
         )
         holder["web"] = web_app(app.sessions, webhooks=[channel.webhook("/telegram/hook", SECRET)])
@@ -512,11 +513,61 @@ async def test_a_rejected_telegram_token_ends_in_one_line_without_the_token(demo
     assert "not-the-right-key" not in out + err
 
 
-def test_an_answers_keyboard_json_is_what_ptb_would_send() -> None:
-    """Answers carry their keyboard as JSON made once per layout: the same as PTB's own serialising."""
+def test_an_answers_keyboard_is_what_ptb_would_send() -> None:
+    """Answers carry their keyboard as an object made once per layout: the same as PTB's own."""
     menu = [[Button("Trực hôm nay", "/truc"), Button("Kết quả “quý”", "/ketqua q2")], [Button("Giúp", "/help")]]
     reply = Reply("x", buttons=menu)
-    assert json.loads(keyboard_json(reply)) == keyboard(reply).to_dict()
-    assert keyboard_json(Reply("y", buttons=[row[:] for row in menu])) is keyboard_json(reply)
-    assert keyboard_json(Reply("x", buttons=[menu[1]])) != keyboard_json(reply)
-    assert keyboard_json(Reply("z")) is None
+    assert keyboard_markup(reply) == keyboard(reply).to_dict()
+    assert keyboard_markup(Reply("y", buttons=[row[:] for row in menu])) is keyboard_markup(reply)
+    assert keyboard_markup(Reply("x", buttons=[menu[1]])) != keyboard_markup(reply)
+    assert keyboard_markup(Reply("z")) is None
+
+
+async def test_a_chart_is_uploaded_once_then_sent_by_its_file_id(tg: Harness) -> None:
+    """The same picture is sent by the file_id Telegram gave its first upload; an id Telegram no
+    longer knows is forgotten and the picture uploaded again, and the officer still gets it."""
+    await tg.join(OFFICER, "Kim Bảng")
+    await tg.join(OTHER_OFFICER, "Bình Lục")
+
+    def photos(user: int) -> list:
+        return [m for m in tg.fake.messages(user) if m.photo_bytes is not None]
+
+    await tg.say("kết quả chấm điểm quý 2")
+    await tg.say("kết quả chấm điểm quý 2", user=OTHER_OFFICER)
+    first, second = photos(OFFICER)[-1], photos(OTHER_OFFICER)[-1]
+    assert first.file_id == second.file_id and first.photo_bytes == second.photo_bytes
+    assert len([f for f in tg.fake.files.values() if f.data == first.photo_bytes]) == 1  # one upload
+    tg.fake.files.clear()  # the id no longer valid on Telegram's side
+    await tg.say("kết quả chấm điểm quý 2")
+    third = photos(OFFICER)[-1]
+    assert third.photo_bytes == first.photo_bytes and third.file_id != first.file_id
+    assert len(tg.fake.files) == 1
+
+
+@pytest.mark.filterwarnings("ignore:Please use 'Bot.sendDocument'")
+async def test_calls_without_files_are_sent_as_json_and_no_cookie_is_kept() -> None:
+    """BotApiRequest: a JSON body for a call without files (the Bot API takes it; the form's
+    percent-encoding of Vietnamese text was the costlier part of a request), multipart with one."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        me = {"id": 1, "is_bot": True, "first_name": "qtbot", "username": "qtbot_bot"}
+        body = {"ok": True, "result": me if request.url.path.endswith("/getMe") else True}
+        return httpx.Response(200, json=body, headers={"Set-Cookie": "s=1; Path=/"})
+
+    bot = Bot(
+        "1:x", base_url="http://api/bot", request=BotApiRequest(httpx_kwargs={"transport": httpx.MockTransport(answer)})
+    )
+    async with bot:
+        markup = {"inline_keyboard": [[{"text": "Trực hôm nay", "callback_data": "/truc"}]]}
+        arguments = {"chat_id": 5, "text": "Đ/c Cường trực", "reply_markup": markup}
+        await bot.do_api_request("sendMessage", api_kwargs=arguments)
+        await bot.do_api_request(
+            "sendDocument", api_kwargs={"chat_id": 5, "document": InputFile(b"a", filename="a.txt")}
+        )
+    message, document = seen[-2:]
+    assert message.headers["content-type"] == "application/json"
+    assert json.loads(message.content) == arguments
+    assert document.headers["content-type"].startswith("multipart/form-data")
+    assert "cookie" not in document.headers  # no answer's Set-Cookie was kept

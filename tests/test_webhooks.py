@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from telegram.request import HTTPXRequest
 
 from bot.app import App
 from bot.channels.telegram import SECRET_HEADER as TELEGRAM_HEADER
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import BotApiRequest, TelegramChannel
 from bot.channels.zalo import SECRET_HEADER as ZALO_HEADER
 from bot.channels.zalo import ZaloChannel
 from bot.cli import fixed_clock
@@ -68,7 +67,7 @@ async def telegram_web(app: App, outage: Outage) -> AsyncIterator[tuple[httpx.As
         channel = TelegramChannel(
             dispatcher,
             settings,
-            request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+            request=BotApiRequest(httpx_kwargs={"transport": fake.transport()}),
             clock=fixed_clock(NOW, settings),
         )
         await channel.open()

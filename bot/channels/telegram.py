@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -33,9 +37,10 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.warnings import PTBUserWarning
 
 from bot.channels.base import (
@@ -58,11 +63,13 @@ from handlers.router import Dispatcher, menu_for
 
 # PTB 22 gives RetryAfter.retry_after as a timedelta with this (and warns without it).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
-# Answers are sent with Bot.do_api_request("sendMessage") on purpose (TelegramChannel._send_text).
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
+# Answers are sent with Bot.do_api_request("sendMessage"/"sendPhoto") on purpose (TelegramChannel._send_text,
+# _send_photo): the sent message is never read back.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.send(Message|Photo)'", category=PTBUserWarning)
 
 log = logging.getLogger(__name__)
 NAME = "telegram"
+PHOTO_IDS_KEPT = 512
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -74,23 +81,108 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
-# The keyboards of answers sent by _send_text, as the JSON Telegram is sent: a role's menu comes
-# under most answers, so building it as PTB objects and serialising them again for each was waste.
-_KEYBOARD_JSON: dict[tuple[tuple[tuple[str, str], ...], ...], str] = {}
+# The keyboards of answers sent by _send_text, as the object Telegram is sent: a role's menu comes
+# under most answers, so building it as PTB objects and converting them back for each was waste.
+_KEYBOARDS: dict[tuple[tuple[tuple[str, str], ...], ...], dict[str, Any]] = {}
 
 
-def keyboard_json(reply: Reply) -> str | None:
-    """:func:`keyboard`'s ``reply_markup`` as its JSON text (what PTB would send), made once per layout."""
+def keyboard_markup(reply: Reply) -> dict[str, Any] | None:
+    """:func:`keyboard`'s ``reply_markup`` as the JSON object PTB would send, made once per layout
+    (treat it as read-only: it is shared)."""
     if not reply.buttons:
         return None
     layout = tuple(tuple((b.text, b.data) for b in row) for row in reply.buttons)
-    found = _KEYBOARD_JSON.get(layout)
+    found = _KEYBOARDS.get(layout)
     if found is None:
-        if len(_KEYBOARD_JSON) >= 1024:
-            _KEYBOARD_JSON.clear()
+        if len(_KEYBOARDS) >= 1024:
+            _KEYBOARDS.clear()
         rows = [[{"text": text, "callback_data": data} for text, data in row] for row in layout]
-        found = _KEYBOARD_JSON[layout] = json.dumps({"inline_keyboard": rows})
+        found = _KEYBOARDS[layout] = {"inline_keyboard": rows}
     return found
+
+
+class _NoCookies(httpx.Cookies):
+    """The Bot API sets no cookies: httpx would still read every answer's headers for them (on a
+    short answer's round trip, more CPU than encoding the request)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _BotApiClient(httpx.AsyncClient):
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        del value
+
+
+class BotApiRequest(HTTPXRequest):
+    """PTB's HTTPX request with a JSON body for every call without a file, as the Bot API accepts.
+
+    PTB sends a form, whose percent-encoding (pure Python ``urllib.parse.quote``, three bytes out for
+    each Vietnamese letter's byte) cost about as much CPU as building the rest of the request, and
+    the server decodes it again; ``json.dumps`` is C. Calls with files stay multipart."""
+
+    def _build_client(self) -> httpx.AsyncClient:
+        self._urls: dict[str, httpx.URL] = {}
+        return _BotApiClient(**self._client_kwargs)
+
+    def _url(self, url: str) -> httpx.URL:
+        """The method's URL parsed once (httpx parses a string URL on every request; a bot calls a
+        handful of methods)."""
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= 64:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if request_data is None or request_data.contains_files:
+            return await super().do_request(
+                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+            )
+        defaults = self._client.timeout
+        timeout = httpx.Timeout(
+            connect=_given(connect_timeout, defaults.connect),
+            read=_given(read_timeout, defaults.read),
+            write=_given(write_timeout, defaults.write),
+            pool=_given(pool_timeout, defaults.pool),
+        )
+        try:
+            answer = await self._client.request(
+                method=method,
+                url=self._url(url),
+                headers=_JSON_HEADERS,
+                timeout=timeout,
+                content=json.dumps(request_data.parameters, ensure_ascii=False).encode(),
+            )
+        except httpx.TimeoutException as exc:
+            raise TimedOut("Pool timeout" if isinstance(exc, httpx.PoolTimeout) else None) from exc
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc
+        return answer.status_code, answer.content
+
+
+_JSON_HEADERS = {"User-Agent": HTTPXRequest.USER_AGENT, "Content-Type": "application/json"}
+_DefaultValue = type(BaseRequest.DEFAULT_NONE)
+
+
+def _given(value: Any, default: float | None) -> float | None:
+    """A timeout PTB passed, or the request's own when PTB passed its "not set" marker."""
+    return default if isinstance(value, _DefaultValue) else value
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -123,10 +215,9 @@ class TelegramChannel:
             .base_file_url(f"{root}/file/bot{{token}}")
             .post_init(self._register_commands)
         )
-        if request is not None:
-            builder = builder.request(request)
-        if get_updates_request is not None:
-            builder = builder.get_updates_request(get_updates_request)
+        # PTB's defaults (a pool of 256 for calls, one connection for getUpdates), JSON bodies.
+        builder = builder.request(request or BotApiRequest(connection_pool_size=256))
+        builder = builder.get_updates_request(get_updates_request or BotApiRequest())
         self.application: Application = builder.build()
         self._handlers = (
             CallbackQueryHandler(self._on_callback),
@@ -147,6 +238,8 @@ class TelegramChannel:
         )
         # The token's overall limit, shared with the outbox once the scheduler runs (pace_with).
         self.pacer: Pacer | None = None
+        # Uploaded pictures' file_ids by a digest of their bytes (_send_photo), least recent first.
+        self._photo_ids: OrderedDict[bytes, str] = OrderedDict()
 
     def pace_with(self, pacer: Pacer) -> None:
         """Replies take slots of the token's overall limit too: Telegram counts every message the token
@@ -350,7 +443,7 @@ class TelegramChannel:
         bot = self.application.bot
         parts = split_text(reply.text, measure=utf16_len)
         for index, part in enumerate(parts):
-            markup = keyboard_json(reply) if index == len(parts) - 1 else None
+            markup = keyboard_markup(reply) if index == len(parts) - 1 else None
             await self._paced(lambda p=part, m=markup: self._send_text(chat_id, p, m))
         if reply.photo is not None:
             await self._send_photo(chat_id, reply.photo)
@@ -384,32 +477,49 @@ class TelegramChannel:
 
         return show
 
-    async def _send_text(self, chat_id: str, text: str, markup: str | None) -> None:
+    async def _send_text(self, chat_id: str, text: str, markup: dict[str, Any] | None) -> None:
         """sendMessage without reading the sent message back into PTB objects (its entities, its
         keyboard): an answer never needs it, and for a long reply with buttons that cost more than
-        the rest of sending it. ``markup``: the keyboard's JSON (:func:`keyboard_json`). Errors are
-        raised as by ``Bot.send_message``."""
+        the rest of sending it. ``markup``: :func:`keyboard_markup`. Errors are raised as by
+        ``Bot.send_message``."""
         arguments: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
         if markup is not None:
             arguments["reply_markup"] = markup
         await self.application.bot.do_api_request("sendMessage", api_kwargs=arguments)
 
     async def _send_photo(self, chat_id: str, photo: Document) -> None:
+        """A picture is uploaded once; later sends of the same bytes give Telegram the file_id of the
+        first upload, as its API asks (a chart is the same picture until its data change). An id
+        Telegram no longer takes is forgotten and the picture uploaded again."""
         bot = self.application.bot
-        await self._paced(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
+        key = hashlib.blake2b(photo.content, digest_size=16).digest()
+        file_id = self._photo_ids.get(key)
+        if file_id is not None:
+            arguments = {"chat_id": chat_id, "photo": file_id, "caption": photo.caption}
+            try:
+                await self._paced(lambda: bot.do_api_request("sendPhoto", api_kwargs=arguments))
+                self._photo_ids.move_to_end(key)
+                return
+            except BadRequest as exc:
+                log.info("photo sent again by upload: %s", exc.message)
+                self._photo_ids.pop(key, None)
+        message = await self._paced(lambda: bot.send_photo(chat_id, photo.content, caption=photo.caption))
+        if isinstance(message, Message) and message.photo:
+            self._photo_ids[key] = message.photo[-1].file_id
+            if len(self._photo_ids) > PHOTO_IDS_KEPT:
+                self._photo_ids.popitem(last=False)
 
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""
         del is_group  # Telegram tells groups by their negative ids; the throttle already knows
-        bot = self.application.bot
         parts = split_text(reply.text, measure=utf16_len)
         sent = first_part
         try:
             for index in range(first_part, len(parts)):
-                markup = keyboard(reply) if index == len(parts) - 1 else None
+                markup = keyboard_markup(reply) if index == len(parts) - 1 else None
                 if index > first_part:  # the outbox took the first part's slot
                     await self._turn()
-                await bot.send_message(chat_id, parts[index], parse_mode=ParseMode.HTML, reply_markup=markup)
+                await self._send_text(chat_id, parts[index], markup)
                 sent = index + 1
         except TelegramError as exc:
             error = delivery_error(exc)

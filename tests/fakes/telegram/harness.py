@@ -6,9 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
-from telegram.request import HTTPXRequest
-
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import BotApiRequest, TelegramChannel
 from bot.config import SecretStr, Settings
 from bot.models import utcnow
 from handlers.router import Dispatcher
@@ -37,8 +35,8 @@ async def telegram_bot(
     channel = TelegramChannel(
         dispatcher,
         settings,
-        request=HTTPXRequest(connection_pool_size=16, httpx_kwargs={"transport": fake.transport()}),
-        get_updates_request=HTTPXRequest(httpx_kwargs={"transport": fake.transport()}),
+        request=BotApiRequest(connection_pool_size=16, httpx_kwargs={"transport": fake.transport()}),
+        get_updates_request=BotApiRequest(httpx_kwargs={"transport": fake.transport()}),
         clock=clock,
     )
     await channel.start(poll_timeout=poll_timeout)
