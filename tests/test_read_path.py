@@ -32,12 +32,12 @@ STATEMENTS = {
     "/truc 15/03/2019": 2,
     "mai ai truc": 2,  # the day's shifts, the day's meetings (readiness periods are reference data)
     "hôm nay ai trực chỉ huy?": 2,
-    "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 2,
-    "lịch diễn tập xã Ba Sao": 2,  # the commune's plans and their milestones (the commune is known)
+    "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 1,  # the conferences with their units, joined
+    "lịch diễn tập xã Ba Sao": 1,  # the commune's plans joined with their milestones (the commune is known)
     # Results and scores (periods and criteria are reference data); a unit's card adds its trend chart.
     "Bình Lục quý II được bao nhiêu điểm?": 3,
     "kết quả chấm điểm quý 2": 2,
-    "nhiệm vụ 6 tháng cuối năm": 2,  # the year's tasks and their assignments, read once
+    "nhiệm vụ 6 tháng cuối năm": 1,  # the year's tasks joined with their assignments, read once
 }
 
 
