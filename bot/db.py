@@ -100,12 +100,35 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEng
 
 class InlineEngine:
     """A synchronous SQLite engine for read-only questions, used from the event loop's thread through
-    :class:`InlineSession`; it has what the app asks of an engine (``sync_engine``, ``dispose``)."""
+    :class:`InlineSession`; it has what the app asks of an engine (``sync_engine``, ``dispose``).
+
+    It keeps its connections checked out between questions (:meth:`checkout`, :meth:`checkin`): the
+    pool's checkout and return (events, reset on return) cost a read question more than its select.
+    Nothing is held between questions that way: pysqlite opens no transaction for a SELECT (and
+    ``query_only`` allows nothing else), so each select reads what is committed when it runs."""
+
+    # Connections kept idle; more are opened when questions interleave, and returned to the pool.
+    KEEP = 2
 
     def __init__(self, engine: Engine) -> None:
         self.sync_engine = engine
+        self._idle: list[Connection] = []
+
+    def checkout(self) -> Connection:
+        return self._idle.pop() if self._idle else self.sync_engine.connect()
+
+    def checkin(self, connection: Connection) -> None:
+        dbapi = None if connection.invalidated or connection.closed else connection.connection.dbapi_connection
+        if dbapi is not None and getattr(dbapi, "in_transaction", False):
+            connection.rollback()  # never expected of a read; but a kept connection must hold no snapshot
+        if dbapi is None or len(self._idle) >= self.KEEP:
+            connection.close()
+        else:
+            self._idle.append(connection)
 
     async def dispose(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
         self.sync_engine.dispose()
 
 
@@ -120,7 +143,7 @@ class InlineSession:
     reads the same snapshot. The Session's own work per statement and its setup and teardown cost
     more than such a read itself."""
 
-    def __init__(self, engine: Engine, factory: Callable[..., Session]) -> None:
+    def __init__(self, engine: InlineEngine, factory: Callable[..., Session]) -> None:
         self._engine = engine
         self._factory = factory
         self._connection: Connection | None = None
@@ -129,7 +152,7 @@ class InlineSession:
     @property
     def connection(self) -> Connection:
         if self._connection is None:
-            self._connection = self._engine.connect()
+            self._connection = self._engine.checkout()
         return self._connection
 
     @property
@@ -140,7 +163,7 @@ class InlineSession:
 
     @property
     def bind(self) -> Engine:
-        return self._engine
+        return self._engine.sync_engine
 
     @property
     def info(self) -> dict[Any, Any]:
@@ -173,7 +196,7 @@ class InlineSession:
             self._session.close()
             self._session = None
         if self._connection is not None:
-            self._connection.close()
+            self._engine.checkin(self._connection)
             self._connection = None
 
     async def __aenter__(self) -> InlineSession:
@@ -253,7 +276,7 @@ def read_session_factory(read: AsyncEngine | InlineEngine, **info: object) -> Ca
     engine, in plain sessions)."""
     if isinstance(read, InlineEngine):
         factory = sessionmaker(read.sync_engine, expire_on_commit=False, info=info)
-        return lambda: InlineSession(read.sync_engine, factory)
+        return lambda: InlineSession(read, factory)
     sessions = session_factory(read, **info)
     if is_sqlite(str(read.url)):
         return sessions
