@@ -70,7 +70,7 @@ def create_take_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=2)
 
 
-def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEngine:
+def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEngine | KeptEngine:
     """The engine read-only questions are answered on: no transaction of their own to open and commit.
 
     PostgreSQL: autocommit (each SELECT alone, no BEGIN/COMMIT round trips), no ping, and
@@ -87,8 +87,10 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEng
         # Read-only sessions on the server too: a write through this engine is refused.
         readonly = {"server_settings": {"default_transaction_read_only": "on"}}
         connect_args = readonly if make_url(url).get_driver_name() == "asyncpg" else {}
-        return create_async_engine(
-            url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4, connect_args=connect_args
+        return KeptEngine(
+            create_async_engine(
+                url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4, connect_args=connect_args
+            )
         )
     if make_url(url).database in (None, "", ":memory:"):
         return engine
@@ -117,11 +119,12 @@ class InlineEngine:
     def checkout(self) -> Connection:
         return self._idle.pop() if self._idle else self.sync_engine.connect()
 
-    def checkin(self, connection: Connection) -> None:
+    def checkin(self, connection: Connection, *, keep: bool = True) -> None:
+        """``keep`` False (the question failed): the connection goes back to the pool, which resets it."""
         dbapi = None if connection.invalidated or connection.closed else connection.connection.dbapi_connection
         if dbapi is not None and getattr(dbapi, "in_transaction", False):
             connection.rollback()  # never expected of a read; but a kept connection must hold no snapshot
-        if dbapi is None or len(self._idle) >= self.KEEP:
+        if dbapi is None or not keep or len(self._idle) >= self.KEEP:
             connection.close()
         else:
             self._idle.append(connection)
@@ -191,19 +194,53 @@ class InlineSession:
     async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
         return self.sync_session.get(entity, ident, **kwargs)
 
-    async def close(self) -> None:
+    async def close(self, *, keep: bool = True) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
         if self._connection is not None:
-            self._engine.checkin(self._connection)
+            self._engine.checkin(self._connection, keep=keep)
             self._connection = None
 
     async def __aenter__(self) -> InlineSession:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    async def __aexit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        await self.close(keep=kind is None)
+
+
+class KeptEngine:
+    """The PostgreSQL read engine (autocommit): it keeps a few connections checked out between
+    questions, as :class:`InlineEngine` does: the pool's checkout and return (each a greenlet hand-off
+    around events and a reset) cost a question more than a select. In autocommit nothing is held on
+    the server between statements. A question that fails returns its connection to the pool (which
+    resets it); one that finds the database unreachable drops the kept ones too (the pool replaces
+    them), so the dispatcher's second try runs on a fresh connection."""
+
+    KEEP = 2
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sync_engine = engine.sync_engine
+        self.url = engine.url
+        self._idle: list[AsyncConnection] = []
+
+    async def checkout(self) -> AsyncConnection:
+        return self._idle.pop() if self._idle else await self.engine.connect()
+
+    async def checkin(self, connection: AsyncConnection, *, keep: bool = True) -> None:
+        if keep and not connection.invalidated and not connection.closed and len(self._idle) < self.KEEP:
+            self._idle.append(connection)
+        else:
+            await connection.close()
+
+    async def drop_kept(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()
+
+    async def dispose(self) -> None:
+        await self.drop_kept()
+        await self.engine.dispose()
 
 
 class ConnectionSession:
@@ -213,7 +250,7 @@ class ConnectionSession:
     (finding its connection, ORM execution options) and its setup and teardown per question cost a
     good part of such a read's CPU time."""
 
-    def __init__(self, engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, engine: KeptEngine, factory: async_sessionmaker[AsyncSession]) -> None:
         self._engine = engine
         self._factory = factory
         self._connection: AsyncConnection | None = None
@@ -221,11 +258,11 @@ class ConnectionSession:
 
     @property
     def bind(self) -> AsyncEngine:
-        return self._engine
+        return self._engine.engine
 
     async def _connect(self) -> AsyncConnection:
         if self._connection is None:
-            self._connection = await self._engine.connect()
+            self._connection = await self._engine.checkout()
         return self._connection
 
     async def _orm(self) -> AsyncSession:
@@ -255,32 +292,34 @@ class ConnectionSession:
     async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
         return await (await self._orm()).get(entity, ident, **kwargs)
 
-    async def close(self) -> None:
+    async def close(self, *, keep: bool = True) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
         if self._connection is not None:
-            await self._connection.close()
+            await self._engine.checkin(self._connection, keep=keep)
             self._connection = None
 
     async def __aenter__(self) -> ConnectionSession:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, *tb: object) -> None:
+        await self.close(keep=kind is None)
+        if error is not None and unreachable(error):
+            await self._engine.drop_kept()
 
 
-def read_session_factory(read: AsyncEngine | InlineEngine, **info: object) -> Callable[[], Any]:
+def read_session_factory(read: AsyncEngine | InlineEngine | KeptEngine, **info: object) -> Callable[[], Any]:
     """Sessions on the engine of :func:`create_read_engine`: :class:`InlineSession` on SQLite,
     :class:`ConnectionSession` on PostgreSQL (an in-memory SQLite database reads on the writers'
     engine, in plain sessions)."""
     if isinstance(read, InlineEngine):
         factory = sessionmaker(read.sync_engine, expire_on_commit=False, info=info)
         return lambda: InlineSession(read, factory)
-    sessions = session_factory(read, **info)
-    if is_sqlite(str(read.url)):
-        return sessions
-    return lambda: ConnectionSession(read, sessions)
+    if isinstance(read, KeptEngine):
+        sessions = session_factory(read.engine, **info)
+        return lambda: ConnectionSession(read, sessions)
+    return session_factory(read, **info)
 
 
 def _sqlite_read_pragmas(dbapi_connection, record) -> None:

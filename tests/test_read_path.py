@@ -13,7 +13,7 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
-from bot.db import InlineEngine
+from bot.db import InlineEngine, KeptEngine
 from bot.messages import ChannelInfo, Incoming, Reply
 from bot.models import ChatLink, Member, ReadinessPeriod, Unit
 from bot.services.members import create_invite, join_with_invite
@@ -208,3 +208,29 @@ async def test_a_kept_read_connection_sees_each_commit(uncached: App) -> None:
     async with uncached.dispatcher.read_sessions() as session:
         assert await session.scalar(first_name) == before + " (mới)"
         assert session.connection is kept
+
+
+async def test_kept_read_connections_killed_by_the_server_are_replaced(uncached: App) -> None:
+    """On PostgreSQL the read engine keeps connections between questions: when the server ends them
+    (a restart, an idle timeout), the next question is asked again on a fresh one, not refused."""
+    if not isinstance(uncached.read_engine, KeptEngine):
+        pytest.skip("PostgreSQL only")
+    dispatcher = uncached.dispatcher
+    question = "lịch trực tuần này"
+    expected = texts(await dispatcher.handle(message("7001", question), TELEGRAM))
+    async with uncached.read_engine.engine.connect() as other:  # a second kept connection, once returned
+        sessions = [dispatcher.read_sessions(), dispatcher.read_sessions()]
+        for session in sessions:
+            await session.scalar(text("SELECT 1"))
+        for session in sessions:
+            await session.close()
+        await other.scalar(text("SELECT 1"))
+    async with uncached.sessions() as session, session.begin():
+        ended = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert ended >= 2
+    assert texts(await dispatcher.handle(message("7001", question), TELEGRAM)) == expected
