@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -87,6 +88,49 @@ async def events_between(
     params = {"start": start, "end": end, "unit_id": unit_id, "kinds": list(kinds or ()), "limit": limit}
     rows = await session.execute(query, {k: v for k, v in params.items() if v is not None and v != []})
     return [snapshot_of_row(Event, row) for row in rows]
+
+
+@dataclass(frozen=True)
+class EventDays:
+    """Where planned events are in time, by kind: the local days each covers. A day none covers has
+    no events to read (a duty question about a day reads its events only when it may have some)."""
+
+    days: frozenset[tuple[str, date]]  # (kind, local day)
+    # Kinds with an event too long to list by day (or with no end): always read.
+    unbounded: frozenset[str]
+
+    def may_have(self, kinds: tuple[str, ...], first: date, last: date) -> bool:
+        """Whether :func:`events_between` (local days ``first``..``last``) may find an event of ``kinds``."""
+        if any(kind in self.unbounded for kind in kinds) or (last - first).days > MAX_EVENT_DAYS:
+            return True
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return any((kind, day) in self.days for kind in kinds for day in days)
+
+
+# An event spanning more local days than this is not listed day by day (EventDays.unbounded).
+MAX_EVENT_DAYS = 400
+
+
+@cache
+def _event_times_query() -> Select[Any]:
+    events = Event.__table__.c
+    return select(events.kind, events.starts_at, events.ends_at).where(events.status != "cancelled")
+
+
+async def event_days(session: AsyncSession, tz: ZoneInfo) -> EventDays:
+    """The local days (in ``tz``) planned events cover. An event overlaps local day D in
+    :func:`events_between` when it starts before D ends and ends at or after D begins (or, without an
+    end, starts within D): the days from its start's local date to its end's, inclusive."""
+    days: set[tuple[str, date]] = set()
+    unbounded: set[str] = set()
+    for kind, starts_at, ends_at in await session.execute(_event_times_query()):
+        first = starts_at.astimezone(tz).date()
+        last = first if ends_at is None else ends_at.astimezone(tz).date()
+        if (last - first).days > MAX_EVENT_DAYS:
+            unbounded.add(kind)
+            continue
+        days.update((kind, first + timedelta(days=n)) for n in range((last - first).days + 1))
+    return EventDays(frozenset(days), frozenset(unbounded))
 
 
 @cache
