@@ -11,7 +11,7 @@ from sqlalchemy import Table, event, inspect, text
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import migrations
@@ -70,7 +70,7 @@ def create_take_engine(url: str, engine: AsyncEngine) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=2)
 
 
-def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEngine:
+def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEngine | KeptEngine:
     """The engine read-only questions are answered on: no transaction of their own to open and commit.
 
     PostgreSQL: autocommit (each SELECT alone, no BEGIN/COMMIT round trips), no ping, and
@@ -87,8 +87,10 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEng
         # Read-only sessions on the server too: a write through this engine is refused.
         readonly = {"server_settings": {"default_transaction_read_only": "on"}}
         connect_args = readonly if make_url(url).get_driver_name() == "asyncpg" else {}
-        return create_async_engine(
-            url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4, connect_args=connect_args
+        return KeptEngine(
+            create_async_engine(
+                url, pool_pre_ping=False, isolation_level="AUTOCOMMIT", pool_size=4, connect_args=connect_args
+            )
         )
     if make_url(url).database in (None, "", ":memory:"):
         return engine
@@ -100,12 +102,36 @@ def create_read_engine(url: str, engine: AsyncEngine) -> AsyncEngine | InlineEng
 
 class InlineEngine:
     """A synchronous SQLite engine for read-only questions, used from the event loop's thread through
-    :class:`InlineSession`; it has what the app asks of an engine (``sync_engine``, ``dispose``)."""
+    :class:`InlineSession`; it has what the app asks of an engine (``sync_engine``, ``dispose``).
+
+    It keeps its connections checked out between questions (:meth:`checkout`, :meth:`checkin`): the
+    pool's checkout and return (events, reset on return) cost a read question more than its select.
+    Nothing is held between questions that way: pysqlite opens no transaction for a SELECT (and
+    ``query_only`` allows nothing else), so each select reads what is committed when it runs."""
+
+    # Connections kept idle; more are opened when questions interleave, and returned to the pool.
+    KEEP = 2
 
     def __init__(self, engine: Engine) -> None:
         self.sync_engine = engine
+        self._idle: list[Connection] = []
+
+    def checkout(self) -> Connection:
+        return self._idle.pop() if self._idle else self.sync_engine.connect()
+
+    def checkin(self, connection: Connection, *, keep: bool = True) -> None:
+        """``keep`` False (the question failed): the connection goes back to the pool, which resets it."""
+        dbapi = None if connection.invalidated or connection.closed else connection.connection.dbapi_connection
+        if dbapi is not None and getattr(dbapi, "in_transaction", False):
+            connection.rollback()  # never expected of a read; but a kept connection must hold no snapshot
+        if dbapi is None or not keep or len(self._idle) >= self.KEEP:
+            connection.close()
+        else:
+            self._idle.append(connection)
 
     async def dispose(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
         self.sync_engine.dispose()
 
 
@@ -120,7 +146,7 @@ class InlineSession:
     reads the same snapshot. The Session's own work per statement and its setup and teardown cost
     more than such a read itself."""
 
-    def __init__(self, engine: Engine, factory: Callable[..., Session]) -> None:
+    def __init__(self, engine: InlineEngine, factory: Callable[..., Session]) -> None:
         self._engine = engine
         self._factory = factory
         self._connection: Connection | None = None
@@ -129,7 +155,7 @@ class InlineSession:
     @property
     def connection(self) -> Connection:
         if self._connection is None:
-            self._connection = self._engine.connect()
+            self._connection = self._engine.checkout()
         return self._connection
 
     @property
@@ -140,7 +166,7 @@ class InlineSession:
 
     @property
     def bind(self) -> Engine:
-        return self._engine
+        return self._engine.sync_engine
 
     @property
     def info(self) -> dict[Any, Any]:
@@ -168,26 +194,131 @@ class InlineSession:
     async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
         return self.sync_session.get(entity, ident, **kwargs)
 
-    async def close(self) -> None:
+    async def close(self, *, keep: bool = True) -> None:
         if self._session is not None:
             self._session.close()
             self._session = None
         if self._connection is not None:
-            self._connection.close()
+            self._engine.checkin(self._connection, keep=keep)
             self._connection = None
 
     async def __aenter__(self) -> InlineSession:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    async def __aexit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        await self.close(keep=kind is None)
 
 
-def read_session_factory(read: AsyncEngine | InlineEngine, **info: object) -> Callable[[], Any]:
-    """Sessions on the engine of :func:`create_read_engine`: :class:`InlineSession` on SQLite."""
+class KeptEngine:
+    """The PostgreSQL read engine (autocommit): it keeps a few connections checked out between
+    questions, as :class:`InlineEngine` does: the pool's checkout and return (each a greenlet hand-off
+    around events and a reset) cost a question more than a select. In autocommit nothing is held on
+    the server between statements. A question that fails returns its connection to the pool (which
+    resets it); one that finds the database unreachable drops the kept ones too (the pool replaces
+    them), so the dispatcher's second try runs on a fresh connection."""
+
+    KEEP = 2
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sync_engine = engine.sync_engine
+        self.url = engine.url
+        self._idle: list[AsyncConnection] = []
+
+    async def checkout(self) -> AsyncConnection:
+        return self._idle.pop() if self._idle else await self.engine.connect()
+
+    async def checkin(self, connection: AsyncConnection, *, keep: bool = True) -> None:
+        if keep and not connection.invalidated and not connection.closed and len(self._idle) < self.KEEP:
+            self._idle.append(connection)
+        else:
+            await connection.close()
+
+    async def drop_kept(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()
+
+    async def dispose(self) -> None:
+        await self.drop_kept()
+        await self.engine.dispose()
+
+
+class ConnectionSession:
+    """:class:`InlineSession`'s counterpart on PostgreSQL (an :class:`AsyncEngine` in autocommit): a
+    Core select goes straight to one pooled :class:`AsyncConnection`, an :class:`AsyncSession` is made
+    on that connection only for a statement that needs the ORM. The ORM Session's work per statement
+    (finding its connection, ORM execution options) and its setup and teardown per question cost a
+    good part of such a read's CPU time."""
+
+    def __init__(self, engine: KeptEngine, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._engine = engine
+        self._factory = factory
+        self._connection: AsyncConnection | None = None
+        self._session: AsyncSession | None = None
+
+    @property
+    def bind(self) -> AsyncEngine:
+        return self._engine.engine
+
+    async def _connect(self) -> AsyncConnection:
+        if self._connection is None:
+            self._connection = await self._engine.checkout()
+        return self._connection
+
+    async def _orm(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._factory(bind=await self._connect())
+        return self._session
+
+    def _on_connection(self, statement: Any, kwargs: dict[str, Any]) -> bool:
+        """Whether ``statement`` is plain Core (no ORM entity or attribute in it): no Session needed."""
+        return not kwargs and not getattr(statement, "_propagate_attrs", None) and self._session is None
+
+    async def execute(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if self._on_connection(statement, kwargs):
+            return await (await self._connect()).execute(statement, params)
+        return await (await self._orm()).execute(statement, params, **kwargs)
+
+    async def scalars(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if self._on_connection(statement, kwargs):
+            return await (await self._connect()).scalars(statement, params)
+        return await (await self._orm()).scalars(statement, params, **kwargs)
+
+    async def scalar(self, statement: Any, params: Any = None, **kwargs: Any) -> Any:
+        if self._on_connection(statement, kwargs):
+            return await (await self._connect()).scalar(statement, params)
+        return await (await self._orm()).scalar(statement, params, **kwargs)
+
+    async def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        return await (await self._orm()).get(entity, ident, **kwargs)
+
+    async def close(self, *, keep: bool = True) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        if self._connection is not None:
+            await self._engine.checkin(self._connection, keep=keep)
+            self._connection = None
+
+    async def __aenter__(self) -> ConnectionSession:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, *tb: object) -> None:
+        await self.close(keep=kind is None)
+        if error is not None and unreachable(error):
+            await self._engine.drop_kept()
+
+
+def read_session_factory(read: AsyncEngine | InlineEngine | KeptEngine, **info: object) -> Callable[[], Any]:
+    """Sessions on the engine of :func:`create_read_engine`: :class:`InlineSession` on SQLite,
+    :class:`ConnectionSession` on PostgreSQL (an in-memory SQLite database reads on the writers'
+    engine, in plain sessions)."""
     if isinstance(read, InlineEngine):
         factory = sessionmaker(read.sync_engine, expire_on_commit=False, info=info)
-        return lambda: InlineSession(read.sync_engine, factory)
+        return lambda: InlineSession(read, factory)
+    if isinstance(read, KeptEngine):
+        sessions = session_factory(read.engine, **info)
+        return lambda: ConnectionSession(read, sessions)
     return session_factory(read, **info)
 
 

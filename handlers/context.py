@@ -122,6 +122,13 @@ class Context:
             return await self.reference.kept(key, load)
         return await load()
 
+    async def kept_value(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """``load()``'s immutable value, kept per content version when answering a question (see
+        :meth:`ReferenceData.kept_value`); made afresh in a transaction that may write."""
+        if self.read_only:
+            return await self.reference.kept_value(key, load)
+        return await load()
+
     async def cluster(self) -> ClusterView | None:
         """The cluster of the current year."""
         return await self.reference.cluster(self.session, self.today)

@@ -98,8 +98,13 @@ async def cmd_duty(ctx: Context) -> Reply:
         day = slots.day
         days = await duty.roster(ctx.session, unit.id, day, day)
         start, end = schedule.local_day_bounds(day, day, ctx.tz)
-        events = await schedule.events_between(
-            ctx.session, start, end, kinds=("conference", "meeting", "inspection"), unit_id=unit.id
+        kinds = ("conference", "meeting", "inspection")
+        known = await ctx.kept_value(("event days", ctx.tz.key), lambda: schedule.event_days(ctx.session, ctx.tz))
+        # Most days have no meeting: then there is nothing to read.
+        events = (
+            await schedule.events_between(ctx.session, start, end, kinds=kinds, unit_id=unit.id)
+            if known.may_have(kinds, day, day)
+            else []
         )
         every = await ctx.kept(("readiness periods",), lambda: duty.readiness_periods_all(ctx.session))
         periods = duty.covering(every, day)

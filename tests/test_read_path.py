@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import App
-from bot.db import InlineEngine
+from bot.db import InlineEngine, KeptEngine
 from bot.messages import ChannelInfo, Incoming, Reply
-from bot.models import ChatLink, Member, ReadinessPeriod, Unit
+from bot.models import ChatLink, Event, Member, ReadinessPeriod, Unit
+from bot.services import schedule
 from bot.services.members import create_invite, join_with_invite
 from tests.conftest import local
 
@@ -29,15 +30,15 @@ STATEMENTS = {
     "chỉ thị 87 là gì?": 1,
     "lịch trực tuần này": 1,  # the week's shifts, with their people in the same statement
     "/truc tuần sau": 1,
-    "/truc 15/03/2019": 2,
+    "/truc 15/03/2019": 1,  # no meeting that day (the days with events are reference data)
     "mai ai truc": 2,  # the day's shifts, the day's meetings (readiness periods are reference data)
-    "hôm nay ai trực chỉ huy?": 2,
-    "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 2,
-    "lịch diễn tập xã Ba Sao": 2,  # the commune's plans and their milestones (the commune is known)
+    "hôm nay ai trực chỉ huy?": 1,
+    "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 1,  # the conferences with their units, joined
+    "lịch diễn tập xã Ba Sao": 1,  # the commune's plans joined with their milestones (the commune is known)
     # Results and scores (periods and criteria are reference data); a unit's card adds its trend chart.
     "Bình Lục quý II được bao nhiêu điểm?": 3,
     "kết quả chấm điểm quý 2": 2,
-    "nhiệm vụ 6 tháng cuối năm": 2,  # the year's tasks and their assignments, read once
+    "nhiệm vụ 6 tháng cuối năm": 1,  # the year's tasks joined with their assignments, read once
 }
 
 
@@ -190,3 +191,74 @@ async def test_a_core_read_needs_no_orm_session_and_both_read_one_connection(unc
         assert session.sync_session.connection() is connection
         assert await session.scalar(select(units.name).where(units.id == rows[0].id)) == names[0]
     assert session._session is None and session._connection is None
+
+
+async def test_a_kept_read_connection_sees_each_commit(uncached: App) -> None:
+    """The read engine keeps its connections between questions (no pool checkout each time): they
+    hold no snapshot, so what another connection commits in between is read by the next question."""
+    if not isinstance(uncached.read_engine, InlineEngine | KeptEngine):
+        pytest.skip("an in-memory database reads on the writers' engine")
+    units = Unit.__table__.c
+    first_name = select(units.name).order_by(units.id).limit(1)
+    async with uncached.dispatcher.read_sessions() as session:
+        before = await session.scalar(first_name)
+        kept = session._connection
+    async with uncached.sessions() as writer, writer.begin():
+        unit = await writer.scalar(select(Unit).order_by(Unit.id).limit(1))
+        unit.name = before + " (mới)"
+    async with uncached.dispatcher.read_sessions() as session:
+        assert await session.scalar(first_name) == before + " (mới)"
+        assert session._connection is kept
+
+
+async def test_kept_read_connections_killed_by_the_server_are_replaced(uncached: App) -> None:
+    """On PostgreSQL the read engine keeps connections between questions: when the server ends them
+    (a restart, an idle timeout), the next question is asked again on a fresh one, not refused."""
+    if not isinstance(uncached.read_engine, KeptEngine):
+        pytest.skip("PostgreSQL only")
+    dispatcher = uncached.dispatcher
+    question = "lịch trực tuần này"
+    expected = texts(await dispatcher.handle(message("7001", question), TELEGRAM))
+    async with uncached.read_engine.engine.connect() as other:  # a second kept connection, once returned
+        sessions = [dispatcher.read_sessions(), dispatcher.read_sessions()]
+        for session in sessions:
+            await session.scalar(text("SELECT 1"))
+        for session in sessions:
+            await session.close()
+        await other.scalar(text("SELECT 1"))
+    async with uncached.sessions() as session, session.begin():
+        ended = await session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert ended >= 2
+    assert texts(await dispatcher.handle(message("7001", question), TELEGRAM)) == expected
+
+
+async def test_event_days_say_exactly_which_days_have_events(uncached: App) -> None:
+    """A duty question reads a day's meetings only on a day :class:`EventDays` says may have some:
+    for every day around the demo's events (and a meeting ending at local midnight), it says so exactly
+    when :func:`events_between` finds one."""
+    tz = uncached.settings.tz
+    async with uncached.sessions() as session, session.begin():
+        session.add(
+            Event(
+                kind="meeting",
+                title="Giao ban",
+                starts_at=datetime(2022, 12, 5, 22, tzinfo=tz),
+                ends_at=datetime(2022, 12, 6, 0, tzinfo=tz),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    async with uncached.dispatcher.read_sessions() as session:
+        known = await schedule.event_days(session, tz)
+        for kinds in [("conference",), ("meeting",), ("inspection",), ("drill",), ("conference", "meeting")]:
+            day = date(2022, 6, 1)
+            while day <= date(2022, 12, 31):
+                start, end = schedule.local_day_bounds(day, day, tz)
+                found = await schedule.events_between(session, start, end, kinds=kinds)
+                assert known.may_have(kinds, day, day) == bool(found), (kinds, day)
+                day += timedelta(days=1)

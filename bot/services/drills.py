@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, select
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
 from bot.models import DrillPlan, Event, Unit
+from bot.services.units import snapshot_columns, snapshot_of_row
 from bot.vntime import fmt_date
 
 if TYPE_CHECKING:
@@ -44,72 +45,59 @@ class DrillView:
     milestones: list[Event]
 
 
-# The questions' reads, built once with bound parameters.
+# The questions' reads, built once with bound parameters: Core selects read into frozen snapshots
+# (:func:`bot.services.units.snapshot`), each plan with its area and its milestones in one statement.
 @cache
-def _milestones_query() -> Select[tuple[Event]]:
-    return (
-        select(Event)
-        .where(Event.drill_plan_id.in_(bindparam("plan_ids", expanding=True)), Event.status != "cancelled")
-        .order_by(Event.starts_at, Event.id)
+def _plans_query(of_area: bool) -> Select[Any]:
+    """Each plan's columns, its area's (a commune's plan is asked by its area: known, not read), then
+    one of its milestones' (none: NULLs). ``of_area``: a commune's plans, newest first; else a
+    district's programme of a year, in the order the plans were made."""
+    plans, events, units = DrillPlan.__table__.c, Event.__table__.c, Unit.__table__.c
+    area = () if of_area else snapshot_columns(Unit)
+    query = select(*snapshot_columns(DrillPlan), *area, *snapshot_columns(Event))
+    joined = (
+        DrillPlan.__table__
+        if of_area
+        else DrillPlan.__table__.outerjoin(Unit.__table__, units.id == plans.area_unit_id)
     )
+    query = query.select_from(
+        joined.outerjoin(Event.__table__, (events.drill_plan_id == plans.id) & (events.status != "cancelled"))
+    ).where(plans.status != "cancelled")
+    if of_area:
+        query = query.where(plans.area_unit_id == bindparam("area_id")).order_by(plans.year.desc(), plans.id)
+    else:
+        query = query.where(
+            plans.organising_unit_id == bindparam("organiser_id"), plans.year == bindparam("year")
+        ).order_by(plans.id)
+    return query.order_by(events.starts_at, events.id)
 
 
-@cache
-def _units_query() -> Select[tuple[Unit]]:
-    return select(Unit).where(Unit.id.in_(bindparam("unit_ids", expanding=True)))
-
-
-@cache
-def _area_plans_query() -> Select[tuple[DrillPlan]]:
-    return (
-        select(DrillPlan)
-        .where(DrillPlan.area_unit_id == bindparam("area_id"), DrillPlan.status != "cancelled")
-        .order_by(DrillPlan.year.desc())
-    )
-
-
-async def _milestones(session: AsyncSession, plan_ids: list[int]) -> dict[int, list[Event]]:
-    events = await session.scalars(_milestones_query(), {"plan_ids": plan_ids})
-    grouped: dict[int, list[Event]] = {pid: [] for pid in plan_ids}
-    for event in events:
-        grouped[event.drill_plan_id].append(event)  # type: ignore[index]
-    return grouped
-
-
-async def _views(
-    session: AsyncSession, plans: list[DrillPlan], known: dict[int, Unit] | None = None
+async def _read_views(
+    session: AsyncSession, of_area: bool, params: dict[str, Any], area: Unit | UnitRef | None = None
 ) -> list[DrillView]:
-    """``known``: areas the caller already has (by id); the others are read."""
-    if not plans:
-        return []
-    milestones = await _milestones(session, [p.id for p in plans])
-    areas = dict(known or {})
-    area_ids = [p.area_unit_id for p in plans if p.area_unit_id and p.area_unit_id not in areas]
-    if area_ids:
-        areas.update((u.id, u) for u in await session.scalars(_units_query(), {"unit_ids": area_ids}))
-    return [DrillView(p, areas.get(p.area_unit_id), milestones[p.id]) for p in plans]
+    plan_end = len(snapshot_columns(DrillPlan))
+    event_start = plan_end if of_area else plan_end + len(snapshot_columns(Unit))
+    found: dict[int, tuple[Any, Any, list[Event]]] = {}
+    for row in await session.execute(_plans_query(of_area), params):
+        if row[0] not in found:
+            if of_area:
+                known = area
+            else:
+                known = snapshot_of_row(Unit, row, plan_end) if row[plan_end] is not None else None
+            found[row[0]] = (snapshot_of_row(DrillPlan, row[:plan_end]), known, [])
+        if row[event_start] is not None:  # the milestone's id: NULL for a plan without milestones
+            found[row[0]][2].append(snapshot_of_row(Event, row, event_start))
+    return [DrillView(plan, known, milestones) for plan, known, milestones in found.values()]
 
 
 async def drills_of_area(session: AsyncSession, area: Unit | UnitRef) -> list[DrillView]:
     """The drills of one commune (``area``, the row or its snapshot, is the area of each view)."""
-    plans = await session.scalars(_area_plans_query(), {"area_id": area.id})
-    return await _views(session, list(plans), {area.id: area})  # type: ignore[dict-item]
+    return await _read_views(session, True, {"area_id": area.id}, area)
 
 
 async def programme(session: AsyncSession, organiser_id: int, year: int) -> tuple[DrillView | None, list[DrillView]]:
     """A district's drill programme for a year: the shared plan and the commune drills."""
-    plans = list(
-        await session.scalars(
-            select(DrillPlan)
-            .where(
-                DrillPlan.organising_unit_id == organiser_id,
-                DrillPlan.year == year,
-                DrillPlan.status != "cancelled",
-            )
-            .order_by(DrillPlan.id)
-        )
-    )
-    views = await _views(session, plans)
+    views = await _read_views(session, False, {"organiser_id": organiser_id, "year": year})
     shared = next((v for v in views if v.plan.area_unit_id is None), None)
     drills = [v for v in views if v.plan.area_unit_id is not None]
     drills.sort(key=lambda v: v.milestones[0].starts_at if v.milestones else v.plan.id)

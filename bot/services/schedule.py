@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -89,46 +90,83 @@ async def events_between(
     return [snapshot_of_row(Event, row) for row in rows]
 
 
+@dataclass(frozen=True)
+class EventDays:
+    """Where planned events are in time, by kind: the local days each covers. A day none covers has
+    no events to read (a duty question about a day reads its events only when it may have some)."""
+
+    days: frozenset[tuple[str, date]]  # (kind, local day)
+    # Kinds with an event too long to list by day (or with no end): always read.
+    unbounded: frozenset[str]
+
+    def may_have(self, kinds: tuple[str, ...], first: date, last: date) -> bool:
+        """Whether :func:`events_between` (local days ``first``..``last``) may find an event of ``kinds``."""
+        if any(kind in self.unbounded for kind in kinds) or (last - first).days > MAX_EVENT_DAYS:
+            return True
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return any((kind, day) in self.days for kind in kinds for day in days)
+
+
+# An event spanning more local days than this is not listed day by day (EventDays.unbounded).
+MAX_EVENT_DAYS = 400
+
+
+@cache
+def _event_times_query() -> Select[Any]:
+    events = Event.__table__.c
+    return select(events.kind, events.starts_at, events.ends_at).where(events.status != "cancelled")
+
+
+async def event_days(session: AsyncSession, tz: ZoneInfo) -> EventDays:
+    """The local days (in ``tz``) planned events cover. An event overlaps local day D in
+    :func:`events_between` when it starts before D ends and ends at or after D begins (or, without an
+    end, starts within D): the days from its start's local date to its end's, inclusive."""
+    days: set[tuple[str, date]] = set()
+    unbounded: set[str] = set()
+    for kind, starts_at, ends_at in await session.execute(_event_times_query()):
+        first = starts_at.astimezone(tz).date()
+        last = first if ends_at is None else ends_at.astimezone(tz).date()
+        if (last - first).days > MAX_EVENT_DAYS:
+            unbounded.add(kind)
+            continue
+        days.update((kind, first + timedelta(days=n)) for n in range((last - first).days + 1))
+    return EventDays(frozenset(days), frozenset(unbounded))
+
+
 @cache
 def _conferences_query(by_subkind: bool, in_year: bool) -> Select[Any]:
-    events = Event.__table__.c
-    query = select(*snapshot_columns(Event)).where(
-        events.kind.in_(("conference", "meeting")), events.status != "cancelled"
+    """Each conference's columns, then one participating unit's (none: NULLs), in one statement."""
+    events, units = Event.__table__.c, Unit.__table__.c
+    query = (
+        select(*snapshot_columns(Event), *snapshot_columns(Unit))
+        .outerjoin_from(Event.__table__, event_units, event_units.c.event_id == events.id)
+        .outerjoin(Unit.__table__, units.id == event_units.c.unit_id)
+        .where(events.kind.in_(("conference", "meeting")), events.status != "cancelled")
     )
     if by_subkind:
         query = query.where(events.subkind.in_(bindparam("subkinds", expanding=True)))
     if in_year:
         query = query.where(events.starts_at >= bindparam("start"), events.starts_at < bindparam("end"))
-    return query.order_by(events.starts_at)
-
-
-@cache
-def _event_units_query() -> Select[Any]:
-    return (
-        select(event_units.c.event_id, *snapshot_columns(Unit))
-        .join_from(event_units, Unit.__table__, Unit.__table__.c.id == event_units.c.unit_id)
-        .where(event_units.c.event_id.in_(bindparam("event_ids", expanding=True)))
-        .order_by(event_units.c.event_id, Unit.__table__.c.id)
-    )
+    return query.order_by(events.starts_at, events.id, units.id)
 
 
 async def find_conferences(
     session: AsyncSession, *, subkinds: tuple[str, ...] | None, year: int | None, tz: ZoneInfo
 ) -> list[Event]:
     """Conferences and meetings (of ``subkinds``, in ``year``), each with its participating units: frozen
-    snapshots (:func:`bot.services.units.snapshot`) read by Core selects built once, read only."""
+    snapshots (:func:`bot.services.units.snapshot`) read by one Core select built once, read only."""
     params: dict[str, object] = {}
     if subkinds:
         params["subkinds"] = list(subkinds)
     if year is not None:
         params["start"], params["end"] = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
-    rows = (await session.execute(_conferences_query(bool(subkinds), year is not None), params)).all()
-    if not rows:
-        return []
-    units: dict[int, list[Unit]] = {row.id: [] for row in rows}
-    for row in await session.execute(_event_units_query(), {"event_ids": list(units)}):
-        units[row.event_id].append(snapshot_of_row(Unit, row, 1))
-    return [snapshot_of_row(Event, row, units=units[row.id]) for row in rows]
+    split = len(snapshot_columns(Event))
+    found: dict[int, tuple[Any, list[Unit]]] = {}
+    for row in await session.execute(_conferences_query(bool(subkinds), year is not None), params):
+        units = found.setdefault(row[0], (row, []))[1]
+        if row[split] is not None:  # the unit's id: NULL for an event without participating units
+            units.append(snapshot_of_row(Unit, row, split))
+    return [snapshot_of_row(Event, row[:split], units=units) for row, units in found.values()]
 
 
 async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int = 10) -> list[Event]:
@@ -148,16 +186,20 @@ async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int 
 
 
 @cache
-def _directives_query(by_number: bool) -> Select[tuple[Directive]]:
-    query = select(Directive)
+def _directives_query(by_number: bool) -> Select[Any]:
+    directives = Directive.__table__.c
+    query = select(*snapshot_columns(Directive))
     if by_number:
-        query = query.where(or_(Directive.number == bindparam("number"), Directive.number == bindparam("bare")))
-    return query.order_by(Directive.id)
+        query = query.where(or_(directives.number == bindparam("number"), directives.number == bindparam("bare")))
+    return query.order_by(directives.id)
 
 
 async def find_directives(session: AsyncSession, number: str | None, words: str | None) -> list[Directive]:
+    """Directives of ``number`` (or all), those whose title has ``words`` when no number is given:
+    frozen snapshots (:func:`bot.services.units.snapshot`) read by a Core select, read only."""
     params = {"number": number, "bare": number.lstrip("0")} if number else {}
-    rows = list(await session.scalars(_directives_query(bool(number)), params))
+    found = await session.execute(_directives_query(bool(number)), params)
+    rows = [snapshot_of_row(Directive, row) for row in found]
     if words and not number:
         key = normalize(words)
         rows = [d for d in rows if key in normalize(d.title)]

@@ -46,23 +46,18 @@ def period_of(day: date, half: int | None = None) -> str:
 # tasks and their assignments as ORM objects cost several times the queries.
 @cache
 def _tasks_query(by_periods: bool, in_year: bool) -> Select[Any]:
-    tasks = Task.__table__.c
-    query = select(*snapshot_columns(Task)).where(tasks.status != "cancelled")
+    """Each task's columns, then one of its assignments' (none: NULLs), in one statement."""
+    tasks, assignments = Task.__table__.c, TaskAssignment.__table__.c
+    query = (
+        select(*snapshot_columns(Task), *snapshot_columns(TaskAssignment))
+        .outerjoin_from(Task.__table__, TaskAssignment.__table__, assignments.task_id == tasks.id)
+        .where(tasks.status != "cancelled")
+    )
     if by_periods:
         query = query.where(tasks.period.in_(bindparam("periods", expanding=True)))
     elif in_year:
         query = query.where(tasks.period.like(bindparam("year_prefix")))
-    return query.order_by(tasks.due_on.is_(None), tasks.due_on, tasks.id)
-
-
-@cache
-def _assignments_query() -> Select[Any]:
-    assignments = TaskAssignment.__table__.c
-    return (
-        select(*snapshot_columns(TaskAssignment))
-        .where(assignments.task_id.in_(bindparam("task_ids", expanding=True)))
-        .order_by(assignments.task_id, assignments.id)
-    )
+    return query.order_by(tasks.due_on.is_(None), tasks.due_on, tasks.id, assignments.id)
 
 
 async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, year: int | None = None) -> list[Task]:
@@ -73,13 +68,13 @@ async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, 
         params["periods"] = list(periods)
     elif year is not None:
         params["year_prefix"] = f"{year}%"
-    rows = (await session.execute(_tasks_query(bool(periods), year is not None), params)).all()
-    if not rows:
-        return []
-    assigned: dict[int, list[TaskAssignment]] = {row.id: [] for row in rows}
-    for row in await session.execute(_assignments_query(), {"task_ids": list(assigned)}):
-        assigned[row.task_id].append(snapshot_of_row(TaskAssignment, row))
-    return [snapshot_of_row(Task, row, assignments=assigned[row.id]) for row in rows]
+    split = len(snapshot_columns(Task))
+    found: dict[int, tuple[Any, list[TaskAssignment]]] = {}
+    for row in await session.execute(_tasks_query(bool(periods), year is not None), params):
+        assigned = found.setdefault(row[0], (row, []))[1]
+        if row[split] is not None:  # the assignment's id: NULL for a task without assignments
+            assigned.append(snapshot_of_row(TaskAssignment, row, split))
+    return [snapshot_of_row(Task, row[:split], assignments=assigned) for row, assigned in found.values()]
 
 
 # --- Changing tasks (admins) and reporting progress (officers) ------------------------------------

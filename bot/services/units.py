@@ -318,6 +318,13 @@ class ReferenceData:
             self._kept[key] = [snapshot(row) for row in await load()]
         return self._kept[key]
 
+    async def kept_value(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """What ``load`` returns (an immutable summary, never ORM objects), made once per content
+        version; for read-only questions only, as :meth:`kept`."""
+        if key not in self._kept:
+            self._kept[key] = await load()
+        return self._kept[key]
+
     async def directory(self, session: AsyncSession) -> UnitDirectory:
         if self._directory is None:
             async with self._lock:
