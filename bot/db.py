@@ -142,9 +142,11 @@ class InlineSession:
 
     A Core select (most of what questions read: rosters, results, snapshots) goes straight to one
     pooled :class:`Connection`; an ORM :class:`Session` is made only when a statement needs one (an
-    entity select, ``get``), bound to that same connection, so every statement of a question still
-    reads the same snapshot. The Session's own work per statement and its setup and teardown cost
-    more than such a read itself."""
+    entity select, ``get``), bound to that same connection. Each select reads what is committed when
+    it runs (pysqlite opens no transaction for a SELECT), as on PostgreSQL's autocommit read engine: a
+    question's answer comes from its one or two selects, and a commit between them changes the
+    content version, so the next question is answered afresh. The Session's own work per statement
+    and its setup and teardown cost more than such a read itself."""
 
     def __init__(self, engine: InlineEngine, factory: Callable[..., Session]) -> None:
         self._engine = engine
