@@ -18,9 +18,12 @@ read before any guessing. Nothing here touches the database: units and people co
 from __future__ import annotations
 
 import re
+import re._constants as _c
+import re._parser as _parser
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -30,10 +33,98 @@ from bot.textnorm import normalize
 from bot.vntime import PeriodSpec, fmt_date_range, parse_date_range, parse_period, parse_time, week_bounds
 from handlers.context import Slots
 
-SUBJECT_RULES: list[tuple[str, re.Pattern[str]]] = [(s, re.compile(p)) for s, p in lexicon.SUBJECT_PATTERNS]
+_WORD = re.compile(r"\w+")
+
+
+class Rules:
+    """Named patterns tried in order, each run only when the text has a word its matches can begin
+    with. Those words are read from the patterns themselves (:func:`_starts`); a pattern whose
+    beginnings cannot be told (a match not at the start of a word, a character class first) is
+    always run. Most questions have the first word of only a few of the patterns."""
+
+    def __init__(self, sources: list[tuple[str, str]]) -> None:
+        self.rules = [(name, re.compile(source)) for name, source in sources]
+        self._always: list[int] = []
+        by_word: dict[str, set[int]] = {}  # a whole first word -> the patterns it may begin
+        by_beginning: dict[str, set[int]] = {}  # the beginning of a first word ("ft" of "ft ?\d+")
+        for index, (_, pattern) in enumerate(self.rules):
+            starts = None if pattern.flags & ~re.UNICODE else _starts(list(_parser.parse(pattern.pattern)), False, "")
+            if starts is None:
+                self._always.append(index)
+            for start in starts or ():
+                if start.endswith("-"):
+                    by_beginning.setdefault(start[:-1], set()).add(index)
+                else:
+                    by_word.setdefault(start, set()).add(index)
+        self._by_word = by_word
+        self._words = frozenset(by_word)
+        # A word beginning with "gab" begins with "g" and "ga" too: the longest beginning found at a
+        # word's start stands for all the shorter ones inside it.
+        self._by_beginning = {
+            found: set().union(*(rules for begun, rules in by_beginning.items() if found.startswith(begun)))
+            for found in by_beginning
+        }
+        longest_first = sorted(by_beginning, key=len, reverse=True)
+        self._beginning = re.compile(rf"\b(?:{'|'.join(map(re.escape, longest_first))})") if by_beginning else None
+
+    def tried(self, text: str) -> list[tuple[str, re.Pattern[str]]]:
+        """The rules that may match ``text``, in order."""
+        found = set(self._always)
+        for word in self._words.intersection(_WORD.findall(text)):
+            found |= self._by_word[word]
+        if self._beginning is not None:
+            for begun in self._beginning.findall(text):
+                found |= self._by_beginning[begun]
+        return [self.rules[index] for index in sorted(found)]
+
+
+def _starts(items: list[tuple[Any, Any]], anchored: bool, prefix: str) -> set[str] | None:
+    """Every way a match of ``items`` (a parsed pattern) can begin, when every match begins at the
+    start of a word: its first word when the pattern ends the word, else "ab-" for a word that begins
+    with "ab"; None when that cannot be told."""
+    for index, (op, av) in enumerate(items):
+        rest = items[index + 1 :]
+        if op is _c.AT:  # takes no text: says where the match begins, or that the word ends
+            if not prefix:
+                anchored = anchored or av in (_c.AT_BOUNDARY, _c.AT_BEGINNING, _c.AT_BEGINNING_STRING)
+            elif av is _c.AT_BOUNDARY:  # after a word character: the word ends here
+                return {prefix} if anchored else None
+            else:
+                break
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):  # takes no text either; leaving it out only widens
+            continue
+        elif op is _c.LITERAL:
+            char = chr(av)
+            if not (char.isalnum() or char == "_"):  # not what re calls a word character
+                if prefix:  # the word ends here
+                    return {prefix} if anchored else None
+                break
+            if not anchored:
+                return None
+            prefix += char
+        elif op is _c.SUBPATTERN:
+            _, add_flags, del_flags, inner = av
+            if add_flags or del_flags:
+                return None
+            return _starts(list(inner) + rest, anchored, prefix)
+        elif op is _c.BRANCH or (op is _c.IN and all(o is _c.LITERAL for o, _ in av)):
+            choices = av[1] if op is _c.BRANCH else [[item] for item in av]
+            found: set[str] = set()
+            for choice in choices:
+                starts = _starts(list(choice) + rest, anchored, prefix)
+                if starts is None:
+                    return None
+                found |= starts
+            return found
+        else:
+            break
+    return {prefix + "-"} if prefix and anchored else None
+
+
+SUBJECT_RULES = Rules(lexicon.SUBJECT_PATTERNS)
 # A task named by code or "nhiệm vụ" wins over the duty and drill words inside its title.
 _STRONG_TASK = re.compile(r"\b(ft ?\d{1,2}|nhiem vu)\b")
-OPERATION_RULES: list[tuple[str, re.Pattern[str]]] = [(o, re.compile(p)) for o, p in lexicon.OPERATION_PATTERNS]
+OPERATION_RULES = Rules(lexicon.OPERATION_PATTERNS)
 _ABBREVIATION = {k: v for k, v in lexicon.ABBREVIATIONS.items() if " " not in k}
 _ABBREVIATION_PHRASES = [
     (phrase, re.compile(rf"\b{re.escape(phrase)}\b"), spelled)
@@ -50,6 +141,7 @@ _PERIOD_TEXT = re.compile(
 )
 _NUMBER = re.compile(r"\b(\d{1,4})\b")
 _ROLE_TEXT = re.compile(r"\b(" + "|".join(sorted(lexicon.ROLE_WORDS, key=len, reverse=True)) + r")\b")
+_ROLE_PHRASES = [(words, re.compile(rf"\b{words}\b")) for words in lexicon.ROLE_WORDS]
 _WEEKDAY = r"(thu (hai|ba|tu|nam|sau|bay|[2-7])|t[2-7]|chu nhat|cn)"
 # "thứ 6 này" typed without diacritics is "thu 6 nay": a weekday then "nay" means this week's.
 _WEEKDAY_NAY = re.compile(rf"\b{_WEEKDAY} nay\b")
@@ -213,7 +305,7 @@ def canonical_mentions_asker(canon: str) -> bool:
 
 def detect_subject(canon: str) -> tuple[str | None, tuple[str, ...]]:
     """The first subject whose pattern matches, and the other subjects that match too."""
-    matched = [subject for subject, pattern in SUBJECT_RULES if pattern.search(canon)]
+    matched = [subject for subject, pattern in SUBJECT_RULES.tried(canon) if pattern.search(canon)]
     if _STRONG_TASK.search(canon) and not {"smalltalk", "out_of_scope", "help"} & set(matched[:1]):
         matched.insert(0, "tasks")
     matched = list(dict.fromkeys(matched))
@@ -223,7 +315,7 @@ def detect_subject(canon: str) -> tuple[str | None, tuple[str, ...]]:
 
 
 def detect_operation(canon: str) -> str:
-    for operation, pattern in OPERATION_RULES:
+    for operation, pattern in OPERATION_RULES.tried(canon):
         if pattern.search(canon):
             return operation
     return "show"
@@ -363,13 +455,15 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         best = max(scored.values())
         return list(dict.fromkeys(known.named[i][0] for i in sorted(scored) if scored[i] == best))
     given: list[PersonRef] = []
+    left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
+    if left.isdisjoint(known.by_given):  # no given name at all: none of what follows can find one
+        return _by_position(canon, people, known)
     # A given name typed with its diacritics is a name even when, without them, it is an everyday word
     # ("Hải" is a person, "hai" is two).
     # So is one written with a capital inside the sentence ("tuan nay Hai truc may ngay").
     raw_words = [w.strip(".,:;!?()") for w in unicodedata.normalize("NFC", raw).split()]
     typed = {w.lower() for w in raw_words}
     capitalised = {normalize(w) for w in raw_words[1:] if w[:1].isupper() and not w.isupper()}
-    left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
     for person, accented in zip(people, known.accented, strict=True):
         if person.given not in left:
             continue
@@ -387,6 +481,11 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         given.extend(known.by_given.get(word, ()))
     if given:
         return list(dict.fromkeys(given))
+    return _by_position(canon, people, known)
+
+
+def _by_position(canon: str, people: list[PersonRef], known: _PeopleIndex) -> list[PersonRef]:
+    """The people of :func:`find_people` named by their position ("CHT", "TMT")."""
     spelled = known.spelled
     positions = [
         p for p in people if p.id in spelled and spelled[p.id] in canon and known.spelled_patterns[p.id].search(canon)
@@ -506,8 +605,9 @@ def extract(
         for word in person.norm_name.split():
             leftover = re.sub(rf"\b{word}\b", " ", leftover)
     slots.self_ref = bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon))) and not re.search(r"\bai\b", canon)
-    for words in lexicon.ROLE_WORDS:
-        leftover = re.sub(rf"\b{words}\b", " ", leftover)
+    for words, pattern in _ROLE_PHRASES:
+        if words in leftover:  # the pattern cannot match otherwise
+            leftover = pattern.sub(" ", leftover)
     slots.leftover = " ".join(_KNOWN_WORDS.sub(" ", leftover).split())
     return slots
 
