@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s/:.,+\-–]")
 _COMBINING = re.compile("[\u0300-\u036f]+")
 
@@ -28,9 +27,10 @@ def normalize(text: str) -> str:
 
     '  Hôm nay AI trực chỉ huy?? ' -> 'hom nay ai truc chi huy'
     """
-    text = strip_diacritics(unicodedata.normalize("NFC", text)).lower()
-    text = _PUNCT.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
+    if not text.isascii():  # ASCII is its own NFC form and has no marks to strip
+        text = strip_diacritics(unicodedata.normalize("NFC", text))
+    # str.split() splits on exactly what \s matches: runs of spaces become one, none at the ends.
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
 def contains_phrase(haystack: str, phrase: str) -> bool:

@@ -180,7 +180,6 @@ def week_bounds(d: date) -> tuple[date, date]:
 # ---------------------------------------------------------------------------------------------------------
 
 _ACC_PUNCT = re.compile(r"[^\w\s/:.,+\-–]")
-_SPACES = re.compile(r"\s+")
 
 
 class _Ctx:
@@ -201,7 +200,7 @@ class _Ctx:
             return
         nfc = unicodedata.normalize("NFC", text)
         self.marked = strip_diacritics(nfc) != nfc
-        acc = _SPACES.sub(" ", _ACC_PUNCT.sub(" ", nfc.lower())).strip()
+        acc = " ".join(_ACC_PUNCT.sub(" ", nfc.lower()).split())
         acc_words = acc.split(" ") if acc else []
         # Word by word the same as the normalised text: stripping marks never adds or removes a
         # space, so comparing the whole texts once says the same.
