@@ -288,6 +288,23 @@ def canonical(text: str) -> str:
     return " ".join(words)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the router reads of a plain question to route it (:func:`read`), handed on to
+    :func:`parse_query` so that the question is not made canonical and matched to a subject twice."""
+
+    text: str
+    canon: str  # canonical(text)
+    subject: tuple[str | None, tuple[str, ...]]  # detect_subject(canon)
+    asker: bool  # canonical_mentions_asker(canon)
+
+
+def read(text: str) -> Reading:
+    """The canonical form of a question, its subject and whether it names the asker."""
+    canon = canonical(text)
+    return Reading(text, canon, detect_subject(canon), canonical_mentions_asker(canon))
+
+
 def detect_intent(text: str) -> str | None:
     """The subject of a question (as typed: capitals matter for "DT"), or None."""
     return detect_subject(canonical(text))[0]
@@ -532,9 +549,11 @@ def extract(
     directory: UnitDirectory,
     home_district: int | None = None,
     people: list[PersonRef] | None = None,
+    reading: Reading | None = None,
 ) -> Slots:
     """Read everything a question or a command's arguments name. Raises DateParseError (with a
-    Vietnamese message) for an impossible date such as 31/02."""
+    Vietnamese message) for an impossible date such as 31/02. ``reading``: :func:`read` of ``text``,
+    when the router has it."""
     slots = Slots(text=text)
     for kind, value in _TOKEN.findall(text):
         if kind == "u" and value.isdigit() and int(value) in directory.by_id:
@@ -560,7 +579,9 @@ def extract(
     if initials is not None and initials.matched:
         # "DT" in capitals is Duy Tiên, not "dt" (diễn tập): spell the unit out before anything else.
         rest = re.sub(rf"(?<![\w/]){re.escape(initials.matched.upper())}(?![\w/])", initials.unit.short_name, rest)
-    canon = canonical(rest)
+    # The router's reading holds for the text as it came, without buttons' tokens or initials.
+    same = reading is not None and reading.text == rest
+    canon = reading.canon if reading is not None and same else canonical(rest)
     slots.norm = canon
     if slots.period is None:
         slots.period = parse_period(rest, today) or parse_period(canon, today)
@@ -604,7 +625,8 @@ def extract(
     for person in slots.people:
         for word in person.norm_name.split():
             leftover = re.sub(rf"\b{word}\b", " ", leftover)
-    slots.self_ref = bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon))) and not re.search(r"\bai\b", canon)
+    asker = reading.asker if reading is not None and same else canonical_mentions_asker(canon)
+    slots.self_ref = asker and not re.search(r"\bai\b", canon)
     for words, pattern in _ROLE_PHRASES:
         if words in leftover:  # the pattern cannot match otherwise
             leftover = pattern.sub(" ", leftover)
@@ -619,10 +641,12 @@ def parse_query(
     directory: UnitDirectory,
     home_district: int | None = None,
     people: list[PersonRef] | None = None,
+    reading: Reading | None = None,
 ) -> Query:
-    """The whole structured query of a plain question."""
-    slots = extract(text, today=today, directory=directory, home_district=home_district, people=people)
-    subject, alternatives = detect_subject(slots.norm)
+    """The whole structured query of a plain question (``reading``: :func:`read` of ``text``, if made)."""
+    slots = extract(text, today=today, directory=directory, home_district=home_district, people=people, reading=reading)
+    known = reading is not None and reading.canon == slots.norm
+    subject, alternatives = reading.subject if reading is not None and known else detect_subject(slots.norm)
     if subject is None:
         if slots.task_code:
             subject = "tasks"
