@@ -785,6 +785,11 @@ def _span_words(ctx: _Ctx, hits: list[_Hit], today: date) -> tuple[date, date, s
     return start, end, label
 
 
+# Something every date, day word, weekday (_find_hits), week or month (_span_words) needs: text with
+# none of these names no span.
+_SPAN_HINT = re.compile(r"\d|nay|mai|mot|kia|qua|thu|chu\snhat|cn|tuan|thang")
+
+
 def parse_date_range(text: str, today: date) -> tuple[date, date, str] | None:
     """(start, end inclusive, label) of the span a query asks about; None when there is none.
 
@@ -792,7 +797,10 @@ def parse_date_range(text: str, today: date) -> tuple[date, date, str] | None:
     > a single day (hôm nay, mai, 23/6, thứ năm) as (d, d). Labels: the canonical Vietnamese phrase for
     relative weeks/months, 'tháng 7/2022' for a named month, fmt_date_range(...) for dates.
     """
-    ctx = _Ctx(text)
+    norm = normalize(text)
+    if _SPAN_HINT.search(norm) is None:
+        return None
+    ctx = _Ctx(text, norm)
     hits = sorted(_find_hits(ctx), key=lambda h: h.start)
 
     for hit in hits:
@@ -939,18 +947,19 @@ def _period_year(ctx: _Ctx, m: re.Match[str], today: date) -> int | None:
     return today.year + _REL_YEAR[rel]
 
 
-_QUARTER_CODE = re.compile(r"q[1-4]")
+# What the period patterns below need, without what they look at around it: when this finds nothing
+# in the text, they find nothing in it either, once dates are masked ("#" matches none of it).
+# Most questions name no period, and masking the dates costs more than this.
+_PERIOD_HINT = re.compile(
+    r"quy\s?(?:\d|i|mot|nhat|hai|ba|bon|tu)|q[1-4]|quy\s(?:nay|truoc|sau|toi)"  # _QUARTER_RE, _QUARTER_REL_RE
+    r"|(?:(?:6|sau)\s?thang|nua(?:\snam)?)\s(?:dau|cuoi)"  # _HALF_RE
+    r"|ca\snam|nam\s?\d{4}|nam\s(?:nay|truoc|ngoai|sau|toi)"  # _YEAR_RE with "cả", a year or "nay", "sau"...
+)
 
 
 def _may_name_period(norm: str) -> bool:
-    """Whether the period patterns below could match at all: each needs one of these words (most
-    questions name no period, and the date hits masked first are costly)."""
-    return (
-        "quy" in norm
-        or "nam" in norm
-        or (("thang" in norm or "nua" in norm) and ("dau" in norm or "cuoi" in norm))
-        or _QUARTER_CODE.search(norm) is not None
-    )
+    """Whether the period patterns could match at all (see ``_PERIOD_HINT``)."""
+    return ("q" in norm or "nam" in norm or "nua" in norm or "thang" in norm) and _PERIOD_HINT.search(norm) is not None
 
 
 def parse_period(text: str, today: date) -> PeriodSpec | None:

@@ -28,7 +28,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot import lexicon
-from bot.services.units import PersonRef, UnitDirectory, UnitMatch
+from bot.services.units import PersonRef, UnitDirectory, UnitMatch, UnitRef
 from bot.textnorm import normalize
 from bot.vntime import PeriodSpec, fmt_date_range, parse_date_range, parse_period, parse_time, week_bounds
 from handlers.context import Slots
@@ -516,14 +516,30 @@ def _by_position(canon: str, people: list[PersonRef], known: _PeopleIndex) -> li
     return holders if len(holders) == 1 else []
 
 
+_units_by_initials: dict[int, tuple[UnitDirectory, dict[str, UnitRef]]] = {}
+
+
+def _by_initials(directory: UnitDirectory) -> dict[str, UnitRef]:
+    """The initials of each command unit's short name -> the first unit with them, worked out once per
+    directory snapshot (kept while the snapshot is: it holds the directory, so its id stays its own)."""
+    found = _units_by_initials.get(id(directory))
+    if found is None or found[0] is not directory:
+        index: dict[str, UnitRef] = {}
+        for unit in directory.commands():
+            index.setdefault("".join(w[0] for w in normalize(unit.short_name).split()), unit)
+        if len(_units_by_initials) >= 8:
+            _units_by_initials.clear()
+        found = _units_by_initials[id(directory)] = (directory, index)
+    return found[1]
+
+
 def _initials(raw: str, directory: UnitDirectory) -> UnitMatch | None:
     """'DT' typed in capitals: the unit whose short name has those initials (Duy Tiên)."""
     for letters in lexicon.INITIALS.findall(raw):
         wanted = normalize(letters)
-        for unit in directory.commands():
-            initials = "".join(w[0] for w in normalize(unit.short_name).split())
-            if initials == wanted:
-                return UnitMatch(unit, matched=normalize(letters))
+        unit = _by_initials(directory).get(wanted)
+        if unit is not None:
+            return UnitMatch(unit, matched=wanted)
     return None
 
 
