@@ -132,6 +132,10 @@ _ABBREVIATION_PHRASES = [
     if " " in phrase
 ]
 
+# The words canonical() may change: typing slips and shorthand, and words ending in a doubled letter.
+_RESPELT = frozenset(lexicon.TYPOS) | frozenset(_ABBREVIATION)
+_DOUBLED_END = re.compile(r"(\S)\1(?!\S)")
+
 _TOKEN = re.compile(r"(?<!\S)([usdpm]):(\S+)")
 # Period phrases, removed before looking for dates so "quý 2/2022" is not read as a day.
 _PERIOD_TEXT = re.compile(
@@ -273,11 +277,13 @@ class Query:
 def canonical(text: str) -> str:
     """Normalised text with abbreviations spelled out and common slips fixed:
     'nv nao sap den han ko' -> 'nhiem vu nao sap den han khong'."""
-    capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
     norm = normalize(text).replace("–", " ")
     for phrase, pattern, spelled in _ABBREVIATION_PHRASES:
         if phrase in norm:  # the pattern cannot match otherwise (and most questions have none)
             norm = pattern.sub(spelled, norm)
+    if _RESPELT.isdisjoint(norm.split()) and _DOUBLED_END.search(norm) is None:
+        return " ".join(norm.split())  # no word to spell out or mend (most questions)
+    capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
     words = []
     for word in norm.split():
         word = lexicon.TYPOS.get(word, word)
@@ -317,6 +323,9 @@ def mentions_asker(text: str) -> bool:
 
 def canonical_mentions_asker(canon: str) -> bool:
     """:func:`mentions_asker` of a text already made :func:`canonical`."""
+    toi, minh, em, tui = lexicon.SELF_PRONOUNS
+    if not (toi in canon or minh in canon or em in canon or tui in canon):  # SELF_WORDS needs one
+        return False
     return bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon)))
 
 
@@ -601,7 +610,8 @@ def extract(
     slots.norm = canon
     if slots.period is None:
         slots.period = parse_period(rest, today) or parse_period(canon, today)
-    dateless = _PERIOD_TEXT.sub(" ", canon)
+    # Every period phrase has "q" or "nam" in it.
+    dateless = _PERIOD_TEXT.sub(" ", canon) if "q" in canon or "nam" in canon else canon
     if slots.span is None:
         # Role words go first: "trực ban thứ 6" is not a "bàn" of anything.
         slots.span = _span(_ROLE_TEXT.sub(" ", dateless), today)
@@ -663,12 +673,13 @@ def parse_query(
     slots = extract(text, today=today, directory=directory, home_district=home_district, people=people, reading=reading)
     known = reading is not None and reading.canon == slots.norm
     subject, alternatives = reading.subject if reading is not None and known else detect_subject(slots.norm)
+    operation = detect_operation(slots.norm)
     if subject is None:
         if slots.task_code:
             subject = "tasks"
         elif slots.criterion or slots.grade:
             subject = "results"
-        elif slots.people and (slots.span or detect_operation(slots.norm) == "when"):
+        elif slots.people and (slots.span or operation == "when"):
             subject = "duty"
         elif slots.period is not None:
             subject = "results"
@@ -678,7 +689,6 @@ def parse_query(
             alternatives = ("duty", "schedule")  # "Kim Bảng tuần sau": the roster or the meetings? ask
         elif slots.unit is not None or slots.area is not None:
             subject = "units"
-    operation = detect_operation(slots.norm)
     if subject in ("help", "smalltalk", "out_of_scope", "start"):
         operation = "show"
     if subject == "duty" and (slots.people or slots.self_ref) and operation in ("show", "exists", "count"):

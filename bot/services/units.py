@@ -103,6 +103,7 @@ class UnitDirectory:
             words = alias.split()
             sizes.setdefault(words[0], set()).add(len(words))
         self._sizes = {word: sorted(counts, reverse=True) for word, counts in sizes.items()}
+        self._first_words = frozenset(self._sizes)
         self._children: dict[int | None, list[UnitRef]] = {}
         for unit in units:
             if unit.kind == "commune":
@@ -121,11 +122,17 @@ class UnitDirectory:
         over "kim bang"). ``communes``: True = only communes, False = never communes, None = either.
         A commune of ``prefer_parent`` wins a tie between same-named ones."""
         query = normalize(text)
-        words = [w.strip(_EDGE_PUNCTUATION) for w in query.split()]
+        words = query.split()
+        if "." in query or "," in query or ":" in query:  # normalize() leaves no other _EDGE_PUNCTUATION
+            words = [w.strip(_EDGE_PUNCTUATION) for w in words]
+        firsts = self._first_words.intersection(words)
+        if not firsts:
+            return None
         runs = [  # (word count, first word) of each run of words that may be a name
             (size, start)
             for start, word in enumerate(words)
-            for size in self._sizes.get(word, ())
+            if word in firsts
+            for size in self._sizes[word]
             if start + size <= len(words)
         ]
         runs.sort(key=lambda run: (-run[0], run[1]))  # most words first, then from the left
