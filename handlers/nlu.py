@@ -412,6 +412,7 @@ class _PeopleIndex:
     people: list[PersonRef]
     named: list[tuple[PersonRef, re.Pattern[str], int]]  # full names of two words or more, word count
     sizes: dict[int, list[int]]  # word count -> indexes into ``named``
+    names: dict[int, list[str]]  # word count -> the names of ``sizes``
     accented: list[str]  # each person's given name as written, lower case
     by_given: dict[str, list[PersonRef]]
     spelled: dict[int, str]  # person id -> canonical position
@@ -435,6 +436,7 @@ class _PeopleIndex:
             people,
             named,
             sizes,
+            {size: [named[i][0].norm_name for i in members] for size, members in sizes.items()},
             [unicodedata.normalize("NFC", p.full_name.split()[-1]).lower() for p in people],
             by_given,
             spelled,
@@ -471,7 +473,7 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         return full
     scored: dict[int, float] = {}  # index into named -> best score of a window
     for size, members in known.sizes.items():
-        names = [known.named[i][0].norm_name for i in members]
+        names = known.names[size]
         for start in range(max(0, len(words) - size + 1)):
             window = " ".join(words[start : start + size])
             for _, score, position in process.extract(window, names, scorer=fuzz.ratio, score_cutoff=88, limit=None):
