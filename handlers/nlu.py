@@ -415,8 +415,10 @@ class _PeopleIndex:
     names: dict[int, list[str]]  # word count -> the names of ``sizes``
     accented: list[str]  # each person's given name as written, lower case
     by_given: dict[str, list[PersonRef]]
+    given_at: dict[str, list[int]]  # given name -> indexes into ``people``
     spelled: dict[int, str]  # person id -> canonical position
     spelled_patterns: dict[int, re.Pattern[str]]
+    positioned: list[PersonRef]  # the people with a position, in order
 
     @classmethod
     def of(cls, people: list[PersonRef]) -> _PeopleIndex:
@@ -431,6 +433,9 @@ class _PeopleIndex:
         by_given: dict[str, list[PersonRef]] = {}
         for person in people:
             by_given.setdefault(person.given, []).append(person)
+        given_at: dict[str, list[int]] = {}
+        for index, person in enumerate(people):
+            given_at.setdefault(person.given, []).append(index)
         spelled = {p.id: canonical(p.position) for p in people if p.position}
         return cls(
             people,
@@ -439,8 +444,10 @@ class _PeopleIndex:
             {size: [named[i][0].norm_name for i in members] for size, members in sizes.items()},
             [unicodedata.normalize("NFC", p.full_name.split()[-1]).lower() for p in people],
             by_given,
+            given_at,
             spelled,
             {pid: re.compile(rf"\b{re.escape(text)}\b") for pid, text in spelled.items()},
+            [p for p in people if p.id in spelled],
         )
 
 
@@ -485,16 +492,15 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
     given: list[PersonRef] = []
     left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
     if left.isdisjoint(known.by_given):  # no given name at all: none of what follows can find one
-        return _by_position(canon, people, known)
+        return _by_position(canon, known)
     # A given name typed with its diacritics is a name even when, without them, it is an everyday word
     # ("Hải" is a person, "hai" is two).
     # So is one written with a capital inside the sentence ("tuan nay Hai truc may ngay").
     raw_words = [w.strip(".,:;!?()") for w in unicodedata.normalize("NFC", raw).split()]
     typed = {w.lower() for w in raw_words}
     capitalised = {normalize(w) for w in raw_words[1:] if w[:1].isupper() and not w.isupper()}
-    for person, accented in zip(people, known.accented, strict=True):
-        if person.given not in left:
-            continue
+    for index in sorted(i for name in left.intersection(known.given_at) for i in known.given_at[name]):
+        person, accented = people[index], known.accented[index]
         if (accented != person.given and accented in typed) or person.given in capitalised:
             given.append(person)
     for index, word in enumerate(words):
@@ -509,21 +515,19 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         given.extend(known.by_given.get(word, ()))
     if given:
         return list(dict.fromkeys(given))
-    return _by_position(canon, people, known)
+    return _by_position(canon, known)
 
 
-def _by_position(canon: str, people: list[PersonRef], known: _PeopleIndex) -> list[PersonRef]:
+def _by_position(canon: str, known: _PeopleIndex) -> list[PersonRef]:
     """The people of :func:`find_people` named by their position ("CHT", "TMT")."""
     spelled = known.spelled
-    positions = [
-        p for p in people if p.id in spelled and spelled[p.id] in canon and known.spelled_patterns[p.id].search(canon)
-    ]
+    positions = [p for p in known.positioned if spelled[p.id] in canon and known.spelled_patterns[p.id].search(canon)]
     if positions:
         longest = max(len(spelled[p.id]) for p in positions)
         return [p for p in positions if len(spelled[p.id]) == longest]
     # A part of a position ("TMT" of "Phó CHT–TMT"), when only one person holds it.
     asked = lexicon.first_phrase(canon, _POSITION_PHRASES)
-    holders = [p for p in people if asked and p.id in spelled and re.search(rf"\b{asked}\b", spelled[p.id])]
+    holders = [p for p in known.positioned if asked and re.search(rf"\b{asked}\b", spelled[p.id])]
     return holders if len(holders) == 1 else []
 
 
