@@ -35,6 +35,6 @@ def normalize(text: str) -> str:
 
 def contains_phrase(haystack: str, phrase: str) -> bool:
     """Whole-word phrase match on normalised text ('ba sao' is in 'xa ba sao' but not in 'ba saob')."""
-    if not phrase:
+    if not phrase or phrase not in haystack:  # the pattern cannot match otherwise
         return False
     return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", haystack) is not None

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot import lexicon, vntime
 from bot.services.units import UnitDirectory, UnitRef
-from bot.textnorm import normalize, strip_diacritics
+from bot.textnorm import contains_phrase, normalize, strip_diacritics
 from handlers.nlu import OPERATION_RULES, SUBJECT_RULES, Rules, canonical, canonical_mentions_asker
 from tests.nlu_corpus import CORPUS
 
@@ -199,3 +199,10 @@ def test_find_in_text_is_the_long_way_round(text: str) -> None:
     for communes in (None, True, False):
         found = DIRECTORY.find_in_text(text, communes=communes, prefer_parent=2)
         assert (None if found is None else (found.unit.id, found.matched)) == _find_long_way(text, communes, 2)
+
+
+@QUICK
+@given(phrases, st.one_of(st.sampled_from(WORDS), phrases, st.just("")))
+def test_contains_phrase_is_the_long_way_round(haystack: str, phrase: str) -> None:
+    long_way = bool(phrase) and re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", haystack) is not None
+    assert contains_phrase(haystack, phrase) == long_way
