@@ -173,7 +173,8 @@ POSITION_WORDS = ("pho chi huy truong", "chi huy truong", "chinh tri vien pho", 
 # The asker: "khi nào tôi trực", "lịch trực của mình".
 # Only next to duty words: "em chào anh, cho em hỏi lịch trực" is not about the asker's own shifts,
 # and "tuần tới" typed "tuan toi" is no "tôi" at all.
-_SELF = r"(toi|minh|em|tui)"
+SELF_PRONOUNS = ("toi", "minh", "em", "tui")  # every way SELF_WORDS matches has one of them
+_SELF = rf"({'|'.join(SELF_PRONOUNS)})"
 SELF_WORDS = re.compile(
     rf"\b{_SELF} (co |se |phai |duoc |di |con )*(truc|co lich|lich truc)\b"
     rf"|\b(truc|lich truc|ca truc|lich)( cua)? {_SELF}\b(?! (nay|qua|mai))"

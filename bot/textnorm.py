@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s/:.,+\-–]")
 _COMBINING = re.compile("[\u0300-\u036f]+")
 
@@ -28,13 +27,14 @@ def normalize(text: str) -> str:
 
     '  Hôm nay AI trực chỉ huy?? ' -> 'hom nay ai truc chi huy'
     """
-    text = strip_diacritics(unicodedata.normalize("NFC", text)).lower()
-    text = _PUNCT.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
+    if not text.isascii():  # ASCII is its own NFC form and has no marks to strip
+        text = strip_diacritics(unicodedata.normalize("NFC", text))
+    # str.split() splits on exactly what \s matches: runs of spaces become one, none at the ends.
+    return " ".join(_PUNCT.sub(" ", text.lower()).split())
 
 
 def contains_phrase(haystack: str, phrase: str) -> bool:
     """Whole-word phrase match on normalised text ('ba sao' is in 'xa ba sao' but not in 'ba saob')."""
-    if not phrase:
+    if not phrase or phrase not in haystack:  # the pattern cannot match otherwise
         return False
     return re.search(rf"(?<![\w]){re.escape(phrase)}(?![\w])", haystack) is not None

@@ -13,6 +13,7 @@ import itertools
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -179,28 +180,32 @@ def week_bounds(d: date) -> tuple[date, date]:
 # ---------------------------------------------------------------------------------------------------------
 
 _ACC_PUNCT = re.compile(r"[^\w\s/:.,+\-–]")
-_SPACES = re.compile(r"\s+")
 
 
 class _Ctx:
     """normalize(text) plus, word by word, the same word as typed (lower case, accents kept)."""
 
-    def __init__(self, text: str) -> None:
-        self.norm = normalize(text)
+    def __init__(self, text: str, norm: str | None = None) -> None:
+        self.norm = normalize(text) if norm is None else norm  # ``norm``: normalize(text), when known
         self.words = self.norm.split(" ") if self.norm else []
         self.starts: list[int] = []
         pos = 0
         for word in self.words:
             self.starts.append(pos)
             pos += len(word) + 1
+        if text.isascii():
+            # No accents typed: the text as typed, lower case, is the normalised text word for word.
+            self.marked = False
+            self.acc: list[str] | None = list(self.words)
+            return
         nfc = unicodedata.normalize("NFC", text)
         self.marked = strip_diacritics(nfc) != nfc
-        acc = _SPACES.sub(" ", _ACC_PUNCT.sub(" ", nfc.lower())).strip()
+        acc = " ".join(_ACC_PUNCT.sub(" ", nfc.lower()).split())
         acc_words = acc.split(" ") if acc else []
         # Word by word the same as the normalised text: stripping marks never adds or removes a
         # space, so comparing the whole texts once says the same.
         aligned = len(acc_words) == len(self.words) and strip_diacritics(acc) == self.norm
-        self.acc: list[str] | None = acc_words if aligned else None
+        self.acc = acc_words if aligned else None
 
     def index(self, pos: int) -> int:
         """Index of the word containing character pos."""
@@ -320,6 +325,7 @@ def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
+_DIGIT = re.compile(r"\d")
 _NB = r"(?<![\w/.:,\-–])"  # a number starts here (not glued to another number/word)
 _NE = r"(?![\w/:]|[.,\-–]\d)"  # a number ends here
 
@@ -412,6 +418,10 @@ def _find_hits(ctx: _Ctx) -> list[_Hit]:
     def free(start: int, end: int) -> bool:
         return all(end <= h.start or start >= h.end for h in hits)
 
+    if _DIGIT.search(norm) is None:  # every pattern but the day words and weekdays needs a digit
+        _find_word_hits(ctx, hits, free)
+        return hits
+
     for m in _ISO_RE.finditer(norm):
         hits.append(_Hit(m.start(), m.end(), 0, _Dmy(int(m["d"]), int(m["m"]), int(m["y"]), m.group())))
 
@@ -454,16 +464,21 @@ def _find_hits(ctx: _Ctx) -> list[_Hit]:
             continue
         hits.append(_Hit(m.start(), m.end(), 0, _Dmy(int(m["d"]), None, None, m.group())))
 
-    for m in _REL_RE.finditer(norm):
+    _find_word_hits(ctx, hits, free)
+    return hits
+
+
+def _find_word_hits(ctx: _Ctx, hits: list[_Hit], free: Callable[[int, int], bool]) -> None:
+    """The day words ("mai", "hôm qua") and weekdays of :func:`_find_hits`, added to ``hits``."""
+    for m in _REL_RE.finditer(ctx.norm):
         offset = _relative_offset(ctx, m)
         if offset is not None and free(m.start(), m.end()):
             hits.append(_Hit(m.start(), m.end(), 1, offset=offset))
 
-    for m in _WEEKDAY_RE.finditer(norm):
+    for m in _WEEKDAY_RE.finditer(ctx.norm):
         hit = _weekday_hit(ctx, m)
         if hit is not None and free(hit.start, hit.end):
             hits.append(hit)
-    return hits
 
 
 def _relative_offset(ctx: _Ctx, m: re.Match[str]) -> int | None:
@@ -770,6 +785,11 @@ def _span_words(ctx: _Ctx, hits: list[_Hit], today: date) -> tuple[date, date, s
     return start, end, label
 
 
+# Something every date, day word, weekday (_find_hits), week or month (_span_words) needs: text with
+# none of these names no span.
+_SPAN_HINT = re.compile(r"\d|nay|mai|mot|kia|qua|thu|chu\snhat|cn|tuan|thang")
+
+
 def parse_date_range(text: str, today: date) -> tuple[date, date, str] | None:
     """(start, end inclusive, label) of the span a query asks about; None when there is none.
 
@@ -777,7 +797,10 @@ def parse_date_range(text: str, today: date) -> tuple[date, date, str] | None:
     > a single day (hôm nay, mai, 23/6, thứ năm) as (d, d). Labels: the canonical Vietnamese phrase for
     relative weeks/months, 'tháng 7/2022' for a named month, fmt_date_range(...) for dates.
     """
-    ctx = _Ctx(text)
+    norm = normalize(text)
+    if _SPAN_HINT.search(norm) is None:
+        return None
+    ctx = _Ctx(text, norm)
     hits = sorted(_find_hits(ctx), key=lambda h: h.start)
 
     for hit in hits:
@@ -924,12 +947,30 @@ def _period_year(ctx: _Ctx, m: re.Match[str], today: date) -> int | None:
     return today.year + _REL_YEAR[rel]
 
 
+# What the period patterns below need, without what they look at around it: when this finds nothing
+# in the text, they find nothing in it either, once dates are masked ("#" matches none of it).
+# Most questions name no period, and masking the dates costs more than this.
+_PERIOD_HINT = re.compile(
+    r"quy\s?(?:\d|i|mot|nhat|hai|ba|bon|tu)|q[1-4]|quy\s(?:nay|truoc|sau|toi)"  # _QUARTER_RE, _QUARTER_REL_RE
+    r"|(?:(?:6|sau)\s?thang|nua(?:\snam)?)\s(?:dau|cuoi)"  # _HALF_RE
+    r"|ca\snam|nam\s?\d{4}|nam\s(?:nay|truoc|ngoai|sau|toi)"  # _YEAR_RE with "cả", a year or "nay", "sau"...
+)
+
+
+def _may_name_period(norm: str) -> bool:
+    """Whether the period patterns could match at all (see ``_PERIOD_HINT``)."""
+    return ("q" in norm or "nam" in norm or "nua" in norm or "thang" in norm) and _PERIOD_HINT.search(norm) is not None
+
+
 def parse_period(text: str, today: date) -> PeriodSpec | None:
     """Quarter, half year or year named in text ('quý II/2022', '6 tháng đầu năm', 'năm nay'); None if absent.
 
     A missing year means today's year. Dates in the text ('ngày 23 tháng 6 năm 2022') are not periods.
     """
-    ctx = _Ctx(text)
+    norm = normalize(text)
+    if not _may_name_period(norm):
+        return None
+    ctx = _Ctx(text, norm)
     masked = list(ctx.norm)
     for hit in _find_hits(ctx):
         masked[hit.start : hit.end] = "#" * (hit.end - hit.start)

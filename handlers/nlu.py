@@ -18,28 +18,123 @@ read before any guessing. Nothing here touches the database: units and people co
 from __future__ import annotations
 
 import re
+import re._constants as _c
+import re._parser as _parser
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot import lexicon
-from bot.services.units import PersonRef, UnitDirectory, UnitMatch
+from bot.services.units import PersonRef, UnitDirectory, UnitMatch, UnitRef
 from bot.textnorm import normalize
 from bot.vntime import PeriodSpec, fmt_date_range, parse_date_range, parse_period, parse_time, week_bounds
 from handlers.context import Slots
 
-SUBJECT_RULES: list[tuple[str, re.Pattern[str]]] = [(s, re.compile(p)) for s, p in lexicon.SUBJECT_PATTERNS]
+_WORD = re.compile(r"\w+")
+
+
+class Rules:
+    """Named patterns tried in order, each run only when the text has a word its matches can begin
+    with. Those words are read from the patterns themselves (:func:`_starts`); a pattern whose
+    beginnings cannot be told (a match not at the start of a word, a character class first) is
+    always run. Most questions have the first word of only a few of the patterns."""
+
+    def __init__(self, sources: list[tuple[str, str]]) -> None:
+        self.rules = [(name, re.compile(source)) for name, source in sources]
+        self._always: list[int] = []
+        by_word: dict[str, set[int]] = {}  # a whole first word -> the patterns it may begin
+        by_beginning: dict[str, set[int]] = {}  # the beginning of a first word ("ft" of "ft ?\d+")
+        for index, (_, pattern) in enumerate(self.rules):
+            starts = None if pattern.flags & ~re.UNICODE else _starts(list(_parser.parse(pattern.pattern)), False, "")
+            if starts is None:
+                self._always.append(index)
+            for start in starts or ():
+                if start.endswith("-"):
+                    by_beginning.setdefault(start[:-1], set()).add(index)
+                else:
+                    by_word.setdefault(start, set()).add(index)
+        self._by_word = by_word
+        self._words = frozenset(by_word)
+        # A word beginning with "gab" begins with "g" and "ga" too: the longest beginning found at a
+        # word's start stands for all the shorter ones inside it.
+        self._by_beginning = {
+            found: set().union(*(rules for begun, rules in by_beginning.items() if found.startswith(begun)))
+            for found in by_beginning
+        }
+        longest_first = sorted(by_beginning, key=len, reverse=True)
+        self._beginning = re.compile(rf"\b(?:{'|'.join(map(re.escape, longest_first))})") if by_beginning else None
+
+    def tried(self, text: str) -> list[tuple[str, re.Pattern[str]]]:
+        """The rules that may match ``text``, in order."""
+        found = set(self._always)
+        for word in self._words.intersection(_WORD.findall(text)):
+            found |= self._by_word[word]
+        if self._beginning is not None:
+            for begun in self._beginning.findall(text):
+                found |= self._by_beginning[begun]
+        return [self.rules[index] for index in sorted(found)]
+
+
+def _starts(items: list[tuple[Any, Any]], anchored: bool, prefix: str) -> set[str] | None:
+    """Every way a match of ``items`` (a parsed pattern) can begin, when every match begins at the
+    start of a word: its first word when the pattern ends the word, else "ab-" for a word that begins
+    with "ab"; None when that cannot be told."""
+    for index, (op, av) in enumerate(items):
+        rest = items[index + 1 :]
+        if op is _c.AT:  # takes no text: says where the match begins, or that the word ends
+            if not prefix:
+                anchored = anchored or av in (_c.AT_BOUNDARY, _c.AT_BEGINNING, _c.AT_BEGINNING_STRING)
+            elif av is _c.AT_BOUNDARY:  # after a word character: the word ends here
+                return {prefix} if anchored else None
+            else:
+                break
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):  # takes no text either; leaving it out only widens
+            continue
+        elif op is _c.LITERAL:
+            char = chr(av)
+            if not (char.isalnum() or char == "_"):  # not what re calls a word character
+                if prefix:  # the word ends here
+                    return {prefix} if anchored else None
+                break
+            if not anchored:
+                return None
+            prefix += char
+        elif op is _c.SUBPATTERN:
+            _, add_flags, del_flags, inner = av
+            if add_flags or del_flags:
+                return None
+            return _starts(list(inner) + rest, anchored, prefix)
+        elif op is _c.BRANCH or (op is _c.IN and all(o is _c.LITERAL for o, _ in av)):
+            choices = av[1] if op is _c.BRANCH else [[item] for item in av]
+            found: set[str] = set()
+            for choice in choices:
+                starts = _starts(list(choice) + rest, anchored, prefix)
+                if starts is None:
+                    return None
+                found |= starts
+            return found
+        else:
+            break
+    return {prefix + "-"} if prefix and anchored else None
+
+
+SUBJECT_RULES = Rules(lexicon.SUBJECT_PATTERNS)
 # A task named by code or "nhiệm vụ" wins over the duty and drill words inside its title.
 _STRONG_TASK = re.compile(r"\b(ft ?\d{1,2}|nhiem vu)\b")
-OPERATION_RULES: list[tuple[str, re.Pattern[str]]] = [(o, re.compile(p)) for o, p in lexicon.OPERATION_PATTERNS]
+OPERATION_RULES = Rules(lexicon.OPERATION_PATTERNS)
 _ABBREVIATION = {k: v for k, v in lexicon.ABBREVIATIONS.items() if " " not in k}
 _ABBREVIATION_PHRASES = [
     (phrase, re.compile(rf"\b{re.escape(phrase)}\b"), spelled)
     for phrase, spelled in lexicon.ABBREVIATIONS.items()
     if " " in phrase
 ]
+
+# The words canonical() may change: typing slips and shorthand, and words ending in a doubled letter.
+_RESPELT = frozenset(lexicon.TYPOS) | frozenset(_ABBREVIATION)
+_DOUBLED_END = re.compile(r"(\S)\1(?!\S)")
 
 _TOKEN = re.compile(r"(?<!\S)([usdpm]):(\S+)")
 # Period phrases, removed before looking for dates so "quý 2/2022" is not read as a day.
@@ -50,6 +145,7 @@ _PERIOD_TEXT = re.compile(
 )
 _NUMBER = re.compile(r"\b(\d{1,4})\b")
 _ROLE_TEXT = re.compile(r"\b(" + "|".join(sorted(lexicon.ROLE_WORDS, key=len, reverse=True)) + r")\b")
+_ROLE_PHRASES = [(words, re.compile(rf"\b{words}\b")) for words in lexicon.ROLE_WORDS]
 _WEEKDAY = r"(thu (hai|ba|tu|nam|sau|bay|[2-7])|t[2-7]|chu nhat|cn)"
 # "thứ 6 này" typed without diacritics is "thu 6 nay": a weekday then "nay" means this week's.
 _WEEKDAY_NAY = re.compile(rf"\b{_WEEKDAY} nay\b")
@@ -181,11 +277,13 @@ class Query:
 def canonical(text: str) -> str:
     """Normalised text with abbreviations spelled out and common slips fixed:
     'nv nao sap den han ko' -> 'nhiem vu nao sap den han khong'."""
-    capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
     norm = normalize(text).replace("–", " ")
     for phrase, pattern, spelled in _ABBREVIATION_PHRASES:
         if phrase in norm:  # the pattern cannot match otherwise (and most questions have none)
             norm = pattern.sub(spelled, norm)
+    if _RESPELT.isdisjoint(norm.split()) and _DOUBLED_END.search(norm) is None:
+        return " ".join(norm.split())  # no word to spell out or mend (most questions)
+    capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
     words = []
     for word in norm.split():
         word = lexicon.TYPOS.get(word, word)
@@ -194,6 +292,23 @@ def canonical(text: str) -> str:
             word = word[:-1]
         words.append(word if word in capitals else _ABBREVIATION.get(word, word))
     return " ".join(words)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the router reads of a plain question to route it (:func:`read`), handed on to
+    :func:`parse_query` so that the question is not made canonical and matched to a subject twice."""
+
+    text: str
+    canon: str  # canonical(text)
+    subject: tuple[str | None, tuple[str, ...]]  # detect_subject(canon)
+    asker: bool  # canonical_mentions_asker(canon)
+
+
+def read(text: str) -> Reading:
+    """The canonical form of a question, its subject and whether it names the asker."""
+    canon = canonical(text)
+    return Reading(text, canon, detect_subject(canon), canonical_mentions_asker(canon))
 
 
 def detect_intent(text: str) -> str | None:
@@ -208,12 +323,15 @@ def mentions_asker(text: str) -> bool:
 
 def canonical_mentions_asker(canon: str) -> bool:
     """:func:`mentions_asker` of a text already made :func:`canonical`."""
+    toi, minh, em, tui = lexicon.SELF_PRONOUNS
+    if not (toi in canon or minh in canon or em in canon or tui in canon):  # SELF_WORDS needs one
+        return False
     return bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon)))
 
 
 def detect_subject(canon: str) -> tuple[str | None, tuple[str, ...]]:
     """The first subject whose pattern matches, and the other subjects that match too."""
-    matched = [subject for subject, pattern in SUBJECT_RULES if pattern.search(canon)]
+    matched = [subject for subject, pattern in SUBJECT_RULES.tried(canon) if pattern.search(canon)]
     if _STRONG_TASK.search(canon) and not {"smalltalk", "out_of_scope", "help"} & set(matched[:1]):
         matched.insert(0, "tasks")
     matched = list(dict.fromkeys(matched))
@@ -223,7 +341,7 @@ def detect_subject(canon: str) -> tuple[str | None, tuple[str, ...]]:
 
 
 def detect_operation(canon: str) -> str:
-    for operation, pattern in OPERATION_RULES:
+    for operation, pattern in OPERATION_RULES.tried(canon):
         if pattern.search(canon):
             return operation
     return "show"
@@ -294,10 +412,13 @@ class _PeopleIndex:
     people: list[PersonRef]
     named: list[tuple[PersonRef, re.Pattern[str], int]]  # full names of two words or more, word count
     sizes: dict[int, list[int]]  # word count -> indexes into ``named``
+    names: dict[int, list[str]]  # word count -> the names of ``sizes``
     accented: list[str]  # each person's given name as written, lower case
     by_given: dict[str, list[PersonRef]]
+    given_at: dict[str, list[int]]  # given name -> indexes into ``people``
     spelled: dict[int, str]  # person id -> canonical position
     spelled_patterns: dict[int, re.Pattern[str]]
+    positioned: list[PersonRef]  # the people with a position, in order
 
     @classmethod
     def of(cls, people: list[PersonRef]) -> _PeopleIndex:
@@ -312,15 +433,21 @@ class _PeopleIndex:
         by_given: dict[str, list[PersonRef]] = {}
         for person in people:
             by_given.setdefault(person.given, []).append(person)
+        given_at: dict[str, list[int]] = {}
+        for index, person in enumerate(people):
+            given_at.setdefault(person.given, []).append(index)
         spelled = {p.id: canonical(p.position) for p in people if p.position}
         return cls(
             people,
             named,
             sizes,
+            {size: [named[i][0].norm_name for i in members] for size, members in sizes.items()},
             [unicodedata.normalize("NFC", p.full_name.split()[-1]).lower() for p in people],
             by_given,
+            given_at,
             spelled,
             {pid: re.compile(rf"\b{re.escape(text)}\b") for pid, text in spelled.items()},
+            [p for p in people if p.id in spelled],
         )
 
 
@@ -353,7 +480,7 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         return full
     scored: dict[int, float] = {}  # index into named -> best score of a window
     for size, members in known.sizes.items():
-        names = [known.named[i][0].norm_name for i in members]
+        names = known.names[size]
         for start in range(max(0, len(words) - size + 1)):
             window = " ".join(words[start : start + size])
             for _, score, position in process.extract(window, names, scorer=fuzz.ratio, score_cutoff=88, limit=None):
@@ -363,16 +490,17 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         best = max(scored.values())
         return list(dict.fromkeys(known.named[i][0] for i in sorted(scored) if scored[i] == best))
     given: list[PersonRef] = []
+    left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
+    if left.isdisjoint(known.by_given):  # no given name at all: none of what follows can find one
+        return _by_position(canon, known)
     # A given name typed with its diacritics is a name even when, without them, it is an everyday word
     # ("Hải" is a person, "hai" is two).
     # So is one written with a capital inside the sentence ("tuan nay Hai truc may ngay").
     raw_words = [w.strip(".,:;!?()") for w in unicodedata.normalize("NFC", raw).split()]
     typed = {w.lower() for w in raw_words}
     capitalised = {normalize(w) for w in raw_words[1:] if w[:1].isupper() and not w.isupper()}
-    left = set(words)  # what a unit's name did not take ("Bảng" of "Kim Bảng" is no one)
-    for person, accented in zip(people, known.accented, strict=True):
-        if person.given not in left:
-            continue
+    for index in sorted(i for name in left.intersection(known.given_at) for i in known.given_at[name]):
+        person, accented = people[index], known.accented[index]
         if (accented != person.given and accented in typed) or person.given in capitalised:
             given.append(person)
     for index, word in enumerate(words):
@@ -387,27 +515,46 @@ def find_people(canon: str, raw: str, people: list[PersonRef]) -> list[PersonRef
         given.extend(known.by_given.get(word, ()))
     if given:
         return list(dict.fromkeys(given))
+    return _by_position(canon, known)
+
+
+def _by_position(canon: str, known: _PeopleIndex) -> list[PersonRef]:
+    """The people of :func:`find_people` named by their position ("CHT", "TMT")."""
     spelled = known.spelled
-    positions = [
-        p for p in people if p.id in spelled and spelled[p.id] in canon and known.spelled_patterns[p.id].search(canon)
-    ]
+    positions = [p for p in known.positioned if spelled[p.id] in canon and known.spelled_patterns[p.id].search(canon)]
     if positions:
         longest = max(len(spelled[p.id]) for p in positions)
         return [p for p in positions if len(spelled[p.id]) == longest]
     # A part of a position ("TMT" of "Phó CHT–TMT"), when only one person holds it.
     asked = lexicon.first_phrase(canon, _POSITION_PHRASES)
-    holders = [p for p in people if asked and p.id in spelled and re.search(rf"\b{asked}\b", spelled[p.id])]
+    holders = [p for p in known.positioned if asked and re.search(rf"\b{asked}\b", spelled[p.id])]
     return holders if len(holders) == 1 else []
+
+
+_units_by_initials: dict[int, tuple[UnitDirectory, dict[str, UnitRef]]] = {}
+
+
+def _by_initials(directory: UnitDirectory) -> dict[str, UnitRef]:
+    """The initials of each command unit's short name -> the first unit with them, worked out once per
+    directory snapshot (kept while the snapshot is: it holds the directory, so its id stays its own)."""
+    found = _units_by_initials.get(id(directory))
+    if found is None or found[0] is not directory:
+        index: dict[str, UnitRef] = {}
+        for unit in directory.commands():
+            index.setdefault("".join(w[0] for w in normalize(unit.short_name).split()), unit)
+        if len(_units_by_initials) >= 8:
+            _units_by_initials.clear()
+        found = _units_by_initials[id(directory)] = (directory, index)
+    return found[1]
 
 
 def _initials(raw: str, directory: UnitDirectory) -> UnitMatch | None:
     """'DT' typed in capitals: the unit whose short name has those initials (Duy Tiên)."""
     for letters in lexicon.INITIALS.findall(raw):
         wanted = normalize(letters)
-        for unit in directory.commands():
-            initials = "".join(w[0] for w in normalize(unit.short_name).split())
-            if initials == wanted:
-                return UnitMatch(unit, matched=normalize(letters))
+        unit = _by_initials(directory).get(wanted)
+        if unit is not None:
+            return UnitMatch(unit, matched=wanted)
     return None
 
 
@@ -433,9 +580,11 @@ def extract(
     directory: UnitDirectory,
     home_district: int | None = None,
     people: list[PersonRef] | None = None,
+    reading: Reading | None = None,
 ) -> Slots:
     """Read everything a question or a command's arguments name. Raises DateParseError (with a
-    Vietnamese message) for an impossible date such as 31/02."""
+    Vietnamese message) for an impossible date such as 31/02. ``reading``: :func:`read` of ``text``,
+    when the router has it."""
     slots = Slots(text=text)
     for kind, value in _TOKEN.findall(text):
         if kind == "u" and value.isdigit() and int(value) in directory.by_id:
@@ -461,11 +610,14 @@ def extract(
     if initials is not None and initials.matched:
         # "DT" in capitals is Duy Tiên, not "dt" (diễn tập): spell the unit out before anything else.
         rest = re.sub(rf"(?<![\w/]){re.escape(initials.matched.upper())}(?![\w/])", initials.unit.short_name, rest)
-    canon = canonical(rest)
+    # The router's reading holds for the text as it came, without buttons' tokens or initials.
+    same = reading is not None and reading.text == rest
+    canon = reading.canon if reading is not None and same else canonical(rest)
     slots.norm = canon
     if slots.period is None:
         slots.period = parse_period(rest, today) or parse_period(canon, today)
-    dateless = _PERIOD_TEXT.sub(" ", canon)
+    # Every period phrase has "q" or "nam" in it.
+    dateless = _PERIOD_TEXT.sub(" ", canon) if "q" in canon or "nam" in canon else canon
     if slots.span is None:
         # Role words go first: "trực ban thứ 6" is not a "bàn" of anything.
         slots.span = _span(_ROLE_TEXT.sub(" ", dateless), today)
@@ -505,9 +657,11 @@ def extract(
     for person in slots.people:
         for word in person.norm_name.split():
             leftover = re.sub(rf"\b{word}\b", " ", leftover)
-    slots.self_ref = bool(lexicon.SELF_WORDS.search(_NOT_SELF.sub(" ", canon))) and not re.search(r"\bai\b", canon)
-    for words in lexicon.ROLE_WORDS:
-        leftover = re.sub(rf"\b{words}\b", " ", leftover)
+    asker = reading.asker if reading is not None and same else canonical_mentions_asker(canon)
+    slots.self_ref = asker and not re.search(r"\bai\b", canon)
+    for words, pattern in _ROLE_PHRASES:
+        if words in leftover:  # the pattern cannot match otherwise
+            leftover = pattern.sub(" ", leftover)
     slots.leftover = " ".join(_KNOWN_WORDS.sub(" ", leftover).split())
     return slots
 
@@ -519,16 +673,19 @@ def parse_query(
     directory: UnitDirectory,
     home_district: int | None = None,
     people: list[PersonRef] | None = None,
+    reading: Reading | None = None,
 ) -> Query:
-    """The whole structured query of a plain question."""
-    slots = extract(text, today=today, directory=directory, home_district=home_district, people=people)
-    subject, alternatives = detect_subject(slots.norm)
+    """The whole structured query of a plain question (``reading``: :func:`read` of ``text``, if made)."""
+    slots = extract(text, today=today, directory=directory, home_district=home_district, people=people, reading=reading)
+    known = reading is not None and reading.canon == slots.norm
+    subject, alternatives = reading.subject if reading is not None and known else detect_subject(slots.norm)
+    operation = detect_operation(slots.norm)
     if subject is None:
         if slots.task_code:
             subject = "tasks"
         elif slots.criterion or slots.grade:
             subject = "results"
-        elif slots.people and (slots.span or detect_operation(slots.norm) == "when"):
+        elif slots.people and (slots.span or operation == "when"):
             subject = "duty"
         elif slots.period is not None:
             subject = "results"
@@ -538,7 +695,6 @@ def parse_query(
             alternatives = ("duty", "schedule")  # "Kim Bảng tuần sau": the roster or the meetings? ask
         elif slots.unit is not None or slots.area is not None:
             subject = "units"
-    operation = detect_operation(slots.norm)
     if subject in ("help", "smalltalk", "out_of_scope", "start"):
         operation = "show"
     if subject == "duty" and (slots.people or slots.self_ref) and operation in ("show", "exists", "count"):

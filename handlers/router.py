@@ -28,7 +28,7 @@ from bot.views import help as help_views
 from bot.views.errors import phrase
 from bot.vntime import DateParseError
 from handlers.context import Context
-from handlers.nlu import canonical, canonical_mentions_asker, detect_subject, guess_subject, parse_query
+from handlers.nlu import Reading, guess_subject, parse_query, read
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -402,16 +402,20 @@ class Dispatcher:
         if incoming.chat_type == "private" and INVITE_CODE.fullmatch(text):
             # Zalo has no deep links: a bare invite code sent by a guest is "/start CODE".
             return Route(("maybe_code", text), partial(self._bare_code, text=text), cacheable=False)
-        canon = canonical(text)  # once for both the subject and whether the asker is named
-        intent = detect_subject(canon)[0]
+        reading = read(text)  # once for the subject, whether the asker is named and the parser
+        intent = reading.subject[0]
         if intent is None:
-            return Route(("text", text), partial(self._fallback, text=text), cacheable=True, read_only=True)
+            return Route(
+                ("text", text), partial(self._fallback, text=text, reading=reading), cacheable=True, read_only=True
+            )
         command_name, handler = INTENTS[intent]
-        run = partial(self._run, command_name=command_name, handler=handler, args=text, long_text=False)
+        run = partial(
+            self._run, command_name=command_name, handler=handler, args=text, long_text=False, reading=reading
+        )
         # "khi nào tôi trực" depends on who asks, not only on their role and unit: never cached.
         # Plain questions read, except a swap asked in words ("ai nhận giúp ca 24/6").
         read_only = COMMAND_BY_NAME[command_name].cacheable
-        cacheable = read_only and not canonical_mentions_asker(canon)
+        cacheable = read_only and not reading.asker
         return Route(("text", text), run, cacheable=cacheable, read_only=read_only)
 
     async def _answer(
@@ -540,7 +544,15 @@ class Dispatcher:
         return [left, *(answer if isinstance(answer, list) else [answer])]
 
     async def _run(
-        self, ctx: Context, *, command_name: str, handler: Handler, args: str, long_text: bool, unit_arg: bool = False
+        self,
+        ctx: Context,
+        *,
+        command_name: str,
+        handler: Handler,
+        args: str,
+        long_text: bool,
+        unit_arg: bool = False,
+        reading: Reading | None = None,
     ) -> Answer:
         limit = MAX_TEXT_ARGUMENT if long_text else MAX_QUESTION
         if len(args) > limit:
@@ -553,7 +565,10 @@ class Dispatcher:
         directory = await ctx.directory()
         home = ctx.viewer.unit.id if ctx.viewer.unit else None
         ctx.command = command_name
-        query = parse_query(args, today=ctx.today, directory=directory, home_district=home, people=await ctx.people())
+        people = await ctx.people()
+        query = parse_query(
+            args, today=ctx.today, directory=directory, home_district=home, people=people, reading=reading
+        )
         ctx.slots = query.slots
         if unit_arg and ctx.slots.leftover and ctx.slots.unit is None and ctx.slots.area is None:
             ctx.slots.unit = directory.resolve(ctx.slots.leftover)  # a near spelling: "kim bangg"
@@ -572,25 +587,23 @@ class Dispatcher:
             )
         return await self._fallback(ctx, text=text)
 
-    async def _fallback(self, ctx: Context, *, text: str) -> Answer:
+    async def _fallback(self, ctx: Context, *, text: str, reading: Reading | None = None) -> Answer:
         """No keyword matched: a unit or a period alone still means something."""
         if len(text) > MAX_QUESTION:
             return help_views.too_long_reply(len(text), MAX_QUESTION)
         if not ctx.viewer.at_least("officer"):
             return help_views.help_reply("guest", ctx.menu)
-        slots = parse_query(text, today=ctx.today, directory=await ctx.directory(), people=await ctx.people()).slots
+        directory, people = await ctx.directory(), await ctx.people()
+        slots = parse_query(text, today=ctx.today, directory=directory, people=people, reading=reading).slots
+        run = partial(self._run, ctx, args=text, long_text=False, reading=reading)
         if slots.span is not None and not slots.people:
             return help_views.span_choice_reply(slots.unit.unit if slots.unit else None, slots.span)
         if slots.people and len(slots.people) == 1:
-            return await self._run(ctx, command_name="truc", handler=Lazy("duty:ask_duty"), args=text, long_text=False)
+            return await run(command_name="truc", handler=Lazy("duty:ask_duty"))
         if slots.period is not None:
-            return await self._run(
-                ctx, command_name="ketqua", handler=Lazy("results:ask_results"), args=text, long_text=False
-            )
+            return await run(command_name="ketqua", handler=Lazy("results:ask_results"))
         if slots.unit is not None or slots.area is not None:
-            return await self._run(
-                ctx, command_name="donvi", handler=Lazy("units:cmd_units"), args=text, long_text=False
-            )
+            return await run(command_name="donvi", handler=Lazy("units:cmd_units"))
         guess = guess_subject(text)
         if guess is not None:  # a misspelt question: ask rather than guess
             return help_views.did_you_mean_reply(guess, INTENTS[guess][0])

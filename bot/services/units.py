@@ -96,7 +96,14 @@ class UnitDirectory:
         for unit in units:
             for alias in _aliases(unit):
                 self._index.setdefault(alias, []).append(unit)
-        self._longest = max((len(alias.split()) for alias in self._index), default=1)
+        # First word of a name -> the word counts of the names it begins, most words first: a
+        # sentence is searched from its words, not from every run of words in it.
+        sizes: dict[str, set[int]] = {}
+        for alias in self._index:
+            words = alias.split()
+            sizes.setdefault(words[0], set()).add(len(words))
+        self._sizes = {word: sorted(counts, reverse=True) for word, counts in sizes.items()}
+        self._first_words = frozenset(self._sizes)
         self._children: dict[int | None, list[UnitRef]] = {}
         for unit in units:
             if unit.kind == "commune":
@@ -115,18 +122,30 @@ class UnitDirectory:
         over "kim bang"). ``communes``: True = only communes, False = never communes, None = either.
         A commune of ``prefer_parent`` wins a tie between same-named ones."""
         query = normalize(text)
-        words = [w.strip(_EDGE_PUNCTUATION) for w in query.split()]
+        words = query.split()
+        if "." in query or "," in query or ":" in query:  # normalize() leaves no other _EDGE_PUNCTUATION
+            words = [w.strip(_EDGE_PUNCTUATION) for w in words]
+        firsts = self._first_words.intersection(words)
+        if not firsts:
+            return None
+        runs = [  # (word count, first word) of each run of words that may be a name
+            (size, start)
+            for start, word in enumerate(words)
+            if word in firsts
+            for size in self._sizes[word]
+            if start + size <= len(words)
+        ]
+        runs.sort(key=lambda run: (-run[0], run[1]))  # most words first, then from the left
         best: list[tuple[str, UnitRef]] = []
-        for size in range(min(self._longest, len(words)), 0, -1):
-            for start in range(len(words) - size + 1):
-                alias = " ".join(words[start : start + size])
-                for unit in self._index.get(alias, ()):
-                    if communes is not None and (unit.kind == "commune") != communes:
-                        continue
-                    if not best or len(alias) > len(best[0][0]):
-                        best = [(alias, unit)]
-                    elif len(alias) == len(best[0][0]):
-                        best.append((alias, unit))
+        for size, start in runs:
+            alias = " ".join(words[start : start + size])
+            for unit in self._index.get(alias, ()):
+                if communes is not None and (unit.kind == "commune") != communes:
+                    continue
+                if not best or len(alias) > len(best[0][0]):
+                    best = [(alias, unit)]
+                elif len(alias) == len(best[0][0]):
+                    best.append((alias, unit))
         if not best:
             return None
         best.sort(key=lambda pair: (pair[1].parent_id != prefer_parent, pair[1].kind == "commune"))
