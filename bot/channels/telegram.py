@@ -110,9 +110,13 @@ class _NoCookies(httpx.Cookies):
 
 
 class _BotApiClient(httpx.AsyncClient):
+    def __init__(self, **kwargs: Any) -> None:
+        self._no_cookies = _NoCookies()
+        super().__init__(**kwargs)
+
     @property  # type: ignore[override]
     def cookies(self) -> httpx.Cookies:
-        return _NoCookies()
+        return self._no_cookies
 
     @cookies.setter
     def cookies(self, value: Any) -> None:

@@ -333,9 +333,11 @@ class ReferenceData:
         """The rows ``load`` reads (a small table's: periods, criteria), read once per content version
         and kept as frozen copies (:func:`snapshot`), never as ORM objects. For read-only questions only:
         a use case that changes such rows must read them in its own transaction."""
-        if key not in self._kept:
-            self._kept[key] = [snapshot(row) for row in await load()]
-        return self._kept[key]
+
+        async def snapshots() -> list[Any]:
+            return [snapshot(row) for row in await load()]
+
+        return await self.kept_value(key, snapshots)
 
     async def kept_value(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
         """What ``load`` returns (an immutable summary, never ORM objects), made once per content
