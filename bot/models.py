@@ -294,6 +294,7 @@ class DutyShift(Base):
     __table_args__ = (
         Index("ix_duty_shifts_unit_date", "unit_id", "duty_date"),
         Index("ix_duty_shifts_starts", "starts_at"),
+        Index("ix_duty_shifts_date", "duty_date"),  # every unit's shifts of some days (the roster window)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,11 +28,12 @@ NOW = local("2022-06-22 10:00")
 STATEMENTS = {
     "cụm 2 gồm những đơn vị nào?": 0,
     "chỉ thị 87 là gì?": 1,
-    "lịch trực tuần này": 1,  # the week's shifts, with their people in the same statement
-    "/truc tuần sau": 1,
-    "/truc 15/03/2019": 1,  # no meeting that day (the days with events are reference data)
-    "mai ai truc": 2,  # the day's shifts, the day's meetings (readiness periods are reference data)
-    "hôm nay ai trực chỉ huy?": 1,
+    # The shifts of the weeks around today are kept per content version (RosterWindow).
+    "lịch trực tuần này": 0,
+    "/truc tuần sau": 0,
+    "/truc 15/03/2019": 1,  # that day's shifts; no meeting that day (the days with events are reference data)
+    "mai ai truc": 1,  # the day's meetings (readiness periods are reference data)
+    "hôm nay ai trực chỉ huy?": 0,
     "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 1,  # the conferences with their units, joined
     "lịch diễn tập xã Ba Sao": 1,  # the commune's plans joined with their milestones (the commune is known)
     # Results and scores (periods and criteria are reference data); a unit's card adds its trend chart.

@@ -113,13 +113,105 @@ async def roster(session: AsyncSession, unit_id: int, start: date, end: date) ->
     """Shifts of a unit from ``start`` to ``end`` (inclusive), grouped by day; days without shifts
     are left out. The shifts (with their ``member``) are frozen snapshots
     (:func:`bot.services.units.snapshot`), read only."""
+    rows = await session.execute(_roster_query(), {"unit_id": unit_id, "start": start, "end": end})
+    return _duty_days(_shift_snapshots(rows))
+
+
+def _shift_snapshots(rows: Any) -> list[DutyShift]:
+    """Snapshots of rows of :func:`_roster_query`'s columns (each shift with its ``member``, one
+    snapshot per person)."""
     split = len(snapshot_columns(DutyShift))
+    people: dict[int, Member] = {}
+    shifts = []
+    for row in rows:
+        member = None
+        if row.member_id is not None:
+            member = people.get(row.member_id)
+            if member is None:
+                member = people[row.member_id] = snapshot_of_row(Member, row, split)
+        shifts.append(snapshot_of_row(DutyShift, row, member=member))
+    return shifts
+
+
+def _duty_days(shifts: list[DutyShift]) -> list[DutyDay]:
+    """Shifts in (day, id) order grouped by day, each day's in roster order."""
     days: dict[date, list[DutyShift]] = {}
-    for row in await session.execute(_roster_query(), {"unit_id": unit_id, "start": start, "end": end}):
-        member = snapshot_of_row(Member, row, split) if row.member_id is not None else None
-        shift = snapshot_of_row(DutyShift, row, member=member)
+    for shift in shifts:
         days.setdefault(shift.duty_date, []).append(shift)
     return [DutyDay(day, sorted(shifts, key=lambda s: role_sort_key(s.role))) for day, shifts in days.items()]
+
+
+# Duty questions are mostly about the days around today (today, tomorrow, this week, next week, a
+# person's coming days): the shifts of every unit over these weeks are read once per content version
+# (and per day: the window moves with today) and such questions are answered from them.
+WINDOW_DAYS_BEFORE = 7  # from the Monday of last week
+WINDOW_DAYS = 35  # to the Sunday three weeks ahead
+
+
+@cache
+def _window_query() -> Select[Any]:
+    """:func:`_roster_query` for every unit."""
+    shifts, members = DutyShift.__table__.c, Member.__table__.c
+    return (
+        select(*snapshot_columns(DutyShift), *snapshot_columns(Member))
+        .outerjoin_from(DutyShift.__table__, Member.__table__, members.id == shifts.member_id)
+        .where(
+            shifts.duty_date >= bindparam("start"),
+            shifts.duty_date <= bindparam("end"),
+            shifts.status != "cancelled",
+        )
+        .order_by(shifts.duty_date, shifts.id)
+    )
+
+
+@dataclass(frozen=True)
+class RosterWindow:
+    """Every unit's shifts (not cancelled) from ``start`` to ``end`` inclusive: snapshots, read only.
+    Each query answers exactly what the function of the same name reads from the database, for spans
+    the window :meth:`covers`."""
+
+    start: date
+    end: date
+    # Per unit, per day (in day order): the day's shifts in roster order.
+    days: dict[int, dict[date, DutyDay]]
+    # Per member, their shifts in (day, id) order.
+    of_member: dict[int, tuple[DutyShift, ...]]
+
+    def covers(self, start: date, end: date) -> bool:
+        return self.start <= start and end <= self.end
+
+    def roster(self, unit_id: int, start: date, end: date) -> list[DutyDay]:
+        return [day for when, day in self.days.get(unit_id, {}).items() if start <= when <= end]
+
+    def rosters_of_day(self, unit_ids: list[int], day: date) -> dict[int, DutyDay]:
+        found = {}
+        for unit_id in unit_ids:
+            duty_day = self.days.get(unit_id, {}).get(day)
+            if duty_day is not None:
+                found[unit_id] = duty_day
+        return found
+
+    def shifts_of_member(self, member_id: int, start: date, end: date) -> list[DutyShift]:
+        return [s for s in self.of_member.get(member_id, ()) if start <= s.duty_date <= end]
+
+
+def window_around(today: date) -> tuple[date, date]:
+    """The days a :class:`RosterWindow` read on ``today`` holds."""
+    start = today - timedelta(days=today.weekday() + WINDOW_DAYS_BEFORE)
+    return start, start + timedelta(days=WINDOW_DAYS - 1)
+
+
+async def roster_window(session: AsyncSession, today: date) -> RosterWindow:
+    start, end = window_around(today)
+    shifts = _shift_snapshots(await session.execute(_window_query(), {"start": start, "end": end}))
+    per_unit: dict[int, list[DutyShift]] = {}
+    of_member: dict[int, list[DutyShift]] = {}
+    for shift in shifts:
+        per_unit.setdefault(shift.unit_id, []).append(shift)
+        if shift.member_id is not None:
+            of_member.setdefault(shift.member_id, []).append(shift)
+    days = {unit_id: {d.day: d for d in _duty_days(unit_shifts)} for unit_id, unit_shifts in per_unit.items()}
+    return RosterWindow(start, end, days, {member: tuple(found) for member, found in of_member.items()})
 
 
 def person_text(shift: DutyShift, *, with_position: bool = True) -> str:
