@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from bot.messages import Button, Document, Reply, esc
@@ -178,7 +179,7 @@ def grade_reply(table: ResultTable, grade: str, label: str, token: str) -> Reply
     )
 
 
-def threshold_reply(bands: list[GradeBand], grade: str | None) -> Reply:
+def threshold_reply(bands: Sequence[GradeBand], grade: str | None) -> Reply:
     """'bao nhiêu điểm thì xuất sắc' -> that grade's band; no grade: the whole scale."""
 
     def line(band: GradeBand) -> str:
