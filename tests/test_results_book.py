@@ -116,7 +116,15 @@ async def test_questions_about_scores_cost_no_statement_and_see_each_change(demo
     await officer(demo_app, "U-BL", "7002")
     asked = "Bình Lục quý II được bao nhiêu điểm?"
     assert "84,0 điểm, xếp thứ 7/7" in await ask(demo_app, "7002", asked)
-    for question in (asked, "kết quả chấm điểm quý 2", "bao nhiêu điểm thì được loại xuất sắc", "đơn vị nào đứng đầu"):
+    for question in (
+        asked,
+        "kết quả chấm điểm quý 2",
+        "bao nhiêu điểm thì được loại xuất sắc",
+        "đơn vị nào đứng cuối bảng",
+        "Thanh Liêm hơn Bình Lục mấy điểm",
+        "điểm dân vận của Phủ Lý",
+        "/xephang quý 2",
+    ):
         with statements(demo_app) as seen:
             assert "Xin lỗi" not in await ask(demo_app, "7002", question)
         assert seen == [], question
