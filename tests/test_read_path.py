@@ -36,9 +36,10 @@ STATEMENTS = {
     "hôm nay ai trực chỉ huy?": 0,
     "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 1,  # the conferences with their units, joined
     "lịch diễn tập xã Ba Sao": 1,  # the commune's plans joined with their milestones (the commune is known)
-    # Results and scores (periods and criteria are reference data); a unit's card adds its trend chart.
-    "Bình Lục quý II được bao nhiêu điểm?": 3,
-    "kết quả chấm điểm quý 2": 2,
+    # Results and scores: the cluster's results book is kept per content version (a unit's card, with
+    # its trend chart, too).
+    "Bình Lục quý II được bao nhiêu điểm?": 0,
+    "kết quả chấm điểm quý 2": 0,
     "nhiệm vụ 6 tháng cuối năm": 1,  # the year's tasks joined with their assignments, read once
 }
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, select
@@ -62,7 +64,7 @@ async def grade_bands(session: AsyncSession, cluster_id: int) -> list[GradeBand]
     return bands_of(cluster.grade_thresholds or []) if cluster else []
 
 
-def criterion_named(criteria: list[Criterion], words: str) -> Criterion | None:
+def criterion_named(criteria: Sequence[Criterion], words: str) -> Criterion | None:
     """A criterion by code ("G3") or by a word of its name ("dan van")."""
     for criterion in criteria:
         if criterion.code.upper() == words.upper():
@@ -77,14 +79,14 @@ def criterion_named(criteria: list[Criterion], words: str) -> Criterion | None:
 class ResultRow:
     result: ReviewResult
     unit: Unit
-    scores: dict[str, Decimal]  # criterion code -> points
+    scores: Mapping[str, Decimal]  # criterion code -> points
 
 
 @dataclass(frozen=True)
 class ResultTable:
     period: ReviewPeriod
-    criteria: list[Criterion]
-    rows: list[ResultRow]  # by rank
+    criteria: Sequence[Criterion]
+    rows: Sequence[ResultRow]  # by rank, then unit id
 
     def row_of(self, unit_id: int) -> ResultRow | None:
         return next((r for r in self.rows if r.unit.id == unit_id), None)
@@ -114,12 +116,12 @@ async def latest_period(
     return latest_of(await visible_periods(session, cluster_id, include_drafts=include_drafts), today)
 
 
-def latest_of(periods: list[ReviewPeriod], today: date) -> ReviewPeriod | None:
+def latest_of(periods: Sequence[ReviewPeriod], today: date) -> ReviewPeriod | None:
     """The latest of ``periods`` (newest first) begun by ``today``, else the earliest."""
     return next((p for p in periods if p.starts_on <= today), periods[-1] if periods else None)
 
 
-def period_of(periods: list[ReviewPeriod], spec: PeriodSpec) -> ReviewPeriod | None:
+def period_of(periods: Sequence[ReviewPeriod], spec: PeriodSpec) -> ReviewPeriod | None:
     """The period of ``periods`` that ``spec`` names (what :func:`find_period` finds, among them)."""
     return next((p for p in periods if (p.year, p.kind, p.number) == (spec.year, spec.kind, spec.number)), None)
 
@@ -236,6 +238,117 @@ def period_spec(period: ReviewPeriod) -> PeriodSpec:
     return PeriodSpec(year=period.year, kind=period.kind, number=period.number)
 
 
+# --- A cluster's results whole, for read-only questions -----------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ResultsBook:
+    """A cluster's review periods, criteria, grade bands and every period's table, as frozen snapshots
+    read at one content version (:func:`load_book`). Read-only questions about scores are answered
+    from it without a statement (the handlers keep it per content version: ``Context.kept_value``);
+    its methods answer what :func:`visible_periods`, :func:`result_table`, :func:`unit_trend` and
+    :func:`grade_bands` read, and tests hold the two in step. What writes reads the database."""
+
+    periods: tuple[ReviewPeriod, ...]  # newest first (ends_on, then id, descending)
+    published: tuple[ReviewPeriod, ...]  # those of them published, in the same order
+    criteria: tuple[Criterion, ...]  # by sort, then id
+    bands: tuple[GradeBand, ...]
+    tables: Mapping[int, ResultTable]  # period id -> its table
+
+    def visible_periods(self, *, include_drafts: bool) -> tuple[ReviewPeriod, ...]:
+        """The periods an asker may see (drafts for admins only), newest first."""
+        return self.periods if include_drafts else self.published
+
+    def table(self, period: ReviewPeriod) -> ResultTable:
+        """The table of one of :attr:`periods`."""
+        return self.tables[period.id]
+
+    def unit_trend(self, period: ReviewPeriod, unit_id: int, *, include_drafts: bool) -> list[PeriodTotal]:
+        """:func:`unit_trend`, from the book: oldest first (equal end days by id)."""
+        trend = []
+        for earlier in reversed(self.periods):
+            if earlier.kind != period.kind or earlier.ends_on > period.ends_on:
+                continue
+            if not include_drafts and earlier.status != "published":
+                continue
+            row = self.tables[earlier.id].row_of(unit_id)
+            if row is not None:
+                trend.append(PeriodTotal(earlier, row.result.total, row.result.rank, row.result.grade))
+        return trend
+
+
+@cache
+def _book_periods_query() -> Select[Any]:
+    """The cluster's grade thresholds beside each of its periods, newest first: one row with no
+    period when it has none (the cluster outer-joined, so that the thresholds cost no statement)."""
+    clusters, periods = Cluster.__table__.c, ReviewPeriod.__table__.c
+    return (
+        select(clusters.grade_thresholds, *snapshot_columns(ReviewPeriod))
+        .select_from(Cluster.__table__)
+        .outerjoin(ReviewPeriod.__table__, periods.cluster_id == clusters.id)
+        .where(clusters.id == bindparam("cluster_id"))
+        .order_by(periods.ends_on.desc(), periods.id.desc())
+    )
+
+
+@cache
+def _book_criteria_query() -> Select[Any]:
+    criteria = Criterion.__table__.c
+    return (
+        select(*snapshot_columns(Criterion))
+        .where(criteria.cluster_id == bindparam("cluster_id"))
+        .order_by(criteria.sort, criteria.id)
+    )
+
+
+@cache
+def _book_results_query() -> Select[Any]:
+    results, units, periods = ReviewResult.__table__.c, Unit.__table__.c, ReviewPeriod.__table__.c
+    return (
+        select(*snapshot_columns(ReviewResult), *snapshot_columns(Unit))
+        .join_from(ReviewResult.__table__, Unit.__table__, units.id == results.unit_id)
+        .join(ReviewPeriod.__table__, periods.id == results.period_id)
+        .where(periods.cluster_id == bindparam("cluster_id"))
+        .order_by(results.period_id, results.rank, units.id)
+    )
+
+
+@cache
+def _book_scores_query() -> Select[tuple[int, int, int, Decimal]]:
+    scores, periods = Score.__table__.c, ReviewPeriod.__table__.c
+    return (
+        select(scores.period_id, scores.unit_id, scores.criterion_id, scores.points)
+        .join_from(Score.__table__, ReviewPeriod.__table__, periods.id == scores.period_id)
+        .where(periods.cluster_id == bindparam("cluster_id"))
+    )
+
+
+async def load_book(session: AsyncSession, cluster_id: int) -> ResultsBook:
+    """The :class:`ResultsBook` of a cluster, in four selects (a cluster is one year's: a few
+    periods of a few units, a few hundred scores at most)."""
+    params = {"cluster_id": cluster_id}
+    thresholds: list[list[object]] = []
+    periods = []
+    for row in await session.execute(_book_periods_query(), params):
+        thresholds = row[0] or []
+        if row[1] is not None:  # the period's id: None when the cluster has no period
+            periods.append(snapshot_of_row(ReviewPeriod, row, 1))
+    criteria = tuple(snapshot_of_row(Criterion, row) for row in await session.execute(_book_criteria_query(), params))
+    codes = {c.id: c.code for c in criteria}
+    scores: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)  # (period, unit) -> code -> points
+    for period_id, unit_id, criterion_id, points in await session.execute(_book_scores_query(), params):
+        scores[period_id, unit_id][codes.get(criterion_id, "?")] = points
+    rows: dict[int, list[ResultRow]] = defaultdict(list)
+    split = len(snapshot_columns(ReviewResult))
+    for row in await session.execute(_book_results_query(), params):
+        result, unit = snapshot_of_row(ReviewResult, row), snapshot_of_row(Unit, row, split)
+        points = MappingProxyType(scores.get((result.period_id, unit.id), {}))
+        rows[result.period_id].append(ResultRow(result, unit, points))
+    tables = {p.id: ResultTable(p, criteria, tuple(rows.get(p.id, ()))) for p in periods}
+    published = tuple(p for p in periods if p.status == "published")
+    return ResultsBook(tuple(periods), published, criteria, tuple(bands_of(thresholds)), MappingProxyType(tables))
+
+
 # --- Entering and publishing scores (admins) ------------------------------------------------------
 
 
@@ -288,7 +401,7 @@ def parse_points(text: str, criteria: list[Criterion]) -> dict[str, Decimal]:
     return points
 
 
-def required_criteria(criteria: list[Criterion]) -> list[Criterion]:
+def required_criteria(criteria: Sequence[Criterion]) -> list[Criterion]:
     """The lines every unit's sheet must have (the ± adjustment line may stay empty)."""
     return [c for c in criteria if c.kind != "adjustment"]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 
 from bot.messages import Button, Document, Reply, esc
 from bot.models import Criterion, Unit
@@ -178,7 +180,7 @@ def grade_reply(table: ResultTable, grade: str, label: str, token: str) -> Reply
     )
 
 
-def threshold_reply(bands: list[GradeBand], grade: str | None) -> Reply:
+def threshold_reply(bands: Sequence[GradeBand], grade: str | None) -> Reply:
     """'bao nhiêu điểm thì xuất sắc' -> that grade's band; no grade: the whole scale."""
 
     def line(band: GradeBand) -> str:
@@ -249,11 +251,17 @@ GRADE_COLOURS = {"xuat sac": "#2e7d32", "tot": "#1565c0", "dat": "#f9a825", "chu
 NO_GRADE_COLOUR = "#757575"
 
 
+@lru_cache(maxsize=64)
+def _grade_colour(grade: str) -> str:
+    """A grade's bar colour (a cluster has a few grade names: each is normalised once)."""
+    return GRADE_COLOURS.get(normalize(grade), NO_GRADE_COLOUR)
+
+
 def ranking_chart(table: ResultTable, label: str, cluster_name: str) -> BarChart:
     """Units sorted by total, coloured by grade, the period in the title; "số liệu minh họa" across
     it while the data is the demo's."""
     grades = [row.result.grade or "" for row in table.rows]
-    colours = tuple(GRADE_COLOURS.get(normalize(grade), NO_GRADE_COLOUR) for grade in grades)
+    colours = tuple(_grade_colour(grade) for grade in grades)
     legend = tuple(dict.fromkeys((colour, grade) for colour, grade in zip(colours, grades, strict=True) if grade))
     return BarChart(
         title=f"Xếp hạng thi đua {label} — {cluster_name}",
