@@ -10,6 +10,7 @@ from bot.services import acks, duty, schedule
 from bot.views import duty as views
 from bot.views.common import unit_picker
 from bot.vntime import week_bounds
+from handlers import kept
 from handlers.context import Context
 
 # How far ahead "khi nào tôi trực" looks when no span is named.
@@ -99,13 +100,7 @@ async def cmd_duty(ctx: Context) -> Reply:
         days = await duty.roster(ctx.session, unit.id, day, day)
         start, end = schedule.local_day_bounds(day, day, ctx.tz)
         kinds = ("conference", "meeting", "inspection")
-        known = await ctx.kept_value(("event days", ctx.tz.key), lambda: schedule.event_days(ctx.session, ctx.tz))
-        # Most days have no meeting: then there is nothing to read.
-        events = (
-            await schedule.events_between(ctx.session, start, end, kinds=kinds, unit_id=unit.id)
-            if known.may_have(kinds, day, day)
-            else []
-        )
+        events = await kept.events_between(ctx, start, end, kinds=kinds, unit_id=unit.id)
         every = await ctx.kept(("readiness periods",), lambda: duty.readiness_periods_all(ctx.session))
         periods = duty.covering(every, day)
         duty_day = days[0] if days else None
