@@ -9,11 +9,14 @@ question sends no statement. A transaction that may write reads them with those 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.models import Directive, Event, Task
 from bot.services import drills, schedule, tasks
-from bot.services.units import UnitRef
 from handlers.context import Context
+
+if TYPE_CHECKING:
+    from bot.models import Directive, Event, Task
+    from bot.services.units import UnitRef
 
 
 async def tasks_for(ctx: Context, *, periods: list[str] | None = None, year: int | None = None) -> list[Task]:
@@ -24,7 +27,7 @@ async def tasks_for(ctx: Context, *, periods: list[str] | None = None, year: int
     return tasks.select_tasks(every, periods=periods, year=year)
 
 
-async def _events(ctx: Context) -> tuple[Event, ...]:
+async def _events(ctx: Context) -> schedule.PlannedEvents:
     return await ctx.kept_value(("planned events",), lambda: schedule.planned_events(ctx.session))
 
 

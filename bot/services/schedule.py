@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -95,8 +97,35 @@ async def events_between(
     return [snapshot_of_row(Event, row) for row in rows]
 
 
+@dataclass(frozen=True)
+class PlannedEvents:
+    """Every event not cancelled (:func:`planned_events`), by start then id, each with its participating
+    units; their starts and the longest event's length bound, by bisection, the events an interval
+    may concern."""
+
+    events: tuple[Event, ...]
+    starts: tuple[datetime, ...]
+    longest: timedelta  # the longest ends_at - starts_at (none negative)
+
+    @classmethod
+    def of(cls, events: tuple[Event, ...]) -> PlannedEvents:
+        lengths = [e.ends_at - e.starts_at for e in events if e.ends_at is not None]
+        return cls(events, tuple(e.starts_at for e in events), max([timedelta(0), *lengths]))
+
+    def from_(self, moment: datetime) -> int:
+        """The index of the first event that may still be going on at ``moment`` (or begin later)."""
+        try:
+            return bisect_left(self.starts, moment - self.longest)
+        except OverflowError:  # an event longer than the calendar before ``moment``
+            return 0
+
+    def before(self, moment: datetime) -> int:
+        """The index of the first event starting at or after ``moment``."""
+        return bisect_left(self.starts, moment)
+
+
 def events_in(
-    events: Sequence[Event],
+    planned: PlannedEvents,
     start: datetime,
     end: datetime,
     *,
@@ -104,14 +133,13 @@ def events_in(
     unit_id: int | None = None,
     limit: int | None = None,
 ) -> list[Event]:
-    """What :func:`events_between` reads with these filters, taken from ``events`` (every planned
-    event, from :func:`planned_events`, in its order): overlapping [start, end) as the SQL has it (an
-    event without an end: starting within it), of ``kinds``, concerning ``unit_id``."""
+    """What :func:`events_between` reads with these filters, taken from ``planned``: overlapping
+    [start, end) as the SQL has it (an event without an end: starting within it), of ``kinds``,
+    concerning ``unit_id``, in the same order."""
     found = [
         event
-        for event in events
-        if event.starts_at < end
-        and (event.ends_at >= start if event.ends_at is not None else event.starts_at >= start)
+        for event in planned.events[planned.from_(start) : planned.before(end)]
+        if (event.ends_at >= start if event.ends_at is not None else event.starts_at >= start)
         and (not kinds or event.kind in kinds)
         and (
             unit_id is None
@@ -153,11 +181,12 @@ async def _events_with_units(session: AsyncSession, query: Select[Any], params: 
     return [snapshot_of_row(Event, row[:split], units=tuple(units)) for row, units in found.values()]
 
 
-async def planned_events(session: AsyncSession) -> tuple[Event, ...]:
+async def planned_events(session: AsyncSession) -> PlannedEvents:
     """Every event not cancelled, by start then id, each with its participating units (a tuple, by
     id): what a read-only question keeps per content version and filters with :func:`events_in`,
     :func:`conferences_in` and :func:`upcoming_in`."""
-    return tuple(await _events_with_units(session, _conferences_query(False, False, every_kind=True), {}))
+    query = _conferences_query(False, False, every_kind=True)
+    return PlannedEvents.of(tuple(await _events_with_units(session, query, {})))
 
 
 async def find_conferences(
@@ -174,18 +203,14 @@ async def find_conferences(
 
 
 def conferences_in(
-    events: Sequence[Event], *, subkinds: tuple[str, ...] | None, year: int | None, tz: ZoneInfo
+    planned: PlannedEvents, *, subkinds: tuple[str, ...] | None, year: int | None, tz: ZoneInfo
 ) -> list[Event]:
-    """What :func:`find_conferences` reads, taken from ``events`` (:func:`planned_events`)."""
-    if year is not None:
+    """What :func:`find_conferences` reads, taken from ``planned``."""
+    events: Sequence[Event] = planned.events
+    if year is not None:  # starting within the year
         start, end = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
-    return [
-        event
-        for event in events
-        if event.kind in CONFERENCE_KINDS
-        and (not subkinds or event.subkind in subkinds)
-        and (year is None or start <= event.starts_at < end)
-    ]
+        events = events[planned.before(start) : planned.before(end)]
+    return [event for event in events if event.kind in CONFERENCE_KINDS and (not subkinds or event.subkind in subkinds)]
 
 
 UPCOMING_KINDS = ("conference", "meeting", "inspection")
@@ -207,12 +232,12 @@ async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int 
     )
 
 
-def upcoming_in(events: Sequence[Event], now: datetime, limit: int = 10) -> list[Event]:
-    """What :func:`upcoming_conferences` reads, taken from ``events`` (:func:`planned_events`): those
-    not over at ``now`` (an event without an end: not begun)."""
+def upcoming_in(planned: PlannedEvents, now: datetime, limit: int = 10) -> list[Event]:
+    """What :func:`upcoming_conferences` reads, taken from ``planned``: those not over at ``now`` (an
+    event without an end: not begun)."""
     found = (
         event
-        for event in events
+        for event in planned.events[planned.from_(now) :]
         if event.kind in UPCOMING_KINDS
         and (event.starts_at >= now or (event.ends_at is not None and event.ends_at >= now))
     )
