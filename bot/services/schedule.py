@@ -112,14 +112,14 @@ class PlannedEvents:
         lengths = [e.ends_at - e.starts_at for e in events if e.ends_at is not None]
         return cls(events, tuple(e.starts_at for e in events), max([timedelta(0), *lengths]))
 
-    def from_(self, moment: datetime) -> int:
+    def first_not_over(self, moment: datetime) -> int:
         """The index of the first event that may still be going on at ``moment`` (or begin later)."""
         try:
             return bisect_left(self.starts, moment - self.longest)
         except OverflowError:  # an event longer than the calendar before ``moment``
             return 0
 
-    def before(self, moment: datetime) -> int:
+    def first_starting(self, moment: datetime) -> int:
         """The index of the first event starting at or after ``moment``."""
         return bisect_left(self.starts, moment)
 
@@ -138,7 +138,7 @@ def events_in(
     concerning ``unit_id``, in the same order."""
     found = [
         event
-        for event in planned.events[planned.from_(start) : planned.before(end)]
+        for event in planned.events[planned.first_not_over(start) : planned.first_starting(end)]
         if (event.ends_at >= start if event.ends_at is not None else event.starts_at >= start)
         and (not kinds or event.kind in kinds)
         and (
@@ -209,7 +209,7 @@ def conferences_in(
     events: Sequence[Event] = planned.events
     if year is not None:  # starting within the year
         start, end = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
-        events = events[planned.before(start) : planned.before(end)]
+        events = events[planned.first_starting(start) : planned.first_starting(end)]
     return [event for event in events if event.kind in CONFERENCE_KINDS and (not subkinds or event.subkind in subkinds)]
 
 
@@ -237,7 +237,7 @@ def upcoming_in(planned: PlannedEvents, now: datetime, limit: int = 10) -> list[
     event without an end: not begun)."""
     found = (
         event
-        for event in planned.events[planned.from_(now) :]
+        for event in planned.events[planned.first_not_over(now) :]
         if event.kind in UPCOMING_KINDS
         and (event.starts_at >= now or (event.ends_at is not None and event.ends_at >= now))
     )
@@ -258,7 +258,8 @@ async def find_directives(session: AsyncSession, number: str | None, words: str 
     frozen snapshots (:func:`bot.services.units.snapshot`) read by a Core select, read only."""
     params = {"number": number, "bare": number.lstrip("0")} if number else {}
     found = await session.execute(_directives_query(bool(number)), params)
-    return directives_in([snapshot_of_row(Directive, row) for row in found], None, words if not number else None)
+    rows = [snapshot_of_row(Directive, row) for row in found]
+    return rows if number else directives_in(rows, None, words)
 
 
 async def all_directives(session: AsyncSession) -> tuple[Directive, ...]:
