@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.messages import Reply
-from bot.services import drills
 from bot.views import drills as views
 from bot.views.common import unit_picker
+from handlers import kept
 from handlers.context import Context
 
 
@@ -15,7 +15,7 @@ async def cmd_drills(ctx: Context) -> Reply:
     slots = ctx.slots
     directory = await ctx.directory()
     if slots.area is not None:
-        views_ = await drills.drills_of_area(ctx.session, slots.area.unit)
+        views_ = await kept.drills_of_area(ctx, slots.area.unit)
         organisers = {u.id: u for u in directory.units if u.kind != "commune"}
         return views.area_reply(slots.area.unit, views_, organisers, slots.area.note, ctx.tz, codes=ctx.shows_codes)
     organiser = slots.unit.unit if slots.unit else ctx.viewer.unit
@@ -26,7 +26,7 @@ async def cmd_drills(ctx: Context) -> Reply:
         districts = [u for u in units if directory.communes_of(u)]
         prompt = "Diễn tập cấp xã do Ban CHQS huyện tổ chức. Xem kế hoạch của đơn vị nào?"
         return unit_picker("dientap", districts, f"p:{year}y", prompt=prompt)
-    shared, plans = await drills.programme(ctx.session, organiser.id, year)
+    shared, plans = await kept.programme(ctx, organiser.id, year)
     if slots.span is not None and slots.span[1] - slots.span[0] < timedelta(days=62):
         start, end, _ = slots.span
         return views.drills_between_reply(organiser, plans, start, end, ctx.tz)

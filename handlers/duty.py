@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.messages import Reply
 from bot.services import acks, duty, schedule
 from bot.views import duty as views
 from bot.views.common import unit_picker
 from bot.vntime import week_bounds
+from handlers import kept
 from handlers.context import Context
 
 # How far ahead "khi nào tôi trực" looks when no span is named.
@@ -29,7 +30,7 @@ async def ask_duty(ctx: Context) -> Reply:
         if unit is not None:
             start, end = (slots.span[0], slots.span[1]) if slots.span else week_bounds(ctx.today)
             label = f"Tổ {team.group(1)}"
-            days = await _roster(ctx, unit.id, start, end)
+            days = await kept.roster(ctx, unit.id, start, end)
             shifts = [s for d in days for s in d.shifts if (s.person_label or "").lower() == label.lower()]
             return views.team_days_reply(label, shifts, start, end, ctx.today)
     if person is None and slots.self_ref and slots.operation in ("when", "exists", "show"):
@@ -58,13 +59,7 @@ async def ask_duty(ctx: Context) -> Reply:
             running = {u.id: await duty.on_duty_at(ctx.session, u.id, moment) for u in units}
             found = {uid: duty.DutyDay(s[0].duty_date, s) for uid, s in running.items() if s}
             return views.all_units_reply(units, found, day, slots.role, moment=moment)
-        window = await _window(ctx, day, day)
-        unit_ids = [u.id for u in units]
-        found = (
-            window.rosters_of_day(unit_ids, day)
-            if window is not None
-            else await duty.rosters_of_day(ctx.session, unit_ids, day)
-        )
+        found = await kept.rosters_of_day(ctx, [u.id for u in units], day)
         return views.all_units_reply(units, found, day, slots.role)
     return await cmd_duty(ctx)
 
@@ -82,11 +77,7 @@ async def _person_days(ctx: Context, member_id: int, who: views.Someone) -> Repl
         start, end, _ = ctx.slots.span
     else:
         start, end = ctx.today, ctx.today + timedelta(days=PERSON_DAYS_AHEAD)
-    window = await _window(ctx, start, end)
-    if window is not None:
-        shifts = window.shifts_of_member(member_id, start, end)
-    else:
-        shifts = await duty.shifts_of_member(ctx.session, member_id, start, end)
+    shifts = await kept.shifts_of_member(ctx, member_id, start, end)
     later = None if shifts else await duty.next_shift_of_member(ctx.session, member_id, end)
     return views.person_days_reply(who, shifts, later, start, end, ctx.today)
 
@@ -106,16 +97,10 @@ async def cmd_duty(ctx: Context) -> Reply:
         slots.span = (ctx.today, ctx.today, "hôm nay")
     if slots.day is not None:
         day = slots.day
-        days = await _roster(ctx, unit.id, day, day)
+        days = await kept.roster(ctx, unit.id, day, day)
         start, end = schedule.local_day_bounds(day, day, ctx.tz)
         kinds = ("conference", "meeting", "inspection")
-        known = await ctx.kept_value(("event days", ctx.tz.key), lambda: schedule.event_days(ctx.session, ctx.tz))
-        # Most days have no meeting: then there is nothing to read.
-        events = (
-            await schedule.events_between(ctx.session, start, end, kinds=kinds, unit_id=unit.id)
-            if known.may_have(kinds, day, day)
-            else []
-        )
+        events = await kept.events_between(ctx, start, end, kinds=kinds, unit_id=unit.id)
         every = await ctx.kept(("readiness periods",), lambda: duty.readiness_periods_all(ctx.session))
         periods = duty.covering(every, day)
         duty_day = days[0] if days else None
@@ -130,25 +115,9 @@ async def cmd_duty(ctx: Context) -> Reply:
         label = "tuần này"
     if (end - start).days > 62:
         end = start + timedelta(days=62)
-    days = await _roster(ctx, unit.id, start, end)
+    days = await kept.roster(ctx, unit.id, start, end)
     acks = await _acks(ctx, unit.id, days)
     return views.roster_reply(unit, start, end, label, days, ctx.today, ctx.tz, codes=ctx.shows_codes, acks=acks)
-
-
-async def _window(ctx: Context, start: date, end: date) -> duty.RosterWindow | None:
-    """The shifts of the weeks around today, kept per content version, when they hold ``start`` to
-    ``end`` and the question only reads (a transaction that may write reads the database)."""
-    first, last = duty.window_around(ctx.today)
-    if not ctx.read_only or not first <= start <= end <= last:
-        return None
-    return await ctx.kept_value(("roster window", ctx.today), lambda: duty.roster_window(ctx.session, ctx.today))
-
-
-async def _roster(ctx: Context, unit_id: int, start: date, end: date) -> list[duty.DutyDay]:
-    window = await _window(ctx, start, end)
-    if window is not None:
-        return window.roster(unit_id, start, end)
-    return await duty.roster(ctx.session, unit_id, start, end)
 
 
 async def _acks(ctx: Context, unit_id: int, days: list[duty.DutyDay]) -> dict[int, datetime] | None:

@@ -7,19 +7,13 @@ import re
 from bot import lexicon
 from bot.messages import Reply
 from bot.services import results
-from bot.services.units import ClusterView
 from bot.views import results as views
 from bot.vntime import PeriodSpec
+from handlers import kept
 from handlers.context import Context
 from handlers.nlu import period_token
 
 _OWN_UNIT = re.compile(r"\b(don vi (toi|minh|chung toi)|cua (toi|minh|chung toi)|chung toi)\b")
-
-
-async def book(ctx: Context, cluster: ClusterView) -> results.ResultsBook:
-    """The cluster's results whole: kept per content version for a question, read afresh in a
-    transaction that may write (as /xuat's)."""
-    return await ctx.kept_value(("results book", cluster.id), lambda: results.load_book(ctx.session, cluster.id))
 
 
 async def period_table(ctx: Context) -> tuple[results.ResultTable | None, str, Reply | None]:
@@ -38,22 +32,22 @@ async def _period_table(ctx: Context) -> _Found:
         return None, "", Reply("Chưa có cụm thi đua nào trong dữ liệu."), None
     admin = ctx.viewer.at_least("admin")
     spec = ctx.slots.period
-    kept = await book(ctx, cluster)
-    visible = kept.visible_periods(include_drafts=admin)
+    book = await kept.results_book(ctx, cluster.id)
+    visible = book.visible_periods(include_drafts=admin)
     # Drafts are among them for admins only, so a draft asked for by anyone else is not found.
     period = results.period_of(visible, spec) if spec else results.latest_of(visible, ctx.today)
     if period is None:
         labels = [results.period_spec(p).label() for p in visible]
         label = spec.label() if spec else "nào"
-        return None, "", views.no_period_reply(label, labels), kept
-    return kept.table(period), results.period_spec(period).label(), None, kept
+        return None, "", views.no_period_reply(label, labels), book
+    return book.table(period), results.period_spec(period).label(), None, book
 
 
 async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Reply:
-    table, label, problem, kept = await _period_table(ctx)
+    table, label, problem, book = await _period_table(ctx)
     if problem is not None:
         return problem
-    assert table is not None and kept is not None
+    assert table is not None and book is not None
     unit = ctx.slots.unit.unit if ctx.slots.unit else None
     if unit is None and (own_unit_by_default or _OWN_UNIT.search(ctx.slots.norm)):
         unit = ctx.viewer.unit
@@ -64,11 +58,11 @@ async def cmd_results(ctx: Context, *, own_unit_by_default: bool = True) -> Repl
         reply = views.ranking_with_chart(table, label, cluster.name if cluster else "", token)
         command = "/xephang"
     else:  # the unit's card, and its trend across periods and criteria as a picture
-        trend = kept.unit_trend(table.period, unit.id, include_drafts=admin)
+        trend = book.unit_trend(table.period, unit.id, include_drafts=admin)
         reply = views.unit_with_chart(table, unit, label, token, trend)
         command = f"/ketqua u:{unit.id}"
     # A period picker: the other periods this asker may see.
-    others = [p for p in kept.visible_periods(include_drafts=admin) if p.id != table.period.id][:4]
+    others = [p for p in book.visible_periods(include_drafts=admin) if p.id != table.period.id][:4]
     if others:
         specs = [results.period_spec(p) for p in others]
         reply.buttons.append([views.period_button(spec, command, period_token(spec)) for spec in specs])
@@ -82,7 +76,7 @@ async def ask_results(ctx: Context) -> Reply:
     slots = ctx.slots
     if slots.operation == "threshold" or (slots.grade and re.search(r"\b(bao nhieu|may) diem\b", slots.norm)):
         cluster = await ctx.cluster()
-        bands = (await book(ctx, cluster)).bands if cluster else ()
+        bands = (await kept.results_book(ctx, cluster.id)).bands if cluster else ()
         return views.threshold_reply(bands, slots.grade)
     asks_figure = (
         slots.operation in ("top", "bottom", "rank_of", "compare", "nth", "average")

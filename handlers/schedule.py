@@ -9,6 +9,7 @@ from bot.messages import Reply
 from bot.services import schedule
 from bot.textnorm import contains_phrase
 from bot.views import schedule as views
+from handlers import kept
 from handlers.context import Context
 
 
@@ -17,7 +18,7 @@ async def cmd_schedule(ctx: Context) -> Reply:
     subkinds = next((kinds for words, kinds in lexicon.CONFERENCE_WORDS if contains_phrase(slots.norm, words)), None)
     if subkinds is not None and slots.span is None:
         year = slots.period.year if slots.period else ctx.today.year
-        found = await schedule.find_conferences(ctx.session, subkinds=subkinds, year=year, tz=ctx.tz)
+        found = await kept.find_conferences(ctx, subkinds=subkinds, year=year)
         if re.search(r"\b6 thang|sau thang\b", slots.norm):
             found = [e for e in found if e.subkind == "so_ket_6t"] or found
         if found:
@@ -33,11 +34,11 @@ async def cmd_schedule(ctx: Context) -> Reply:
     if slots.span is not None:
         start, end, label = slots.span
         lo, hi = schedule.local_day_bounds(start, end, ctx.tz)
-        events = await schedule.events_between(ctx.session, lo, hi, kinds=kinds, unit_id=unit_id)
+        events = await kept.events_between(ctx, lo, hi, kinds=kinds, unit_id=unit_id)
         title = views.span_title(slots.event_kind, label, start, end)
         empty = views.nothing_in_span(slots.event_kind)
         return views.events_reply(events, title, ctx.tz, empty=empty, codes=ctx.shows_codes)
-    events = await schedule.upcoming_conferences(ctx.session, ctx.now)
+    events = await kept.upcoming_conferences(ctx)
     if slots.event_kind:
         events = [e for e in events if e.kind == slots.event_kind]
     if unit_id is not None:
@@ -51,7 +52,7 @@ async def cmd_schedule(ctx: Context) -> Reply:
 async def ask_directive(ctx: Context) -> Reply:
     """'chỉ thị 87 là gì?'"""
     number = ctx.slots.number
-    directives = await schedule.find_directives(ctx.session, number, None if number else ctx.slots.text)
+    directives = await kept.find_directives(ctx, number, None if number else ctx.slots.text)
     if not number and not directives:
-        directives = await schedule.find_directives(ctx.session, None, None)
+        directives = await kept.find_directives(ctx, None, None)
     return views.directives_reply(directives, number)

@@ -7,6 +7,7 @@ import re
 from bot.messages import Reply
 from bot.services import tasks
 from bot.views import tasks as views
+from handlers import kept
 from handlers.context import Context
 
 
@@ -28,7 +29,7 @@ async def cmd_tasks(ctx: Context, *, of_year: tuple[int, list[tasks.Task]] | Non
     if of_year is not None and of_year[0] == year:  # every period asked is of that year ("2022-H2")
         found = [t for t in of_year[1] if periods is None or t.period in periods]
     else:
-        found = await tasks.tasks_for(ctx.session, periods=periods, year=year)
+        found = await kept.tasks_for(ctx, periods=periods, year=year)
     unit = slots.unit.unit if slots.unit else ctx.viewer.unit
     directory = await ctx.directory()
     units = {u.id: u for u in directory.commands()}
@@ -46,9 +47,9 @@ async def ask_tasks(ctx: Context) -> Reply:
     that have not reported or finished it), the tasks due soon, or else what /nhiemvu answers."""
     slots = ctx.slots
     year = slots.period.year if slots.period else ctx.today.year
-    found = of_year = await tasks.tasks_for(ctx.session, year=year)
+    found = of_year = await kept.tasks_for(ctx, year=year)
     if not found and slots.period is None:
-        found = await tasks.tasks_for(ctx.session)
+        found = await kept.tasks_for(ctx)
     directory = await ctx.directory()
     units = {u.id: u for u in directory.commands()}
     unit = slots.unit.unit if slots.unit else ctx.viewer.unit

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import event, select, text
@@ -15,8 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.app import App
 from bot.db import InlineEngine, KeptEngine
 from bot.messages import ChannelInfo, Incoming, Reply
-from bot.models import ChatLink, Event, Member, ReadinessPeriod, Unit
-from bot.services import schedule
+from bot.models import ChatLink, Member, ReadinessPeriod, Unit
 from bot.services.members import create_invite, join_with_invite
 from tests.conftest import local
 
@@ -27,20 +26,20 @@ NOW = local("2022-06-22 10:00")
 # only for a reason: each is a round trip on PostgreSQL.
 STATEMENTS = {
     "cụm 2 gồm những đơn vị nào?": 0,
-    "chỉ thị 87 là gì?": 1,
-    # The shifts of the weeks around today are kept per content version (RosterWindow).
+    # Tasks, planned events, drill plans and directives are kept per content version
+    # (tests/test_kept_tables.py), so are the shifts of the weeks around today (RosterWindow,
+    # tests/test_roster_window.py) and each cluster's results (ResultsBook, tests/test_results_book.py).
+    "chỉ thị 87 là gì?": 0,
     "lịch trực tuần này": 0,
     "/truc tuần sau": 0,
-    "/truc 15/03/2019": 1,  # that day's shifts; no meeting that day (the days with events are reference data)
-    "mai ai truc": 1,  # the day's meetings (readiness periods are reference data)
+    "/truc 15/03/2019": 1,  # that day's shifts, far from today (its meetings are kept)
+    "mai ai truc": 0,
     "hôm nay ai trực chỉ huy?": 0,
-    "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 1,  # the conferences with their units, joined
-    "lịch diễn tập xã Ba Sao": 1,  # the commune's plans joined with their milestones (the commune is known)
-    # Results and scores: the cluster's results book is kept per content version (a unit's card, with
-    # its trend chart, too).
-    "Bình Lục quý II được bao nhiêu điểm?": 0,
+    "hội nghị sơ kết 6 tháng ở đâu, khi nào?": 0,
+    "lịch diễn tập xã Ba Sao": 0,
+    "Bình Lục quý II được bao nhiêu điểm?": 0,  # a unit's card, with its trend chart, too
     "kết quả chấm điểm quý 2": 0,
-    "nhiệm vụ 6 tháng cuối năm": 1,  # the year's tasks joined with their assignments, read once
+    "nhiệm vụ 6 tháng cuối năm": 0,
 }
 
 
@@ -237,30 +236,3 @@ async def test_kept_read_connections_killed_by_the_server_are_replaced(uncached:
         )
     assert ended >= 2
     assert texts(await dispatcher.handle(message("7001", question), TELEGRAM)) == expected
-
-
-async def test_event_days_say_exactly_which_days_have_events(uncached: App) -> None:
-    """A duty question reads a day's meetings only on a day :class:`EventDays` says may have some:
-    for every day around the demo's events (and a meeting ending at local midnight), it says so exactly
-    when :func:`events_between` finds one."""
-    tz = uncached.settings.tz
-    async with uncached.sessions() as session, session.begin():
-        session.add(
-            Event(
-                kind="meeting",
-                title="Giao ban",
-                starts_at=datetime(2022, 12, 5, 22, tzinfo=tz),
-                ends_at=datetime(2022, 12, 6, 0, tzinfo=tz),
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
-    async with uncached.dispatcher.read_sessions() as session:
-        known = await schedule.event_days(session, tz)
-        for kinds in [("conference",), ("meeting",), ("inspection",), ("drill",), ("conference", "meeting")]:
-            day = date(2022, 6, 1)
-            while day <= date(2022, 12, 31):
-                start, end = schedule.local_day_bounds(day, day, tz)
-                found = await schedule.events_between(session, start, end, kinds=kinds)
-                assert known.may_have(kinds, day, day) == bool(found), (kinds, day)
-                day += timedelta(days=1)

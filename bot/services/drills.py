@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -41,17 +42,17 @@ def step_order(step: str | None) -> int:
 @dataclass(frozen=True)
 class DrillView:
     plan: DrillPlan
-    area: Unit | None
-    milestones: list[Event]
+    area: Unit | UnitRef | None
+    milestones: tuple[Event, ...]  # not cancelled, by start then id
 
 
 # The questions' reads, built once with bound parameters: Core selects read into frozen snapshots
 # (:func:`bot.services.units.snapshot`), each plan with its area and its milestones in one statement.
 @cache
-def _plans_query(of_area: bool) -> Select[Any]:
+def _plans_query(of_area: bool, every: bool = False) -> Select[Any]:
     """Each plan's columns, its area's (a commune's plan is asked by its area: known, not read), then
     one of its milestones' (none: NULLs). ``of_area``: a commune's plans, newest first; else a
-    district's programme of a year, in the order the plans were made."""
+    district's programme of a year (``every``: all plans), in the order the plans were made."""
     plans, events, units = DrillPlan.__table__.c, Event.__table__.c, Unit.__table__.c
     area = () if of_area else snapshot_columns(Unit)
     query = select(*snapshot_columns(DrillPlan), *area, *snapshot_columns(Event))
@@ -65,6 +66,8 @@ def _plans_query(of_area: bool) -> Select[Any]:
     ).where(plans.status != "cancelled")
     if of_area:
         query = query.where(plans.area_unit_id == bindparam("area_id")).order_by(plans.year.desc(), plans.id)
+    elif every:
+        query = query.order_by(plans.id)
     else:
         query = query.where(
             plans.organising_unit_id == bindparam("organiser_id"), plans.year == bindparam("year")
@@ -73,12 +76,16 @@ def _plans_query(of_area: bool) -> Select[Any]:
 
 
 async def _read_views(
-    session: AsyncSession, of_area: bool, params: dict[str, Any], area: Unit | UnitRef | None = None
+    session: AsyncSession,
+    of_area: bool,
+    params: dict[str, Any],
+    area: Unit | UnitRef | None = None,
+    every: bool = False,
 ) -> list[DrillView]:
     plan_end = len(snapshot_columns(DrillPlan))
     event_start = plan_end if of_area else plan_end + len(snapshot_columns(Unit))
     found: dict[int, tuple[Any, Any, list[Event]]] = {}
-    for row in await session.execute(_plans_query(of_area), params):
+    for row in await session.execute(_plans_query(of_area, every), params):
         if row[0] not in found:
             if of_area:
                 known = area
@@ -87,7 +94,7 @@ async def _read_views(
             found[row[0]] = (snapshot_of_row(DrillPlan, row[:plan_end]), known, [])
         if row[event_start] is not None:  # the milestone's id: NULL for a plan without milestones
             found[row[0]][2].append(snapshot_of_row(Event, row, event_start))
-    return [DrillView(plan, known, milestones) for plan, known, milestones in found.values()]
+    return [DrillView(plan, known, tuple(milestones)) for plan, known, milestones in found.values()]
 
 
 async def drills_of_area(session: AsyncSession, area: Unit | UnitRef) -> list[DrillView]:
@@ -97,11 +104,33 @@ async def drills_of_area(session: AsyncSession, area: Unit | UnitRef) -> list[Dr
 
 async def programme(session: AsyncSession, organiser_id: int, year: int) -> tuple[DrillView | None, list[DrillView]]:
     """A district's drill programme for a year: the shared plan and the commune drills."""
-    views = await _read_views(session, False, {"organiser_id": organiser_id, "year": year})
+    return _split_programme(await _read_views(session, False, {"organiser_id": organiser_id, "year": year}))
+
+
+def _split_programme(views: list[DrillView]) -> tuple[DrillView | None, list[DrillView]]:
     shared = next((v for v in views if v.plan.area_unit_id is None), None)
     drills = [v for v in views if v.plan.area_unit_id is not None]
     drills.sort(key=lambda v: v.milestones[0].starts_at if v.milestones else v.plan.id)
     return shared, drills
+
+
+async def all_drills(session: AsyncSession) -> tuple[DrillView, ...]:
+    """Every plan not cancelled, in the order made, with its area and its milestones: what a
+    read-only question keeps per content version and filters with :func:`drills_of_area_in` and
+    :func:`programme_in`."""
+    return tuple(await _read_views(session, False, {}, every=True))
+
+
+def drills_of_area_in(every: Sequence[DrillView], area: Unit | UnitRef) -> list[DrillView]:
+    """What :func:`drills_of_area` reads, taken from ``every`` (:func:`all_drills`): the commune's
+    plans, newest year first, then in the order made."""
+    found = sorted((v for v in every if v.plan.area_unit_id == area.id), key=lambda v: -v.plan.year)
+    return [DrillView(v.plan, area, v.milestones) for v in found]
+
+
+def programme_in(every: Sequence[DrillView], organiser_id: int, year: int) -> tuple[DrillView | None, list[DrillView]]:
+    """What :func:`programme` reads, taken from ``every`` (:func:`all_drills`)."""
+    return _split_programme([v for v in every if v.plan.organising_unit_id == organiser_id and v.plan.year == year])
 
 
 async def new_drill(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -29,6 +32,10 @@ EVENT_KINDS = {
     "inspection": "Kiểm tra",
     "other": "Sự kiện",
 }
+
+
+# The kinds of event find_conferences reads.
+CONFERENCE_KINDS = ("conference", "meeting")
 
 
 def labelled_title(kind: str | None, title: str) -> str:
@@ -91,63 +98,95 @@ async def events_between(
 
 
 @dataclass(frozen=True)
-class EventDays:
-    """Where planned events are in time, by kind: the local days each covers. A day none covers has
-    no events to read (a duty question about a day reads its events only when it may have some)."""
+class PlannedEvents:
+    """Every event not cancelled (:func:`planned_events`), by start then id, each with its participating
+    units; their starts and the longest event's length bound, by bisection, the events an interval
+    may concern."""
 
-    days: frozenset[tuple[str, date]]  # (kind, local day)
-    # Kinds with an event too long to list by day (or with no end): always read.
-    unbounded: frozenset[str]
+    events: tuple[Event, ...]
+    starts: tuple[datetime, ...]
+    longest: timedelta  # the longest ends_at - starts_at (none negative)
 
-    def may_have(self, kinds: tuple[str, ...], first: date, last: date) -> bool:
-        """Whether :func:`events_between` (local days ``first``..``last``) may find an event of ``kinds``."""
-        if any(kind in self.unbounded for kind in kinds) or (last - first).days > MAX_EVENT_DAYS:
-            return True
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        return any((kind, day) in self.days for kind in kinds for day in days)
+    @classmethod
+    def of(cls, events: tuple[Event, ...]) -> PlannedEvents:
+        lengths = [e.ends_at - e.starts_at for e in events if e.ends_at is not None]
+        return cls(events, tuple(e.starts_at for e in events), max([timedelta(0), *lengths]))
+
+    def first_not_over(self, moment: datetime) -> int:
+        """The index of the first event that may still be going on at ``moment`` (or begin later)."""
+        try:
+            return bisect_left(self.starts, moment - self.longest)
+        except OverflowError:  # an event longer than the calendar before ``moment``
+            return 0
+
+    def first_starting(self, moment: datetime) -> int:
+        """The index of the first event starting at or after ``moment``."""
+        return bisect_left(self.starts, moment)
 
 
-# An event spanning more local days than this is not listed day by day (EventDays.unbounded).
-MAX_EVENT_DAYS = 400
+def events_in(
+    planned: PlannedEvents,
+    start: datetime,
+    end: datetime,
+    *,
+    kinds: tuple[str, ...] | None = None,
+    unit_id: int | None = None,
+    limit: int | None = None,
+) -> list[Event]:
+    """What :func:`events_between` reads with these filters, taken from ``planned``: overlapping
+    [start, end) as the SQL has it (an event without an end: starting within it), of ``kinds``,
+    concerning ``unit_id``, in the same order."""
+    found = [
+        event
+        for event in planned.events[planned.first_not_over(start) : planned.first_starting(end)]
+        if (event.ends_at >= start if event.ends_at is not None else event.starts_at >= start)
+        and (not kinds or event.kind in kinds)
+        and (
+            unit_id is None
+            or event.cluster_wide
+            or event.host_unit_id == unit_id
+            or any(unit.id == unit_id for unit in event.units)
+        )
+    ]
+    return found if limit is None else found[:limit]
 
 
 @cache
-def _event_times_query() -> Select[Any]:
-    events = Event.__table__.c
-    return select(events.kind, events.starts_at, events.ends_at).where(events.status != "cancelled")
-
-
-async def event_days(session: AsyncSession, tz: ZoneInfo) -> EventDays:
-    """The local days (in ``tz``) planned events cover. An event overlaps local day D in
-    :func:`events_between` when it starts before D ends and ends at or after D begins (or, without an
-    end, starts within D): the days from its start's local date to its end's, inclusive."""
-    days: set[tuple[str, date]] = set()
-    unbounded: set[str] = set()
-    for kind, starts_at, ends_at in await session.execute(_event_times_query()):
-        first = starts_at.astimezone(tz).date()
-        last = first if ends_at is None else ends_at.astimezone(tz).date()
-        if (last - first).days > MAX_EVENT_DAYS:
-            unbounded.add(kind)
-            continue
-        days.update((kind, first + timedelta(days=n)) for n in range((last - first).days + 1))
-    return EventDays(frozenset(days), frozenset(unbounded))
-
-
-@cache
-def _conferences_query(by_subkind: bool, in_year: bool) -> Select[Any]:
-    """Each conference's columns, then one participating unit's (none: NULLs), in one statement."""
+def _conferences_query(by_subkind: bool, in_year: bool, every_kind: bool = False) -> Select[Any]:
+    """Each conference's columns (``every_kind``: each planned event's), then one participating unit's
+    (none: NULLs), in one statement."""
     events, units = Event.__table__.c, Unit.__table__.c
     query = (
         select(*snapshot_columns(Event), *snapshot_columns(Unit))
         .outerjoin_from(Event.__table__, event_units, event_units.c.event_id == events.id)
         .outerjoin(Unit.__table__, units.id == event_units.c.unit_id)
-        .where(events.kind.in_(("conference", "meeting")), events.status != "cancelled")
+        .where(events.status != "cancelled")
     )
+    if not every_kind:
+        query = query.where(events.kind.in_(CONFERENCE_KINDS))
     if by_subkind:
         query = query.where(events.subkind.in_(bindparam("subkinds", expanding=True)))
     if in_year:
         query = query.where(events.starts_at >= bindparam("start"), events.starts_at < bindparam("end"))
     return query.order_by(events.starts_at, events.id, units.id)
+
+
+async def _events_with_units(session: AsyncSession, query: Select[Any], params: dict[str, object]) -> list[Event]:
+    split = len(snapshot_columns(Event))
+    found: dict[int, tuple[Any, list[Unit]]] = {}
+    for row in await session.execute(query, params):
+        units = found.setdefault(row[0], (row, []))[1]
+        if row[split] is not None:  # the unit's id: NULL for an event without participating units
+            units.append(snapshot_of_row(Unit, row, split))
+    return [snapshot_of_row(Event, row[:split], units=tuple(units)) for row, units in found.values()]
+
+
+async def planned_events(session: AsyncSession) -> PlannedEvents:
+    """Every event not cancelled, by start then id, each with its participating units (a tuple, by
+    id): what a read-only question keeps per content version and filters with :func:`events_in`,
+    :func:`conferences_in` and :func:`upcoming_in`."""
+    query = _conferences_query(False, False, every_kind=True)
+    return PlannedEvents.of(tuple(await _events_with_units(session, query, {})))
 
 
 async def find_conferences(
@@ -160,13 +199,21 @@ async def find_conferences(
         params["subkinds"] = list(subkinds)
     if year is not None:
         params["start"], params["end"] = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
-    split = len(snapshot_columns(Event))
-    found: dict[int, tuple[Any, list[Unit]]] = {}
-    for row in await session.execute(_conferences_query(bool(subkinds), year is not None), params):
-        units = found.setdefault(row[0], (row, []))[1]
-        if row[split] is not None:  # the unit's id: NULL for an event without participating units
-            units.append(snapshot_of_row(Unit, row, split))
-    return [snapshot_of_row(Event, row[:split], units=units) for row, units in found.values()]
+    return await _events_with_units(session, _conferences_query(bool(subkinds), year is not None), params)
+
+
+def conferences_in(
+    planned: PlannedEvents, *, subkinds: tuple[str, ...] | None, year: int | None, tz: ZoneInfo
+) -> list[Event]:
+    """What :func:`find_conferences` reads, taken from ``planned``."""
+    events: Sequence[Event] = planned.events
+    if year is not None:  # starting within the year
+        start, end = local_day_bounds(date(year, 1, 1), date(year, 12, 31), tz)
+        events = events[planned.first_starting(start) : planned.first_starting(end)]
+    return [event for event in events if event.kind in CONFERENCE_KINDS and (not subkinds or event.subkind in subkinds)]
+
+
+UPCOMING_KINDS = ("conference", "meeting", "inspection")
 
 
 async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int = 10) -> list[Event]:
@@ -175,14 +222,26 @@ async def upcoming_conferences(session: AsyncSession, now: datetime, limit: int 
             select(Event)
             .options(selectinload(Event.units))
             .where(
-                Event.kind.in_(("conference", "meeting", "inspection")),
+                Event.kind.in_(UPCOMING_KINDS),
                 Event.status != "cancelled",
                 or_(Event.starts_at >= now, Event.ends_at >= now),
             )
-            .order_by(Event.starts_at)
+            .order_by(Event.starts_at, Event.id)
             .limit(limit)
         )
     )
+
+
+def upcoming_in(planned: PlannedEvents, now: datetime, limit: int = 10) -> list[Event]:
+    """What :func:`upcoming_conferences` reads, taken from ``planned``: those not over at ``now`` (an
+    event without an end: not begun)."""
+    found = (
+        event
+        for event in planned.events[planned.first_not_over(now) :]
+        if event.kind in UPCOMING_KINDS
+        and (event.starts_at >= now or (event.ends_at is not None and event.ends_at >= now))
+    )
+    return list(itertools.islice(found, limit))
 
 
 @cache
@@ -200,10 +259,24 @@ async def find_directives(session: AsyncSession, number: str | None, words: str 
     params = {"number": number, "bare": number.lstrip("0")} if number else {}
     found = await session.execute(_directives_query(bool(number)), params)
     rows = [snapshot_of_row(Directive, row) for row in found]
-    if words and not number:
+    return rows if number else directives_in(rows, None, words)
+
+
+async def all_directives(session: AsyncSession) -> tuple[Directive, ...]:
+    """Every directive, by id: what a read-only question keeps per content version and filters with
+    :func:`directives_in`."""
+    return tuple(snapshot_of_row(Directive, row) for row in await session.execute(_directives_query(False)))
+
+
+def directives_in(every: Sequence[Directive], number: str | None, words: str | None) -> list[Directive]:
+    """What :func:`find_directives` reads, taken from ``every`` (all of them, by id)."""
+    if number:
+        bare = number.lstrip("0")
+        return [d for d in every if d.number == number or d.number == bare]
+    if words:
         key = normalize(words)
-        rows = [d for d in rows if key in normalize(d.title)]
-    return rows
+        return [d for d in every if key in normalize(d.title)]
+    return list(every)
 
 
 MAX_TITLE = 300

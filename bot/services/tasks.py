@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -62,7 +63,7 @@ def _tasks_query(by_periods: bool, in_year: bool) -> Select[Any]:
 
 async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, year: int | None = None) -> list[Task]:
     """Tasks not cancelled (of ``periods``, or of ``year``), due first, each with its assignments in
-    the order they were made; frozen snapshots (:func:`bot.services.units.snapshot`), read only."""
+    the order they were made (a tuple); frozen snapshots (:func:`bot.services.units.snapshot`), read only."""
     params: dict[str, object] = {}
     if periods:
         params["periods"] = list(periods)
@@ -74,7 +75,26 @@ async def tasks_for(session: AsyncSession, *, periods: list[str] | None = None, 
         assigned = found.setdefault(row[0], (row, []))[1]
         if row[split] is not None:  # the assignment's id: NULL for a task without assignments
             assigned.append(snapshot_of_row(TaskAssignment, row, split))
-    return [snapshot_of_row(Task, row[:split], assignments=assigned) for row, assigned in found.values()]
+    return [snapshot_of_row(Task, row[:split], assignments=tuple(assigned)) for row, assigned in found.values()]
+
+
+async def all_tasks(session: AsyncSession) -> tuple[Task, ...]:
+    """Every task not cancelled, as :func:`tasks_for` reads them without a filter: what a read-only
+    question keeps per content version and filters with :func:`select_tasks`."""
+    return tuple(await tasks_for(session))
+
+
+def select_tasks(every: Sequence[Task], *, periods: list[str] | None = None, year: int | None = None) -> list[Task]:
+    """The tasks :func:`tasks_for` would read with these filters, taken from ``every`` (all of them,
+    from :func:`all_tasks`): the same filters (``periods`` first; ``year``: a period that begins with
+    it, as the SQL ``LIKE '2022%'``), in the same order (``every``'s)."""
+    if periods:
+        wanted = set(periods)
+        return [task for task in every if task.period in wanted]
+    if year is not None:
+        prefix = str(year)
+        return [task for task in every if task.period is not None and task.period.startswith(prefix)]
+    return list(every)
 
 
 # --- Changing tasks (admins) and reporting progress (officers) ------------------------------------
