@@ -54,21 +54,22 @@ class DutyDay:
 # The questions' reads are built once (building a statement costs more than running it on an index);
 # each loads the person on duty in the same statement.
 @cache
-def _roster_query() -> Select[Any]:
+def _roster_query(one_unit: bool = True) -> Select[Any]:
     """A Core select (a roster is read for most questions, and loading its shifts and people as ORM
-    objects cost more than the query): each shift's columns, then its person's."""
+    objects cost more than the query): each shift's columns, then its person's; of one unit, or of
+    every unit (the roster window)."""
     shifts, members = DutyShift.__table__.c, Member.__table__.c
-    return (
+    query = (
         select(*snapshot_columns(DutyShift), *snapshot_columns(Member))
         .outerjoin_from(DutyShift.__table__, Member.__table__, members.id == shifts.member_id)
         .where(
-            shifts.unit_id == bindparam("unit_id"),
             shifts.duty_date >= bindparam("start"),
             shifts.duty_date <= bindparam("end"),
             shifts.status != "cancelled",
         )
         .order_by(shifts.duty_date, shifts.id)
     )
+    return query.where(shifts.unit_id == bindparam("unit_id")) if one_unit else query
 
 
 @cache
@@ -148,22 +149,6 @@ WINDOW_DAYS_BEFORE = 7  # from the Monday of last week
 WINDOW_DAYS = 35  # to the Sunday three weeks ahead
 
 
-@cache
-def _window_query() -> Select[Any]:
-    """:func:`_roster_query` for every unit."""
-    shifts, members = DutyShift.__table__.c, Member.__table__.c
-    return (
-        select(*snapshot_columns(DutyShift), *snapshot_columns(Member))
-        .outerjoin_from(DutyShift.__table__, Member.__table__, members.id == shifts.member_id)
-        .where(
-            shifts.duty_date >= bindparam("start"),
-            shifts.duty_date <= bindparam("end"),
-            shifts.status != "cancelled",
-        )
-        .order_by(shifts.duty_date, shifts.id)
-    )
-
-
 @dataclass(frozen=True)
 class RosterWindow:
     """Every unit's shifts (not cancelled) from ``start`` to ``end`` inclusive: snapshots, read only.
@@ -203,7 +188,7 @@ def window_around(today: date) -> tuple[date, date]:
 
 async def roster_window(session: AsyncSession, today: date) -> RosterWindow:
     start, end = window_around(today)
-    shifts = _shift_snapshots(await session.execute(_window_query(), {"start": start, "end": end}))
+    shifts = _shift_snapshots(await session.execute(_roster_query(one_unit=False), {"start": start, "end": end}))
     per_unit: dict[int, list[DutyShift]] = {}
     of_member: dict[int, list[DutyShift]] = {}
     for shift in shifts:
