@@ -129,6 +129,12 @@ class Context:
             return await self.reference.kept_value(key, load)
         return await load()
 
+    async def kept_latest(self, kind: Hashable, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """:meth:`ReferenceData.kept_latest` when answering a question; made afresh otherwise."""
+        if self.read_only:
+            return await self.reference.kept_latest(kind, key, load)
+        return await load()
+
     async def cluster(self) -> ClusterView | None:
         """The cluster of the current year."""
         return await self.reference.cluster(self.session, self.today)

@@ -96,7 +96,8 @@ async def _window(ctx: Context, start: date, end: date) -> duty.RosterWindow | N
     first, last = duty.window_around(ctx.today)
     if not ctx.read_only or not first <= start <= end <= last:
         return None
-    return await ctx.kept_value(("roster window", ctx.today), lambda: duty.roster_window(ctx.session, ctx.today))
+    # The same window serves every day of a week (it starts on the Monday of the week before).
+    return await ctx.kept_latest("roster window", first, lambda: duty.roster_window(ctx.session, ctx.today))
 
 
 async def roster(ctx: Context, unit_id: int, start: date, end: date) -> list[duty.DutyDay]:

@@ -143,6 +143,14 @@ async def test_the_window_moves_with_today(uncached: App, monkeypatch: pytest.Mo
         return found
 
     from_windows = await answers(uncached)
+
+    # One window is kept at a time, not one per week asked about.
+    def holds_a_window(value: object) -> bool:
+        return isinstance(value, duty.RosterWindow) or (
+            isinstance(value, tuple) and any(isinstance(part, duty.RosterWindow) for part in value)
+        )
+
+    assert sum(map(holds_a_window, uncached.dispatcher.reference._kept.values())) == 1
     monkeypatch.setattr(duty, "window_around", lambda today: (today + timedelta(days=1), today))  # covers nothing
     database_only = App(uncached.settings)
     database_only.dispatcher.answers.size = 0

@@ -346,6 +346,15 @@ class ReferenceData:
             self._kept[key] = await load()
         return self._kept[key]
 
+    async def kept_latest(self, kind: Hashable, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """As :meth:`kept_value`, for a value that moves with time (the shifts of the weeks around
+        today): only the one made for the latest ``key`` of ``kind`` is kept, so a process that runs
+        for weeks without a content change holds one, not one per week."""
+        found = self._kept.get(kind)
+        if found is None or found[0] != key:
+            found = self._kept[kind] = (key, await load())
+        return found[1]
+
     async def directory(self, session: AsyncSession) -> UnitDirectory:
         if self._directory is None:
             async with self._lock:
