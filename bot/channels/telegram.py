@@ -32,6 +32,7 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -128,11 +129,21 @@ class BotApiRequest(HTTPXRequest):
 
     PTB sends a form, whose percent-encoding (pure Python ``urllib.parse.quote``, three bytes out for
     each Vietnamese letter's byte) cost about as much CPU as building the rest of the request, and
-    the server decodes it again; ``json.dumps`` is C. Calls with files stay multipart."""
+    the server decodes it again; ``json.dumps`` is C. Calls with files stay multipart.
+
+    A JSON call's ``httpx.Request`` is built here, with the client's headers merged with ours once
+    and the timeouts PTB leaves unset made into httpx's form once, then given to the client's public
+    ``send``: ``AsyncClient.request`` merged the same headers, URL and cookies on every call."""
 
     def _build_client(self) -> httpx.AsyncClient:
         self._urls: dict[str, httpx.URL] = {}
-        return _BotApiClient(**self._client_kwargs)
+        client = _BotApiClient(**self._client_kwargs)
+        headers = httpx.Headers(client.headers)
+        headers.update(_JSON_HEADERS)
+        self._json_headers = headers
+        defaults = client.timeout
+        self._default_extensions = {"timeout": defaults.as_dict()}
+        return client
 
     def _url(self, url: str) -> httpx.URL:
         """The method's URL parsed once (httpx parses a string URL on every request; a bot calls a
@@ -144,11 +155,29 @@ class BotApiRequest(HTTPXRequest):
             parsed = self._urls[url] = httpx.URL(url)
         return parsed
 
+    def _extensions(self, read: Any, write: Any, connect: Any, pool: Any) -> dict[str, Any]:
+        """httpx's request extensions for the timeouts PTB passed (its "not set" marker: the client's)."""
+        if (
+            isinstance(read, _DefaultValue)
+            and isinstance(write, _DefaultValue)
+            and isinstance(connect, _DefaultValue)
+            and isinstance(pool, _DefaultValue)
+        ):
+            return self._default_extensions
+        defaults = self._client.timeout
+        timeout = httpx.Timeout(
+            connect=_given(connect, defaults.connect),
+            read=_given(read, defaults.read),
+            write=_given(write, defaults.write),
+            pool=_given(pool, defaults.pool),
+        )
+        return {"timeout": timeout.as_dict()}
+
     async def do_request(
         self,
         url: str,
         method: str,
-        request_data: RequestData | None = None,
+        request_data: RequestData | JsonCall | None = None,
         read_timeout: Any = BaseRequest.DEFAULT_NONE,
         write_timeout: Any = BaseRequest.DEFAULT_NONE,
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
@@ -156,28 +185,40 @@ class BotApiRequest(HTTPXRequest):
     ) -> tuple[int, bytes]:
         if request_data is None or request_data.contains_files:
             return await super().do_request(
-                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+                url,
+                method,
+                request_data,  # type: ignore[arg-type]
+                read_timeout,
+                write_timeout,
+                connect_timeout,
+                pool_timeout,
             )
-        defaults = self._client.timeout
-        timeout = httpx.Timeout(
-            connect=_given(connect_timeout, defaults.connect),
-            read=_given(read_timeout, defaults.read),
-            write=_given(write_timeout, defaults.write),
-            pool=_given(pool_timeout, defaults.pool),
+        request = httpx.Request(
+            method,
+            self._url(url),
+            headers=self._json_headers,
+            content=json.dumps(request_data.parameters, ensure_ascii=False).encode(),
+            extensions=self._extensions(read_timeout, write_timeout, connect_timeout, pool_timeout),
         )
         try:
-            answer = await self._client.request(
-                method=method,
-                url=self._url(url),
-                headers=_JSON_HEADERS,
-                timeout=timeout,
-                content=json.dumps(request_data.parameters, ensure_ascii=False).encode(),
-            )
+            answer = await self._client.send(request)
         except httpx.TimeoutException as exc:
             raise TimedOut("Pool timeout" if isinstance(exc, httpx.PoolTimeout) else None) from exc
         except httpx.HTTPError as exc:
             raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc
         return answer.status_code, answer.content
+
+
+class JsonCall:
+    """A Bot API call's parameters as JSON values, for :meth:`BotApiRequest.do_request` (which reads
+    only ``parameters`` and ``contains_files`` of PTB's ``RequestData``): what PTB's ``Bot`` would make
+    of plain str/int/dict arguments, without converting each through ``RequestParameter``."""
+
+    __slots__ = ("parameters",)
+    contains_files = False
+
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        self.parameters = parameters
 
 
 _JSON_HEADERS = {"User-Agent": HTTPXRequest.USER_AGENT, "Content-Type": "application/json"}
@@ -489,7 +530,25 @@ class TelegramChannel:
         arguments: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
         if markup is not None:
             arguments["reply_markup"] = markup
-        await self.application.bot.do_api_request("sendMessage", api_kwargs=arguments)
+        await self._api("sendMessage", arguments)
+
+    async def _api(self, endpoint: str, arguments: dict[str, Any]) -> Any:
+        """``Bot.do_api_request(endpoint, api_kwargs=arguments)`` for arguments that are plain JSON
+        values (str, int, dicts and lists of them): the same body, result and errors. Made straight
+        through the bot's request object (``Bot.request.post``, PTB's public request interface, with
+        our :class:`BotApiRequest`): ``do_api_request`` would warn (a filtered warning, still made on
+        every call), copy the arguments, look for defaults and the rate limiter, and wrap each argument
+        in a ``RequestParameter`` only for ``BotApiRequest`` to read them back. A bot with defaults or
+        a rate limiter, or another request class, goes through ``do_api_request``."""
+        bot = self.application.bot
+        request = bot.request
+        if not isinstance(request, BotApiRequest) or bot.defaults is not None or bot.rate_limiter is not None:
+            return await bot.do_api_request(endpoint, api_kwargs=arguments)
+        parameters = {key: value for key, value in arguments.items() if value is not None}
+        try:
+            return await request.post(f"{bot.base_url}/{endpoint}", JsonCall(parameters))  # type: ignore[arg-type]
+        except InvalidToken as exc:  # what do_api_request makes of a 404 once the bot is initialised
+            raise EndPointNotFound(f"Endpoint '{endpoint}' not found in Bot API") from exc
 
     async def _send_photo(self, chat_id: str, photo: Document) -> None:
         """A picture is uploaded once; later sends of the same bytes give Telegram the file_id of the
@@ -501,7 +560,7 @@ class TelegramChannel:
         if file_id is not None:
             arguments = {"chat_id": chat_id, "photo": file_id, "caption": photo.caption}
             try:
-                await self._paced(lambda: bot.do_api_request("sendPhoto", api_kwargs=arguments))
+                await self._paced(lambda: self._api("sendPhoto", arguments))
                 self._photo_ids.move_to_end(key)
                 return
             except BadRequest as exc:
