@@ -57,7 +57,18 @@ from bot.channels.base import (
     TemporaryFailure,
 )
 from bot.config import Settings
-from bot.messages import Attachment, ChannelInfo, Document, Incoming, ProgressSink, Reply, split_text, utf16_len
+from bot.messages import (
+    MAX_TEXT,
+    Attachment,
+    Button,
+    ChannelInfo,
+    Document,
+    Incoming,
+    ProgressSink,
+    Reply,
+    split_text,
+    utf16_len,
+)
 from bot.models import utcnow
 from bot.web import Malformed, Webhook
 from handlers.router import Dispatcher, menu_for
@@ -84,7 +95,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 # The keyboards of answers sent by _send_text, as the object Telegram is sent: a role's menu comes
 # under most answers, so building it as PTB objects and converting them back for each was waste.
-_KEYBOARDS: dict[tuple[tuple[tuple[str, str], ...], ...], dict[str, Any]] = {}
+_KEYBOARDS: dict[tuple[tuple[Button, ...], ...], dict[str, Any]] = {}
 
 
 def keyboard_markup(reply: Reply) -> dict[str, Any] | None:
@@ -92,12 +103,12 @@ def keyboard_markup(reply: Reply) -> dict[str, Any] | None:
     (treat it as read-only: it is shared)."""
     if not reply.buttons:
         return None
-    layout = tuple(tuple((b.text, b.data) for b in row) for row in reply.buttons)
+    layout = tuple(map(tuple, reply.buttons))  # Buttons are frozen: equal text and data, equal key
     found = _KEYBOARDS.get(layout)
     if found is None:
         if len(_KEYBOARDS) >= 1024:
             _KEYBOARDS.clear()
-        rows = [[{"text": text, "callback_data": data} for text, data in row] for row in layout]
+        rows = [[{"text": b.text, "callback_data": b.data} for b in row] for row in layout]
         found = _KEYBOARDS[layout] = {"inline_keyboard": rows}
     return found
 
@@ -230,6 +241,14 @@ def _given(value: Any, default: float | None) -> float | None:
     return default if isinstance(value, _DefaultValue) else value
 
 
+def _parts(text: str) -> list[str]:
+    """``split_text`` by UTF-16 units as Telegram counts them; a text of at most half the limit in
+    characters fits whatever they are (a character is one or two units), without encoding it."""
+    if len(text) * 2 <= MAX_TEXT:
+        return [text]
+    return split_text(text, measure=utf16_len)
+
+
 def retry_seconds(error: RetryAfter) -> float:
     value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -274,6 +293,7 @@ class TelegramChannel:
             self.application.add_handler(handler)
         self.application.add_error_handler(self._on_error)
         self._username: str | None = None
+        self._info: tuple[str | None, ChannelInfo] | None = None
         self._opened = False
         self._chat_locks = ChatLocks()
         self.limits = RateLimits(
@@ -369,12 +389,18 @@ class TelegramChannel:
             self._opened = False
 
     def info(self) -> ChannelInfo:
+        """What this channel can do; made once per bot username (it changes only when opened)."""
         username = self._username
+        made = self._info
+        if made is not None and made[0] == username:
+            return made[1]
 
         def deep_link(code: str) -> str | None:
             return f"https://t.me/{username}?start={code}" if username else None
 
-        return ChannelInfo(name=NAME, buttons=True, deep_link=deep_link, edits=True)
+        info = ChannelInfo(name=NAME, buttons=True, deep_link=deep_link, edits=True)
+        self._info = (username, info)
+        return info
 
     async def _register_commands(self, application: Application) -> None:
         """The command menu: officers' commands for everyone, the admin menu for configured admins."""
@@ -486,7 +512,7 @@ class TelegramChannel:
         the token's overall limit. A flood-control answer (429) is waited out once (by every sender of
         the token); anything else is raised to the caller."""
         bot = self.application.bot
-        parts = split_text(reply.text, measure=utf16_len)
+        parts = _parts(reply.text)
         for index, part in enumerate(parts):
             markup = keyboard_markup(reply) if index == len(parts) - 1 else None
             await self._paced(lambda p=part, m=markup: self._send_text(chat_id, p, m))
@@ -575,7 +601,7 @@ class TelegramChannel:
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""
         del is_group  # Telegram tells groups by their negative ids; the throttle already knows
-        parts = split_text(reply.text, measure=utf16_len)
+        parts = _parts(reply.text)
         sent = first_part
         try:
             for index in range(first_part, len(parts)):
