@@ -142,29 +142,32 @@ class BotApiRequest(HTTPXRequest):
     each Vietnamese letter's byte) cost about as much CPU as building the rest of the request, and
     the server decodes it again; ``json.dumps`` is C. Calls with files stay multipart.
 
-    A JSON call's ``httpx.Request`` is built here, with the client's headers merged with ours once
-    and the timeouts PTB leaves unset made into httpx's form once, then given to the client's public
-    ``send``: ``AsyncClient.request`` merged the same headers, URL and cookies on every call."""
+    A JSON call's ``httpx.Request`` is built here and given to the client's public ``send``:
+    ``AsyncClient.request`` merged the client's headers, URL and cookies on every call, and
+    ``Request(content=...)`` worked out the Host and Content-Length headers through httpx's
+    case-insensitive header lookups. Here the headers of each method's URL are made once (Host, the
+    client's, ours: the order httpx sends them in), the request gets its body as a stream with its
+    Content-Length added, and the timeouts PTB leaves unset are made into httpx's form once."""
 
     def _build_client(self) -> httpx.AsyncClient:
-        self._urls: dict[str, httpx.URL] = {}
+        self._urls: dict[str, tuple[httpx.URL, httpx.Headers]] = {}
         client = _BotApiClient(**self._client_kwargs)
-        headers = httpx.Headers(client.headers)
-        headers.update(_JSON_HEADERS)
-        self._json_headers = headers
-        defaults = client.timeout
-        self._default_extensions = {"timeout": defaults.as_dict()}
+        self._default_extensions = {"timeout": client.timeout.as_dict()}
         return client
 
-    def _url(self, url: str) -> httpx.URL:
+    def _url(self, url: str) -> tuple[httpx.URL, httpx.Headers]:
         """The method's URL parsed once (httpx parses a string URL on every request; a bot calls a
-        handful of methods)."""
-        parsed = self._urls.get(url)
-        if parsed is None:
+        handful of methods) and the headers of a JSON call to it but its Content-Length."""
+        known = self._urls.get(url)
+        if known is None:
             if len(self._urls) >= 64:
                 self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)
-        return parsed
+            parsed = httpx.URL(url)
+            headers = httpx.Headers({"Host": parsed.netloc.decode("ascii")})
+            headers.update(self._client.headers)
+            headers.update(_JSON_HEADERS)
+            known = self._urls[url] = (parsed, headers)
+        return known
 
     def _extensions(self, read: Any, write: Any, connect: Any, pool: Any) -> dict[str, Any]:
         """httpx's request extensions for the timeouts PTB passed (its "not set" marker: the client's)."""
@@ -204,13 +207,17 @@ class BotApiRequest(HTTPXRequest):
                 connect_timeout,
                 pool_timeout,
             )
+        target, headers = self._url(url)
+        body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
         request = httpx.Request(
             method,
-            self._url(url),
-            headers=self._json_headers,
-            content=json.dumps(request_data.parameters, ensure_ascii=False).encode(),
+            target,
+            headers=headers,
+            stream=httpx.ByteStream(body),
             extensions=self._extensions(read_timeout, write_timeout, connect_timeout, pool_timeout),
         )
+        request.headers["Content-Length"] = str(len(body))
+        request.read()  # as Request(content=...) does: the body is at hand as request.content
         try:
             answer = await self._client.send(request)
         except httpx.TimeoutException as exc:
