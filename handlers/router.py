@@ -7,7 +7,6 @@ short Vietnamese answers (rolling the transaction back). Nothing here knows whic
 
 from __future__ import annotations
 
-import copy
 import importlib
 import logging
 import re
@@ -15,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.cache import VersionedCache, VersionWatch
 from bot.config import Settings
@@ -72,6 +71,18 @@ class Lazy:
 
     async def __call__(self, ctx: Context) -> Answer:
         return await resolve(self.path)(ctx)
+
+
+_Plain = TypeVar("_Plain")
+
+
+def _shallow(instance: _Plain) -> _Plain:
+    """A shallow copy of an instance kept in its ``__dict__`` (a dataclass without slots or
+    ``__post_init__``: Reply, Viewer): what ``copy.copy`` makes, at a third of its cost or of
+    ``dataclasses.replace``'s."""
+    made = object.__new__(type(instance))
+    made.__dict__.update(instance.__dict__)
+    return made
 
 
 def _target(handler: Handler) -> Handler:
@@ -371,9 +382,8 @@ class Dispatcher:
                 raise DatabaseUnavailable(str(exc)) from exc
             log.exception("handler failed for %s chat %s", incoming.channel, incoming.chat_id)
             answer = Reply(APOLOGY)
-        # Copies: a cached answer is shared between askers (a Reply has no __post_init__: a shallow
-        # copy is what dataclasses.replace made, for less).
-        replies = [copy.copy(r) for r in (answer if isinstance(answer, list) else [answer])]
+        # Copies: a cached answer is shared between askers.
+        replies = [_shallow(r) for r in (answer if isinstance(answer, list) else [answer])]
         # A button's answer replaces its message, unless it is an answer apart ("Đã nhận" under a
         # reminder) or carries a file: that comes as a new message. A picture beside the text (a
         # unit's chart) follows the replaced text as a new message.
@@ -533,7 +543,7 @@ class Dispatcher:
         progress: ProgressSink | None = None,
     ) -> Answer:
         # A copy (handlers get a Viewer they may change), named as in this message.
-        viewer = copy.copy(known.viewer)
+        viewer = _shallow(known.viewer)
         viewer.sender_name = incoming.sender_name
         async with self.read_sessions() as session:
             return await route.run(self._context(incoming, session, viewer, channel, now, route, progress))
