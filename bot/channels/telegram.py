@@ -263,6 +263,8 @@ def retry_seconds(error: RetryAfter) -> float:
 
 class TelegramChannel:
     name = NAME
+    # info() as last made, with the username it was made for.
+    _info: tuple[str | None, ChannelInfo] | None = None
 
     def __init__(
         self,
@@ -300,7 +302,6 @@ class TelegramChannel:
             self.application.add_handler(handler)
         self.application.add_error_handler(self._on_error)
         self._username: str | None = None
-        self._info: tuple[str | None, ChannelInfo] | None = None
         self._opened = False
         self._chat_locks = ChatLocks()
         self.limits = RateLimits(
