@@ -236,3 +236,24 @@ async def test_kept_read_connections_killed_by_the_server_are_replaced(uncached:
         )
     assert ended >= 2
     assert texts(await dispatcher.handle(message("7001", question), TELEGRAM)) == expected
+
+
+def test_the_dispatchers_copies_are_what_dataclasses_replace_makes() -> None:
+    """Replies and the asker's Viewer are copied with handlers.router._shallow: equal to the original
+    (as dataclasses.replace made them), a new object, changing it leaves the original as it was."""
+    from dataclasses import replace
+
+    from bot.messages import Button, Document, Reply
+    from bot.services.members import Viewer
+    from handlers.router import _shallow
+
+    for original in (
+        Reply("x", buttons=[[Button("a", "/b")]], notice="n", photo=Document("p.png", b"png", "c")),
+        Viewer("officer", "telegram", "5", "Cường"),
+    ):
+        copied = _shallow(original)
+        assert copied == replace(original) and copied is not original and type(copied) is type(original)
+    viewer = Viewer("officer", "telegram", "5", "Cường")
+    renamed = _shallow(viewer)
+    renamed.sender_name = "Dũng"
+    assert viewer.sender_name == "Cường"

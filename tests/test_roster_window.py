@@ -159,3 +159,14 @@ async def test_the_window_moves_with_today(uncached: App, monkeypatch: pytest.Mo
     finally:
         await database_only.close()
     assert len(set(from_windows)) > len(questions)  # the days' answers differ
+
+
+def test_span_tokens_are_what_strftime_made() -> None:
+    """The roster's ◀/▶ buttons carry s:YYYYMMDD-YYYYMMDD, formatted without strftime for years 1000-9999."""
+    from datetime import date, timedelta
+
+    from bot.views.duty import _span_token
+
+    for start in (date(1, 1, 1), date(999, 12, 28), date(1000, 1, 1), date(2022, 6, 20), date(9999, 12, 25)):
+        end = min(start + timedelta(days=6), date.max)
+        assert _span_token(start, end) == f"s:{start:%Y%m%d}-{end:%Y%m%d}"

@@ -17,13 +17,14 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select, text
 from telegram import Bot, InputFile
+from telegram.error import BadRequest, EndPointNotFound
 
 from bot.app import App
-from bot.channels.telegram import BotApiRequest, TelegramChannel, keyboard, keyboard_markup
+from bot.channels.telegram import BotApiRequest, JsonCall, TelegramChannel, _parts, keyboard, keyboard_markup
 from bot.cli import fixed_clock
 from bot.config import ConfigError, load_settings
 from bot.delivery import OutboxDelivery
-from bot.messages import Button, Reply
+from bot.messages import Button, Reply, split_text, utf16_len
 from bot.models import DutyShift, Event
 from bot.web import web_app
 from tests.chatting import qtbot_env, qtbot_running, qtbot_start_failure
@@ -571,3 +572,65 @@ async def test_calls_without_files_are_sent_as_json_and_no_cookie_is_kept() -> N
     assert json.loads(message.content) == arguments
     assert document.headers["content-type"].startswith("multipart/form-data")
     assert "cookie" not in document.headers  # no answer's Set-Cookie was kept
+
+
+@pytest.mark.filterwarnings("ignore:Please use 'Bot.sendMessage'")
+async def test_a_json_call_is_the_request_ptb_and_httpx_would_make() -> None:
+    """TelegramChannel._api sends through Bot.request.post with a JsonCall, and BotApiRequest builds
+    the httpx.Request itself: the same method, URL, headers in the same order, body and timeouts as
+    Bot.do_api_request through httpx's own AsyncClient.build_request, and the same errors."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if b"refuse" in request.content:
+            return httpx.Response(400, json={"ok": False, "error_code": 400, "description": "Bad Request: no"})
+        me = {"id": 1, "is_bot": True, "first_name": "qtbot", "username": "qtbot_bot"}
+        return httpx.Response(200, json={"ok": True, "result": me if request.url.path.endswith("/getMe") else True})
+
+    request = BotApiRequest(httpx_kwargs={"transport": httpx.MockTransport(answer)})
+    bot = Bot("1:x", base_url="http://api:8081/bot", request=request)
+    markup = {"inline_keyboard": [[{"text": "Trực hôm nay", "callback_data": "/truc"}]]}
+    arguments = {"chat_id": "5", "text": "Đ/c <b>Cường</b> trực", "parse_mode": "HTML", "reply_markup": markup}
+    async with bot:
+        assert await bot.do_api_request("sendMessage", api_kwargs={**arguments, "caption": None}) is True
+        assert await bot.request.post(f"{bot.base_url}/sendMessage", JsonCall(arguments)) is True  # type: ignore[arg-type]
+        ptb, ours = seen[-2:]
+        client = httpx.AsyncClient(headers={"User-Agent": BotApiRequest.USER_AGENT})
+        stock = client.build_request(
+            "POST", f"{bot.base_url}/sendMessage", headers={"Content-Type": "application/json"}, content=ours.content
+        )
+        await client.aclose()
+        for other in (ptb, stock):
+            assert (ours.method, ours.url, ours.headers.raw, ours.content) == (
+                other.method,
+                other.url,
+                other.headers.raw,
+                other.content,
+            )
+        assert ours.extensions["timeout"] == ptb.extensions["timeout"]
+        assert json.loads(ours.content) == arguments
+        refused = {**arguments, "text": "refuse"}
+        with pytest.raises(BadRequest, match="No") as by_ptb:
+            await bot.do_api_request("sendMessage", api_kwargs=refused)
+        with pytest.raises(BadRequest, match="No") as by_us:
+            await bot.request.post(f"{bot.base_url}/sendMessage", JsonCall(refused))  # type: ignore[arg-type]
+        assert by_us.value.message == by_ptb.value.message
+
+
+async def test_the_channels_api_calls_fail_as_ptbs_do(tg: Harness) -> None:
+    """An unknown method is EndPointNotFound, as Bot.do_api_request says it; a None argument is left
+    out as PTB leaves it out."""
+    await tg.say("/trogiup")  # the chat exists on the fake once the user has written
+    with pytest.raises(EndPointNotFound):
+        await tg.channel._api("noSuchMethod", {"chat_id": str(OFFICER)})
+    await tg.channel._api("sendMessage", {"chat_id": str(OFFICER), "text": "x", "reply_markup": None})
+    call = tg.fake.calls_of("sendMessage")[-1]
+    assert call.params == {"chat_id": str(OFFICER), "text": "x"}
+
+
+def test_short_texts_are_one_part_without_being_measured() -> None:
+    """_parts: a text of at most 2048 characters is one message whatever its characters; longer ones
+    are split by UTF-16 units as before."""
+    for message in ("", "x", "🙂" * 2048, "ạ" * 2048, "🙂" * 2049, "a\n" * 1500, ("dòng " * 30 + "\n") * 60):
+        assert _parts(message) == split_text(message, measure=utf16_len)

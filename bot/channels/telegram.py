@@ -32,6 +32,7 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -56,7 +57,18 @@ from bot.channels.base import (
     TemporaryFailure,
 )
 from bot.config import Settings
-from bot.messages import Attachment, ChannelInfo, Document, Incoming, ProgressSink, Reply, split_text, utf16_len
+from bot.messages import (
+    MAX_TEXT,
+    Attachment,
+    Button,
+    ChannelInfo,
+    Document,
+    Incoming,
+    ProgressSink,
+    Reply,
+    split_text,
+    utf16_len,
+)
 from bot.models import utcnow
 from bot.web import Malformed, Webhook
 from handlers.router import Dispatcher, menu_for
@@ -83,7 +95,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 # The keyboards of answers sent by _send_text, as the object Telegram is sent: a role's menu comes
 # under most answers, so building it as PTB objects and converting them back for each was waste.
-_KEYBOARDS: dict[tuple[tuple[tuple[str, str], ...], ...], dict[str, Any]] = {}
+_KEYBOARDS: dict[tuple[tuple[Button, ...], ...], dict[str, Any]] = {}
 
 
 def keyboard_markup(reply: Reply) -> dict[str, Any] | None:
@@ -91,12 +103,12 @@ def keyboard_markup(reply: Reply) -> dict[str, Any] | None:
     (treat it as read-only: it is shared)."""
     if not reply.buttons:
         return None
-    layout = tuple(tuple((b.text, b.data) for b in row) for row in reply.buttons)
+    layout = tuple(map(tuple, reply.buttons))  # Buttons are frozen: equal text and data, equal key
     found = _KEYBOARDS.get(layout)
     if found is None:
         if len(_KEYBOARDS) >= 1024:
             _KEYBOARDS.clear()
-        rows = [[{"text": text, "callback_data": data} for text, data in row] for row in layout]
+        rows = [[{"text": b.text, "callback_data": b.data} for b in row] for row in layout]
         found = _KEYBOARDS[layout] = {"inline_keyboard": rows}
     return found
 
@@ -128,27 +140,58 @@ class BotApiRequest(HTTPXRequest):
 
     PTB sends a form, whose percent-encoding (pure Python ``urllib.parse.quote``, three bytes out for
     each Vietnamese letter's byte) cost about as much CPU as building the rest of the request, and
-    the server decodes it again; ``json.dumps`` is C. Calls with files stay multipart."""
+    the server decodes it again; ``json.dumps`` is C. Calls with files stay multipart.
+
+    A JSON call's ``httpx.Request`` is built here and given to the client's public ``send``:
+    ``AsyncClient.request`` merged the client's headers, URL and cookies on every call, and
+    ``Request(content=...)`` worked out the Host and Content-Length headers through httpx's
+    case-insensitive header lookups. Here the headers of each method's URL are made once (Host, the
+    client's, ours: the order httpx sends them in), the request gets its body as a stream with its
+    Content-Length added, and the timeouts PTB leaves unset are made into httpx's form once."""
 
     def _build_client(self) -> httpx.AsyncClient:
-        self._urls: dict[str, httpx.URL] = {}
-        return _BotApiClient(**self._client_kwargs)
+        self._urls: dict[str, tuple[httpx.URL, httpx.Headers]] = {}
+        client = _BotApiClient(**self._client_kwargs)
+        self._default_extensions = {"timeout": client.timeout.as_dict()}
+        return client
 
-    def _url(self, url: str) -> httpx.URL:
+    def _url(self, url: str) -> tuple[httpx.URL, httpx.Headers]:
         """The method's URL parsed once (httpx parses a string URL on every request; a bot calls a
-        handful of methods)."""
-        parsed = self._urls.get(url)
-        if parsed is None:
+        handful of methods) and the headers of a JSON call to it but its Content-Length."""
+        known = self._urls.get(url)
+        if known is None:
             if len(self._urls) >= 64:
                 self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)
-        return parsed
+            parsed = httpx.URL(url)
+            headers = httpx.Headers({"Host": parsed.netloc.decode("ascii")})
+            headers.update(self._client.headers)
+            headers.update(_JSON_HEADERS)
+            known = self._urls[url] = (parsed, headers)
+        return known
+
+    def _extensions(self, read: Any, write: Any, connect: Any, pool: Any) -> dict[str, Any]:
+        """httpx's request extensions for the timeouts PTB passed (its "not set" marker: the client's)."""
+        if (
+            isinstance(read, _DefaultValue)
+            and isinstance(write, _DefaultValue)
+            and isinstance(connect, _DefaultValue)
+            and isinstance(pool, _DefaultValue)
+        ):
+            return self._default_extensions
+        defaults = self._client.timeout
+        timeout = httpx.Timeout(
+            connect=_given(connect, defaults.connect),
+            read=_given(read, defaults.read),
+            write=_given(write, defaults.write),
+            pool=_given(pool, defaults.pool),
+        )
+        return {"timeout": timeout.as_dict()}
 
     async def do_request(
         self,
         url: str,
         method: str,
-        request_data: RequestData | None = None,
+        request_data: RequestData | JsonCall | None = None,
         read_timeout: Any = BaseRequest.DEFAULT_NONE,
         write_timeout: Any = BaseRequest.DEFAULT_NONE,
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
@@ -156,28 +199,44 @@ class BotApiRequest(HTTPXRequest):
     ) -> tuple[int, bytes]:
         if request_data is None or request_data.contains_files:
             return await super().do_request(
-                url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+                url,
+                method,
+                request_data,  # type: ignore[arg-type]
+                read_timeout,
+                write_timeout,
+                connect_timeout,
+                pool_timeout,
             )
-        defaults = self._client.timeout
-        timeout = httpx.Timeout(
-            connect=_given(connect_timeout, defaults.connect),
-            read=_given(read_timeout, defaults.read),
-            write=_given(write_timeout, defaults.write),
-            pool=_given(pool_timeout, defaults.pool),
+        target, headers = self._url(url)
+        body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+        request = httpx.Request(
+            method,
+            target,
+            headers=headers,
+            stream=httpx.ByteStream(body),
+            extensions=self._extensions(read_timeout, write_timeout, connect_timeout, pool_timeout),
         )
+        request.headers["Content-Length"] = str(len(body))
+        request.read()  # as Request(content=...) does: the body is at hand as request.content
         try:
-            answer = await self._client.request(
-                method=method,
-                url=self._url(url),
-                headers=_JSON_HEADERS,
-                timeout=timeout,
-                content=json.dumps(request_data.parameters, ensure_ascii=False).encode(),
-            )
+            answer = await self._client.send(request)
         except httpx.TimeoutException as exc:
             raise TimedOut("Pool timeout" if isinstance(exc, httpx.PoolTimeout) else None) from exc
         except httpx.HTTPError as exc:
             raise NetworkError(f"httpx.{type(exc).__name__}: {exc}") from exc
         return answer.status_code, answer.content
+
+
+class JsonCall:
+    """A Bot API call's parameters as JSON values, for :meth:`BotApiRequest.do_request` (which reads
+    only ``parameters`` and ``contains_files`` of PTB's ``RequestData``): what PTB's ``Bot`` would make
+    of plain str/int/dict arguments, without converting each through ``RequestParameter``."""
+
+    __slots__ = ("parameters",)
+    contains_files = False
+
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        self.parameters = parameters
 
 
 _JSON_HEADERS = {"User-Agent": HTTPXRequest.USER_AGENT, "Content-Type": "application/json"}
@@ -189,6 +248,14 @@ def _given(value: Any, default: float | None) -> float | None:
     return default if isinstance(value, _DefaultValue) else value
 
 
+def _parts(text: str) -> list[str]:
+    """``split_text`` by UTF-16 units as Telegram counts them; a text of at most half the limit in
+    characters fits whatever they are (a character is one or two units), without encoding it."""
+    if len(text) * 2 <= MAX_TEXT:
+        return [text]
+    return split_text(text, measure=utf16_len)
+
+
 def retry_seconds(error: RetryAfter) -> float:
     value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -196,6 +263,8 @@ def retry_seconds(error: RetryAfter) -> float:
 
 class TelegramChannel:
     name = NAME
+    # info() as last made, with the username it was made for.
+    _info: tuple[str | None, ChannelInfo] | None = None
 
     def __init__(
         self,
@@ -328,12 +397,18 @@ class TelegramChannel:
             self._opened = False
 
     def info(self) -> ChannelInfo:
+        """What this channel can do; made once per bot username (it changes only when opened)."""
         username = self._username
+        made = self._info
+        if made is not None and made[0] == username:
+            return made[1]
 
         def deep_link(code: str) -> str | None:
             return f"https://t.me/{username}?start={code}" if username else None
 
-        return ChannelInfo(name=NAME, buttons=True, deep_link=deep_link, edits=True)
+        info = ChannelInfo(name=NAME, buttons=True, deep_link=deep_link, edits=True)
+        self._info = (username, info)
+        return info
 
     async def _register_commands(self, application: Application) -> None:
         """The command menu: officers' commands for everyone, the admin menu for configured admins."""
@@ -445,7 +520,7 @@ class TelegramChannel:
         the token's overall limit. A flood-control answer (429) is waited out once (by every sender of
         the token); anything else is raised to the caller."""
         bot = self.application.bot
-        parts = split_text(reply.text, measure=utf16_len)
+        parts = _parts(reply.text)
         for index, part in enumerate(parts):
             markup = keyboard_markup(reply) if index == len(parts) - 1 else None
             await self._paced(lambda p=part, m=markup: self._send_text(chat_id, p, m))
@@ -489,7 +564,25 @@ class TelegramChannel:
         arguments: dict[str, object] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
         if markup is not None:
             arguments["reply_markup"] = markup
-        await self.application.bot.do_api_request("sendMessage", api_kwargs=arguments)
+        await self._api("sendMessage", arguments)
+
+    async def _api(self, endpoint: str, arguments: dict[str, Any]) -> Any:
+        """``Bot.do_api_request(endpoint, api_kwargs=arguments)`` for arguments that are plain JSON
+        values (str, int, dicts and lists of them): the same body, result and errors. Made straight
+        through the bot's request object (``Bot.request.post``, PTB's public request interface, with
+        our :class:`BotApiRequest`): ``do_api_request`` would warn (a filtered warning, still made on
+        every call), copy the arguments, look for defaults and the rate limiter, and wrap each argument
+        in a ``RequestParameter`` only for ``BotApiRequest`` to read them back. A bot with defaults or
+        a rate limiter, or another request class, goes through ``do_api_request``."""
+        bot = self.application.bot
+        request = bot.request
+        if not isinstance(request, BotApiRequest) or bot.defaults is not None or bot.rate_limiter is not None:
+            return await bot.do_api_request(endpoint, api_kwargs=arguments)
+        parameters = {key: value for key, value in arguments.items() if value is not None}
+        try:
+            return await request.post(f"{bot.base_url}/{endpoint}", JsonCall(parameters))  # type: ignore[arg-type]
+        except InvalidToken as exc:  # what do_api_request makes of a 404 once the bot is initialised
+            raise EndPointNotFound(f"Endpoint '{endpoint}' not found in Bot API") from exc
 
     async def _send_photo(self, chat_id: str, photo: Document) -> None:
         """A picture is uploaded once; later sends of the same bytes give Telegram the file_id of the
@@ -501,7 +594,7 @@ class TelegramChannel:
         if file_id is not None:
             arguments = {"chat_id": chat_id, "photo": file_id, "caption": photo.caption}
             try:
-                await self._paced(lambda: bot.do_api_request("sendPhoto", api_kwargs=arguments))
+                await self._paced(lambda: self._api("sendPhoto", arguments))
                 self._photo_ids.move_to_end(key)
                 return
             except BadRequest as exc:
@@ -516,7 +609,7 @@ class TelegramChannel:
     async def deliver(self, chat_id: str, reply: Reply, *, is_group: bool, kind: str = "", first_part: int = 0) -> None:
         """Send one outbox message; Telegram's errors become the outbox's (bot/channels/base.py)."""
         del is_group  # Telegram tells groups by their negative ids; the throttle already knows
-        parts = split_text(reply.text, measure=utf16_len)
+        parts = _parts(reply.text)
         sent = first_part
         try:
             for index in range(first_part, len(parts)):
