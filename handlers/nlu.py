@@ -573,11 +573,11 @@ def _initials(raw: str, directory: UnitDirectory) -> UnitMatch | None:
     return None
 
 
-def _criterion(canon: str) -> str | None:
+def _criterion(canon: str, tokens: list[str] | None = None) -> str | None:
     code = lexicon.CRITERION_CODE.search(canon)
     if code:
         return code.group(1).replace(" ", "").upper()
-    return lexicon.first_phrase(canon, lexicon.CRITERION_WORDS)
+    return lexicon.first_phrase(canon, lexicon.CRITERION_WORDS, tokens)
 
 
 def _grade(canon: str) -> str | None:
@@ -601,8 +601,8 @@ def extract(
     Vietnamese message) for an impossible date such as 31/02. ``reading``: :func:`read` of ``text``,
     when the router has it."""
     slots = Slots(text=text)
-    tokens = _TOKEN.findall(text) if ":" in text else ()  # a token has a colon
-    for kind, value in tokens:
+    buttons = _TOKEN.findall(text) if ":" in text else ()  # a token has a colon
+    for kind, value in buttons:
         if kind == "u" and value.isdigit() and int(value) in directory.by_id:
             unit = directory.by_id[int(value)]
             if unit.kind == "commune":
@@ -621,7 +621,7 @@ def extract(
             slots.period = _period_token(value)
         elif kind == "m" and value.isdigit() and people:
             slots.people = [p for p in people if p.id == int(value)]
-    rest = _TOKEN.sub(" ", text) if tokens else text
+    rest = _TOKEN.sub(" ", text) if buttons else text
     initials = _initials(rest, directory)
     if initials is not None and initials.matched:
         # "DT" in capitals is Duy Tiên, not "dt" (diễn tập): spell the unit out before anything else.
@@ -653,15 +653,16 @@ def extract(
         slots.area = directory.find_in_text(canon, communes=True, prefer_parent=home_district, normalized=True)
         if slots.area and slots.unit and normalize(slots.area.unit.short_name) in normalize(slots.unit.unit.name):
             slots.area = None  # "Kim Bảng" named the district, not a commune inside it
-    slots.role = lexicon.first_phrase(canon, lexicon.ROLE_WORDS)
+    tokens = _WORD.findall(canon)  # the words of canon, for the word lists' shortcut
+    slots.role = lexicon.first_phrase(canon, lexicon.ROLE_WORDS, tokens)
     numbers = _NUMBER.findall(dateless)
     slots.number = numbers[0] if numbers else None
     task = lexicon.TASK_CODE.search(canon)
     slots.task_code = f"FT{int(task.group(2))}" if task else None
-    slots.task_topic = lexicon.first_phrase(canon, lexicon.TASK_TOPICS)
-    slots.criterion = _criterion(canon)
+    slots.task_topic = lexicon.first_phrase(canon, lexicon.TASK_TOPICS, tokens)
+    slots.criterion = _criterion(canon, tokens)
     slots.grade = _grade(canon)
-    slots.event_kind = lexicon.first_phrase(canon, lexicon.EVENT_KIND_WORDS)
+    slots.event_kind = lexicon.first_phrase(canon, lexicon.EVENT_KIND_WORDS, tokens)
     leftover = dateless
     named = [_whole(match.matched) for match in (slots.unit, slots.unit2, slots.area) if match and match.matched]
     for pattern in named:

@@ -425,3 +425,26 @@ def test_button_tokens_are_read_and_taken_out() -> None:
     assert slots.unit is not None and slots.unit.unit.id == 1
     assert slots.span == (date(2022, 6, 23), date(2022, 6, 23), "")
     assert slots.norm == "tuan nay"
+
+
+_WORD_LISTS = [
+    lexicon.ROLE_WORDS,
+    lexicon.TASK_TOPICS,
+    lexicon.CRITERION_WORDS,
+    lexicon.EVENT_KIND_WORDS,
+    lexicon.GRADE_WORDS,
+    {"d/c": "x", "/c": "y", "ba sao": "z"},
+]
+_LIST_WORDS = sorted({w for words in _WORD_LISTS for phrase in words for w in phrase.split()} | {"d/c", "xd/c", "/"})
+
+
+@QUICK
+@given(
+    st.lists(st.sampled_from(_LIST_WORDS), min_size=0, max_size=7),
+    st.lists(st.sampled_from([" ", " ", "/", ",", "-"]), min_size=7, max_size=7),
+)
+def test_phrases_in_skips_only_lists_that_cannot_match(words: list[str], separators: list[str]) -> None:
+    # phrases_in() given the text's words looks at a list only when one of its first words is there.
+    norm = _glued(words, separators)
+    for word_list in _WORD_LISTS:
+        assert lexicon.phrases_in(norm, word_list, nlu._WORD.findall(norm)) == lexicon.phrases_in(norm, word_list)
