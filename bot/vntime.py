@@ -746,7 +746,8 @@ def _span_words(ctx: _Ctx, hits: list[_Hit], today: date) -> tuple[date, date, s
     def free(start: int, end: int) -> bool:
         return all(end <= h.start or start >= h.end for h in hits)
 
-    for m in _WEEK_RE.finditer(ctx.norm):
+    # Each pattern needs its word ("tuan", "thang"): most questions have neither.
+    for m in _WEEK_RE.finditer(ctx.norm) if "tuan" in ctx.norm else ():
         if not free(m.start(), m.end()):
             continue
         if m["sang"] is not None:
@@ -761,7 +762,7 @@ def _span_words(ctx: _Ctx, hits: list[_Hit], today: date) -> tuple[date, date, s
         monday, sunday = week_bounds(today + timedelta(weeks=_WEEK_SHIFT[rel]))
         found.append((m.start(), monday, sunday, label))
 
-    for m in _MONTH_RE.finditer(ctx.norm):
+    for m in _MONTH_RE.finditer(ctx.norm) if "thang" in ctx.norm else ():
         if not free(m.start(), m.end()) or ctx.prev(m.start())[:1].isdigit():
             continue  # "6 tháng sau" is a duration
         if m["rel"] is not None:

@@ -315,7 +315,7 @@ def test_span_skips_the_weekday_rewrites_only_when_they_cannot_match(text: str) 
 
 _HIT_WORDS = [*_DATE_WORDS, "23/6", "20-26/6", "2022-06-01", "20–26/6", "23.6.2022", "92.5", "1-15", "ngay 3", "mung 2"]
 hit_phrases = st.lists(
-    st.sampled_from([*_HIT_WORDS, "23", "6", "-", "–", "/", ".", "thang", "ngay", "mong"]), max_size=8
+    st.sampled_from([*_HIT_WORDS, "23", "6", "-", "–", "/", ".", "thang", "ngay", "mong", "tuan", "sang"]), max_size=8
 )
 
 
@@ -328,6 +328,10 @@ class _HasEverything(str):
 
 _HIT_EXAMPLES = [
     "23 thang 6",
+    "thang 7",
+    "thang sau",
+    "tuan nay",
+    "sang tuan",
     "ngay 23 thang 6 nam 2022",
     "mung 2 thang 9",
     "20-26/6",
@@ -364,6 +368,12 @@ def _check_find_hits(text: str) -> None:
     except vntime.DateParseError:
         return
     assert vntime._find_hits(ctx) == expected
+    # _span_words runs its week and month patterns only with "tuan" / "thang" in the text.
+    try:
+        expected_span = vntime._span_words(long_way, expected, TODAY)
+    except vntime.DateParseError:
+        return
+    assert vntime._span_words(ctx, expected, TODAY) == expected_span
 
 
 _SPAN_WORDS = [*_DATE_WORDS, "truc ban", "truc chi huy", "20-26/6", "23/6", "toi"]
