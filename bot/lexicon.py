@@ -403,25 +403,40 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-_PATTERNS: dict[int, tuple[dict[str, str], list[tuple[str, re.Pattern[str]]]]] = {}
+_Compiled = tuple[list[tuple[str, re.Pattern[str]]], frozenset[str] | None]
+_PATTERNS: dict[int, tuple[dict[str, str], _Compiled]] = {}
+_WORD = re.compile(r"\w+")
 
 
-def _compiled(words: dict[str, str]) -> list[tuple[str, re.Pattern[str]]]:
-    """The phrases of a word list, longest first, each as a whole-word pattern (compiled once)."""
+def _compiled(words: dict[str, str]) -> _Compiled:
+    """The phrases of a word list, longest first, each as a whole-word pattern (compiled once), and
+    the first words of the phrases (None when a phrase has no word)."""
     cached = _PATTERNS.get(id(words))
-    if cached is None or cached[0] is not words or len(cached[1]) != len(words):
+    if cached is None or cached[0] is not words or len(cached[1][0]) != len(words):
         ordered = sorted(words, key=len, reverse=True)
-        cached = (words, [(p, re.compile(rf"(?<![\w]){re.escape(p)}(?![\w])")) for p in ordered])
+        firsts = [_WORD.findall(p)[:1] for p in ordered]
+        cached = (
+            words,
+            (
+                [(p, re.compile(rf"(?<![\w]){re.escape(p)}(?![\w])")) for p in ordered],
+                frozenset(w for first in firsts for w in first) if all(firsts) else None,
+            ),
+        )
         _PATTERNS[id(words)] = cached
     return cached[1]
 
 
-def phrases_in(norm: str, words: dict[str, str]) -> list[str]:
-    """The values of the phrases found in ``norm``, longest phrase first; the text a phrase matched is
-    used up, so "ban tin sang" does not also count as "tin"."""
+def phrases_in(norm: str, words: dict[str, str], tokens: list[str] | None = None) -> list[str]:
+    r"""The values of the phrases found in ``norm``, longest phrase first; the text a phrase matched is
+    used up, so "ban tin sang" does not also count as "tin". ``tokens``: the words of ``norm``
+    (``\w+`` runs), when the caller has them: a phrase matches whole words, so its first word is one
+    of them, and a list none of whose first words is there is not looked at (most lists, most questions)."""
+    patterns, firsts = _compiled(words)
     found: list[str] = []
+    if tokens is not None and firsts is not None and firsts.isdisjoint(tokens):
+        return found
     rest = f" {norm} "
-    for phrase, pattern in _compiled(words):
+    for phrase, pattern in patterns:
         # The plain substring test first: most phrases are absent, and it is several times cheaper.
         if phrase in rest and pattern.search(rest):
             found.append(words[phrase])
@@ -429,8 +444,8 @@ def phrases_in(norm: str, words: dict[str, str]) -> list[str]:
     return found
 
 
-def first_phrase(norm: str, words: dict[str, str]) -> str | None:
-    found = phrases_in(norm, words)
+def first_phrase(norm: str, words: dict[str, str], tokens: list[str] | None = None) -> str | None:
+    found = phrases_in(norm, words, tokens)
     return found[0] if found else None
 
 

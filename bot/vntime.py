@@ -422,10 +422,12 @@ def _find_hits(ctx: _Ctx) -> list[_Hit]:
         _find_word_hits(ctx, hits, free)
         return hits
 
-    for m in _ISO_RE.finditer(norm):
+    # Each pattern below has a character or word it cannot match without: most questions have none.
+    dash = "-" in norm or "–" in norm
+    for m in _ISO_RE.finditer(norm) if "-" in norm else ():
         hits.append(_Hit(m.start(), m.end(), 0, _Dmy(int(m["d"]), int(m["m"]), int(m["y"]), m.group())))
 
-    for m in _RANGE_RE.finditer(norm):
+    for m in _RANGE_RE.finditer(norm) if dash else ():
         if not free(m.start(), m.end()) or ctx.prev(m.start()) in _NUM_SKIP_BEFORE:
             continue
         m2 = int(m["m2"])
@@ -438,7 +440,7 @@ def _find_hits(ctx: _Ctx) -> list[_Hit]:
         last = _Dmy(int(m["d2"]), m2, _year4(m["y2"]), last_raw)
         hits.append(_Hit(m.start(), m.end(), 0, first, last))
 
-    for m in _NUM_RE.finditer(norm):
+    for m in _NUM_RE.finditer(norm) if dash or "/" in norm or "." in norm else ():
         if not free(m.start(), m.end()) or ctx.prev(m.start()) in _NUM_SKIP_BEFORE:
             continue
         day, month, sep, year = int(m["d"]), int(m["m"]), m["sep"], m["y"]
@@ -450,13 +452,13 @@ def _find_hits(ctx: _Ctx) -> list[_Hit]:
             continue  # "1-15", "2-3 ngày": counts, not dates
         hits.append(_Hit(m.start(), m.end(), 0, _Dmy(day, month, _year4(year), m.group())))
 
-    for m in _WORD_RE.finditer(norm):
+    for m in _WORD_RE.finditer(norm) if "thang" in norm else ():
         if not free(m.start(), m.end()):
             continue
         raw = f"{m['d']}/{m['m']}" + (f"/{m['y']}" if m["y"] else "")
         hits.append(_Hit(m.start(), m.end(), 0, _Dmy(int(m["d"]), int(m["m"]), _year4(m["y"]), raw)))
 
-    for m in _DAY_ONLY_RE.finditer(norm):
+    for m in _DAY_ONLY_RE.finditer(norm) if "ngay" in norm or "mung" in norm or "mong" in norm else ():
         pre = m["pre"]
         if not free(m.start(), m.end()) or (pre == "mong" and not ctx.marked):
             continue  # unaccented "mong 2 …" is more likely "mong" (hope) than "mồng"
@@ -744,7 +746,8 @@ def _span_words(ctx: _Ctx, hits: list[_Hit], today: date) -> tuple[date, date, s
     def free(start: int, end: int) -> bool:
         return all(end <= h.start or start >= h.end for h in hits)
 
-    for m in _WEEK_RE.finditer(ctx.norm):
+    # Each pattern needs its word ("tuan", "thang"): most questions have neither.
+    for m in _WEEK_RE.finditer(ctx.norm) if "tuan" in ctx.norm else ():
         if not free(m.start(), m.end()):
             continue
         if m["sang"] is not None:
@@ -759,7 +762,7 @@ def _span_words(ctx: _Ctx, hits: list[_Hit], today: date) -> tuple[date, date, s
         monday, sunday = week_bounds(today + timedelta(weeks=_WEEK_SHIFT[rel]))
         found.append((m.start(), monday, sunday, label))
 
-    for m in _MONTH_RE.finditer(ctx.norm):
+    for m in _MONTH_RE.finditer(ctx.norm) if "thang" in ctx.norm else ():
         if not free(m.start(), m.end()) or ctx.prev(m.start())[:1].isdigit():
             continue  # "6 tháng sau" is a duration
         if m["rel"] is not None:
@@ -790,14 +793,15 @@ def _span_words(ctx: _Ctx, hits: list[_Hit], today: date) -> tuple[date, date, s
 _SPAN_HINT = re.compile(r"\d|nay|mai|mot|kia|qua|thu|chu\snhat|cn|tuan|thang")
 
 
-def parse_date_range(text: str, today: date) -> tuple[date, date, str] | None:
+def parse_date_range(text: str, today: date, *, norm: str | None = None) -> tuple[date, date, str] | None:
     """(start, end inclusive, label) of the span a query asks about; None when there is none.
 
     Order: explicit span ('20–26/6', 'từ 20/6 đến 26/6') > week/month words ('tuần này', 'tháng 7/2022')
     > a single day (hôm nay, mai, 23/6, thứ năm) as (d, d). Labels: the canonical Vietnamese phrase for
     relative weeks/months, 'tháng 7/2022' for a named month, fmt_date_range(...) for dates.
+    ``norm``: normalize(text), when the caller has it.
     """
-    norm = normalize(text)
+    norm = normalize(text) if norm is None else norm
     if _SPAN_HINT.search(norm) is None:
         return None
     ctx = _Ctx(text, norm)
@@ -962,12 +966,13 @@ def _may_name_period(norm: str) -> bool:
     return ("q" in norm or "nam" in norm or "nua" in norm or "thang" in norm) and _PERIOD_HINT.search(norm) is not None
 
 
-def parse_period(text: str, today: date) -> PeriodSpec | None:
+def parse_period(text: str, today: date, *, norm: str | None = None) -> PeriodSpec | None:
     """Quarter, half year or year named in text ('quý II/2022', '6 tháng đầu năm', 'năm nay'); None if absent.
 
     A missing year means today's year. Dates in the text ('ngày 23 tháng 6 năm 2022') are not periods.
+    ``norm``: normalize(text), when the caller has it.
     """
-    norm = normalize(text)
+    norm = normalize(text) if norm is None else norm
     if not _may_name_period(norm):
         return None
     ctx = _Ctx(text, norm)

@@ -21,7 +21,7 @@ import re
 import re._constants as _c
 import re._parser as _parser
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -70,7 +70,9 @@ class Rules:
     def tried(self, text: str) -> list[tuple[str, re.Pattern[str]]]:
         """The rules that may match ``text``, in order."""
         found = set(self._always)
-        for word in self._words.intersection(_WORD.findall(text)):
+        # Text of letters, digits and spaces only (most questions) is its words split at the spaces.
+        words = text.split() if text.replace(" ", "").isalnum() else _WORD.findall(text)
+        for word in self._words.intersection(words):
             found |= self._by_word[word]
         if self._beginning is not None:
             for begun in self._beginning.findall(text):
@@ -144,6 +146,7 @@ _PERIOD_TEXT = re.compile(
     r"|(?<!thu )\b(ca )?nam (nay|\d{4})\b"  # "thứ năm này" is a weekday, not this year
 )
 _NUMBER = re.compile(r"\b(\d{1,4})\b")
+_AI = re.compile(r"\bai\b")
 _ROLE_TEXT = re.compile(r"\b(" + "|".join(sorted(lexicon.ROLE_WORDS, key=len, reverse=True)) + r")\b")
 _ROLE_PHRASES = [(words, re.compile(rf"\b{words}\b")) for words in lexicon.ROLE_WORDS]
 _WEEKDAY = r"(thu (hai|ba|tu|nam|sau|bay|[2-7])|t[2-7]|chu nhat|cn)"
@@ -277,12 +280,20 @@ class Query:
 def canonical(text: str) -> str:
     """Normalised text with abbreviations spelled out and common slips fixed:
     'nv nao sap den han ko' -> 'nhiem vu nao sap den han khong'."""
-    norm = normalize(text).replace("–", " ")
+    return _canonical(text)[1]
+
+
+def _canonical(text: str) -> tuple[str, str]:
+    """normalize(text) and :func:`canonical` of ``text``, which starts from it. Both are normalised
+    text: canonical() only splits, joins and swaps in lexicon words, all normalised
+    (tests/test_nlu_shortcuts.py), so normalize(canonical(text)) == canonical(text)."""
+    normalized = normalize(text)
+    norm = normalized.replace("–", " ")
     for phrase, pattern, spelled in _ABBREVIATION_PHRASES:
         if phrase in norm:  # the pattern cannot match otherwise (and most questions have none)
             norm = pattern.sub(spelled, norm)
     if _RESPELT.isdisjoint(norm.split()) and _DOUBLED_END.search(norm) is None:
-        return " ".join(norm.split())  # no word to spell out or mend (most questions)
+        return normalized, " ".join(norm.split())  # no word to spell out or mend (most questions)
     capitals = {normalize(t) for t in lexicon.INITIALS.findall(text)} & lexicon.LOWERCASE_ONLY
     words = []
     for word in norm.split():
@@ -291,7 +302,7 @@ def canonical(text: str) -> str:
         if doubled and word not in _VOCABULARY and word[:-1] in _VOCABULARY:  # "hangg", "diemm"
             word = word[:-1]
         words.append(word if word in capitals else _ABBREVIATION.get(word, word))
-    return " ".join(words)
+    return normalized, " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -303,12 +314,13 @@ class Reading:
     canon: str  # canonical(text)
     subject: tuple[str | None, tuple[str, ...]]  # detect_subject(canon)
     asker: bool  # canonical_mentions_asker(canon)
+    norm: str = field(default="", repr=False)  # normalize(text), which canon starts from
 
 
 def read(text: str) -> Reading:
     """The canonical form of a question, its subject and whether it names the asker."""
-    canon = canonical(text)
-    return Reading(text, canon, detect_subject(canon), canonical_mentions_asker(canon))
+    norm, canon = _canonical(text)
+    return Reading(text, canon, detect_subject(canon), canonical_mentions_asker(canon), norm)
 
 
 def detect_intent(text: str) -> str | None:
@@ -380,10 +392,13 @@ def _span(dateless: str, today: date) -> tuple[date, date, str] | None:
         shift = {"sau": 1, "toi": 1, "truoc": -1}.get(weekend.group(2) or "", 0)
         monday = week_bounds(today)[0] + timedelta(days=7 * shift)
         return monday + timedelta(days=5), monday + timedelta(days=6), "cuối tuần"
-    text = _WEEKDAY_NAY.sub(lambda m: f"{m.group(1)} tuan nay", dateless)
+    # Each pattern needs its last word ("nay", "toi") in the text: most questions have neither.
+    text = _WEEKDAY_NAY.sub(lambda m: f"{m.group(1)} tuan nay", dateless) if "nay" in dateless else dateless
     # "thu 2 toi" is "thứ 2 tới" (the next Monday), not Monday evening: give the date reader the accent.
-    text = _WEEKDAY_TOI.sub(lambda m: f"{m.group(1)} tới", text)
-    found = parse_date_range(text, today)
+    text = _WEEKDAY_TOI.sub(lambda m: f"{m.group(1)} tới", text) if "toi" in text else text
+    # Canonical text with words swapped for normalised ones: normalised once its spaces are single,
+    # unless "tới" was put back.
+    found = parse_date_range(text, today, norm=" ".join(text.split()) if text.isascii() else None)
     if found is None:
         return None
     start, end, label = found
@@ -558,11 +573,11 @@ def _initials(raw: str, directory: UnitDirectory) -> UnitMatch | None:
     return None
 
 
-def _criterion(canon: str) -> str | None:
+def _criterion(canon: str, tokens: list[str] | None = None) -> str | None:
     code = lexicon.CRITERION_CODE.search(canon)
     if code:
         return code.group(1).replace(" ", "").upper()
-    return lexicon.first_phrase(canon, lexicon.CRITERION_WORDS)
+    return lexicon.first_phrase(canon, lexicon.CRITERION_WORDS, tokens)
 
 
 def _grade(canon: str) -> str | None:
@@ -586,7 +601,8 @@ def extract(
     Vietnamese message) for an impossible date such as 31/02. ``reading``: :func:`read` of ``text``,
     when the router has it."""
     slots = Slots(text=text)
-    for kind, value in _TOKEN.findall(text):
+    buttons = _TOKEN.findall(text) if ":" in text else ()  # a token has a colon
+    for kind, value in buttons:
         if kind == "u" and value.isdigit() and int(value) in directory.by_id:
             unit = directory.by_id[int(value)]
             if unit.kind == "commune":
@@ -605,65 +621,72 @@ def extract(
             slots.period = _period_token(value)
         elif kind == "m" and value.isdigit() and people:
             slots.people = [p for p in people if p.id == int(value)]
-    rest = _TOKEN.sub(" ", text)
+    rest = _TOKEN.sub(" ", text) if buttons else text
     initials = _initials(rest, directory)
     if initials is not None and initials.matched:
         # "DT" in capitals is Duy Tiên, not "dt" (diễn tập): spell the unit out before anything else.
         rest = re.sub(rf"(?<![\w/]){re.escape(initials.matched.upper())}(?![\w/])", initials.unit.short_name, rest)
     # The router's reading holds for the text as it came, without buttons' tokens or initials.
-    same = reading is not None and reading.text == rest
-    canon = reading.canon if reading is not None and same else canonical(rest)
+    same = reading is not None and reading.text == rest and bool(reading.norm)
+    rest_norm, canon = (reading.norm, reading.canon) if reading is not None and same else _canonical(rest)
     slots.norm = canon
     if slots.period is None:
-        slots.period = parse_period(rest, today) or parse_period(canon, today)
+        # canon is normalised text already (see _canonical).
+        slots.period = parse_period(rest, today, norm=rest_norm) or parse_period(canon, today, norm=canon)
     # Every period phrase has "q" or "nam" in it.
     dateless = _PERIOD_TEXT.sub(" ", canon) if "q" in canon or "nam" in canon else canon
     if slots.span is None:
         # Role words go first: "trực ban thứ 6" is not a "bàn" of anything.
         slots.span = _span(_ROLE_TEXT.sub(" ", dateless), today)
     slots.moment = _moment(dateless)
+    # canon is normalised text (see _canonical), and so is what is left of it once a name is taken out.
     if slots.unit is None:
-        slots.unit = directory.find_in_text(canon, communes=False)
+        slots.unit = directory.find_in_text(canon, communes=False, normalized=True)
     if slots.unit is not None and slots.unit2 is None and slots.unit.matched:
-        others = re.sub(rf"\b{re.escape(slots.unit.matched)}\b", " ", canon)
-        second = directory.find_in_text(others, communes=False)
+        others = " ".join(_whole(slots.unit.matched).sub(" ", canon).split())
+        second = directory.find_in_text(others, communes=False, normalized=True)
         if second is not None and second.unit.id != slots.unit.unit.id:
             slots.unit2 = second
             if second.matched and canon.find(second.matched) < canon.find(slots.unit.matched):
                 slots.unit, slots.unit2 = second, slots.unit  # in the order the question names them
     if slots.area is None:
-        slots.area = directory.find_in_text(canon, communes=True, prefer_parent=home_district)
+        slots.area = directory.find_in_text(canon, communes=True, prefer_parent=home_district, normalized=True)
         if slots.area and slots.unit and normalize(slots.area.unit.short_name) in normalize(slots.unit.unit.name):
             slots.area = None  # "Kim Bảng" named the district, not a commune inside it
-    slots.role = lexicon.first_phrase(canon, lexicon.ROLE_WORDS)
+    tokens = _WORD.findall(canon)  # the words of canon, for the word lists' shortcut
+    slots.role = lexicon.first_phrase(canon, lexicon.ROLE_WORDS, tokens)
     numbers = _NUMBER.findall(dateless)
     slots.number = numbers[0] if numbers else None
     task = lexicon.TASK_CODE.search(canon)
     slots.task_code = f"FT{int(task.group(2))}" if task else None
-    slots.task_topic = lexicon.first_phrase(canon, lexicon.TASK_TOPICS)
-    slots.criterion = _criterion(canon)
+    slots.task_topic = lexicon.first_phrase(canon, lexicon.TASK_TOPICS, tokens)
+    slots.criterion = _criterion(canon, tokens)
     slots.grade = _grade(canon)
-    slots.event_kind = lexicon.first_phrase(canon, lexicon.EVENT_KIND_WORDS)
+    slots.event_kind = lexicon.first_phrase(canon, lexicon.EVENT_KIND_WORDS, tokens)
     leftover = dateless
-    for match in (slots.unit, slots.unit2, slots.area):
-        if match is not None and match.matched:
-            leftover = re.sub(rf"\b{re.escape(match.matched)}\b", " ", leftover)
+    named = [_whole(match.matched) for match in (slots.unit, slots.unit2, slots.area) if match and match.matched]
+    for pattern in named:
+        leftover = pattern.sub(" ", leftover)
     if not slots.people and people:
         names = canon
-        for match in (slots.unit, slots.unit2, slots.area):
-            if match is not None and match.matched:
-                names = re.sub(rf"\b{re.escape(match.matched)}\b", " ", names)
+        for pattern in named:
+            names = pattern.sub(" ", names)
         slots.people = find_people(names, rest, people)
     for person in slots.people:
         for word in person.norm_name.split():
             leftover = re.sub(rf"\b{word}\b", " ", leftover)
     asker = reading.asker if reading is not None and same else canonical_mentions_asker(canon)
-    slots.self_ref = asker and not re.search(r"\bai\b", canon)
+    slots.self_ref = asker and not _AI.search(canon)
     for words, pattern in _ROLE_PHRASES:
         if words in leftover:  # the pattern cannot match otherwise
             leftover = pattern.sub(" ", leftover)
     slots.leftover = " ".join(_KNOWN_WORDS.sub(" ", leftover).split())
     return slots
+
+
+def _whole(words: str) -> re.Pattern[str]:
+    """``words`` as a whole-word pattern (re keeps the compiled patterns of the names it saw)."""
+    return re.compile(rf"\b{re.escape(words)}\b")
 
 
 def parse_query(

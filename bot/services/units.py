@@ -116,12 +116,18 @@ class UnitDirectory:
         return self._children.get(district.id, [])
 
     def find_in_text(
-        self, text: str, *, communes: bool | None = None, prefer_parent: int | None = None
+        self,
+        text: str,
+        *,
+        communes: bool | None = None,
+        prefer_parent: int | None = None,
+        normalized: bool = False,
     ) -> UnitMatch | None:
         """The unit named somewhere in a sentence; the longest name wins ("ban chqs huyen kim bang"
         over "kim bang"). ``communes``: True = only communes, False = never communes, None = either.
-        A commune of ``prefer_parent`` wins a tie between same-named ones."""
-        query = normalize(text)
+        A commune of ``prefer_parent`` wins a tie between same-named ones. ``normalized``: ``text``
+        is normalize()d already (the parser's canonical text), so it is not normalised again."""
+        query = text if normalized else normalize(text)
         words = query.split()
         if "." in query or "," in query or ":" in query:  # normalize() leaves no other _EDGE_PUNCTUATION
             words = [w.strip(_EDGE_PUNCTUATION) for w in words]
